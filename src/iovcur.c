@@ -69,9 +69,9 @@ iovcur_copy(const struct iovcur *c, void *buf, size_t len, int to_iov)
 		size_t n = len < avail ? len : avail;
 		char *base = (char *)c->iov[idx].iov_base + off;
 
-		if (to_iov)
+		if (n > 0 && to_iov)
 			memcpy(base, p, n);
-		else
+		else if (n > 0)
 			memcpy(p, base, n);
 		p += n;
 		len -= n;
@@ -111,7 +111,7 @@ iovcur_find_nul(const struct iovcur *c)
 	for (unsigned idx = c->idx; idx < c->cnt; idx++, off = 0) {
 		const char *base = (const char *)c->iov[idx].iov_base + off;
 		size_t n = c->iov[idx].iov_len - off;
-		const char *nul = memchr(base, '\0', n);
+		const char *nul = n > 0 ? memchr(base, '\0', n) : NULL;
 
 		if (nul != NULL)
 			return (ssize_t)(pos + (size_t)(nul - base));
