@@ -194,12 +194,12 @@ vu_drop_connection(struct vu_server *srv, const char *why)
 
 	if (dev->conn_fd == -1)
 		return;
-	log_info("frontend disconnected (%s)", why);
 	epoll_ctl(srv->epoll_fd, EPOLL_CTL_DEL, dev->conn_fd, NULL);
 	/* Rings first: they may still use guest memory and the socket. */
 	vu_dev_disconnect(dev);
 	close(dev->conn_fd);
 	dev->conn_fd = -1;
+	log_info("frontend disconnected (%s)", why);
 }
 
 static bool vu_serve(struct vu_server *srv);

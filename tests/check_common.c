@@ -50,7 +50,10 @@ tdaemon_start(struct tdaemon *t, const char *binary, const char *const *args,
 	ck_assert_int_gt(t->base_fds, 0);
 }
 
-/* Wait until the daemon has dropped every trace of past frontends. */
+/*
+ * Wait until the daemon has dropped every trace of past frontends: it logs
+ * the disconnect only once everything is closed and unmapped.
+ */
 void
 tdaemon_wait_quiet(struct tdaemon *t)
 {
@@ -60,10 +63,24 @@ tdaemon_wait_quiet(struct tdaemon *t)
 		bool fds_ok = t->base_fds < 0 ||
 		    ff_count_fds(t->d.pid) == t->base_fds;
 
-		if (fds_ok && ff_count_maps(t->d.pid, "memfd:") == 0)
+		if (fds_ok && ff_count_maps(t->d.pid, "memfd:") == 0 &&
+		    count_in_log(&t->d, "frontend connected") ==
+		    count_in_log(&t->d, "frontend disconnected"))
 			return;
 		usleep(10000);
 	}
+}
+
+/* For the test log: what the daemon still holds. */
+static void
+dump_fds(pid_t pid)
+{
+	char cmd[128];
+
+	snprintf(cmd, sizeof(cmd), "echo 'fds of daemon %d:' >&2; "
+	    "ls -l /proc/%d/fd >&2", (int)pid, (int)pid);
+	if (system(cmd) != 0)
+		fprintf(stderr, "cannot list fds of %d\n", (int)pid);
 }
 
 void
@@ -71,6 +88,8 @@ tdaemon_assert_clean(struct tdaemon *t)
 {
 	ck_assert_msg(ff_daemon_alive(&t->d), "daemon died");
 	tdaemon_wait_quiet(t);
+	if (ff_count_fds(t->d.pid) != t->base_fds)
+		dump_fds(t->d.pid);
 	ck_assert_int_eq(ff_count_fds(t->d.pid), t->base_fds);
 	ck_assert_int_eq(ff_count_maps(t->d.pid, "memfd:"), 0);
 	ck_assert_int_le(ff_count_maps(t->d.pid, NULL),

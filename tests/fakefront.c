@@ -748,6 +748,8 @@ ff_daemon_start(struct ff_daemon *d, const char *binary,
 			dup2(fd, STDERR_FILENO);
 			close(fd);
 		}
+		/* The daemon's fd counts must be its own, not the runner's. */
+		close_range(3, ~0u, 0);
 		execv(binary, (char *const *)argv);
 		_exit(127);
 	}

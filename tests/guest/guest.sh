@@ -1,0 +1,100 @@
+# Helpers to boot a throw-away QEMU guest against a vhost-user-fs daemon.
+# Sourced by the guest tests; needs qemu-system-x86_64, a Debian kernel with
+# its virtiofs module, busybox-static and cpio.
+#
+# Kernel search order: $OBJFSD_GUEST_KERNEL_DIR (a directory holding a
+# linux-image package unpacked with dpkg -x), /var/cache/objfsd/guest-kernel
+# (where .ci/deps unpacks one), then the host's /boot and /lib/modules.
+
+GUEST_MODULES="virtio_ring virtio virtio_pci_modern_dev virtio_pci_legacy_dev virtio_pci fuse virtiofs"
+
+# Sets GUEST_VMLINUZ and GUEST_MODDIR; fails when no usable kernel is found.
+guest_find_kernel() {
+	local root vmlinuz ver
+	for root in "${OBJFSD_GUEST_KERNEL_DIR:-}" /var/cache/objfsd/guest-kernel ""; do
+		[ -n "$root" ] || [ -z "${OBJFSD_GUEST_KERNEL_DIR:-}" ] || continue
+		for vmlinuz in $(ls -r "$root"/boot/vmlinuz-* 2>/dev/null); do
+			ver=${vmlinuz##*/vmlinuz-}
+			[ -r "$vmlinuz" ] || continue
+			if [ -n "$(find "$root/lib/modules/$ver" -name 'virtiofs.ko*' 2>/dev/null)" ]; then
+				GUEST_VMLINUZ=$vmlinuz
+				GUEST_MODDIR=$root/lib/modules/$ver
+				return 0
+			fi
+		done
+	done
+	return 1
+}
+
+guest_tools_present() {
+	command -v qemu-system-x86_64 >/dev/null 2>&1 &&
+	    command -v cpio >/dev/null 2>&1 &&
+	    [ -x /bin/busybox ] && /bin/busybox --list 2>/dev/null | grep -qx poweroff &&
+	    ldd /bin/busybox 2>&1 | grep -q "not a dynamic"
+}
+
+# guest_build_initrd OUT.gz SCRIPT: an initramfs whose /init loads the
+# virtio-fs modules, runs SCRIPT and powers off.
+guest_build_initrd() {
+	local out=$1 script=$2 tree m f
+	tree=$(mktemp -d)
+	mkdir -p "$tree"/bin "$tree"/proc "$tree"/sys "$tree"/dev "$tree"/mnt "$tree"/tmp "$tree"/lib/modules
+	cp /bin/busybox "$tree"/bin/busybox
+	for m in $GUEST_MODULES; do
+		f=$(find "$GUEST_MODDIR" -name "$m.ko*" | head -n 1)
+		[ -n "$f" ] || { echo "guest: module $m not found in $GUEST_MODDIR" >&2; rm -rf "$tree"; return 1; }
+		case $f in
+		*.ko.xz) xz -dc "$f" > "$tree/lib/modules/$m.ko" ;;
+		*.ko.zst) zstd -dcq "$f" > "$tree/lib/modules/$m.ko" ;;
+		*.ko.gz) gzip -dc "$f" > "$tree/lib/modules/$m.ko" ;;
+		*) cp "$f" "$tree/lib/modules/$m.ko" ;;
+		esac
+	done
+	cp "$script" "$tree"/test.sh
+	cat > "$tree"/init <<'INIT'
+#!/bin/busybox sh
+/bin/busybox --install -s /bin
+mount -t proc proc /proc
+mount -t sysfs sys /sys
+mount -t devtmpfs dev /dev
+for m in virtio_ring virtio virtio_pci_modern_dev virtio_pci_legacy_dev virtio_pci fuse virtiofs; do
+	insmod /lib/modules/$m.ko || echo "OBJFSD-GUEST-MODULE-FAILED $m"
+done
+echo OBJFSD-GUEST-BOOTED
+sh /test.sh
+echo "OBJFSD-GUEST-EXIT $?"
+sync
+poweroff -f
+INIT
+	chmod +x "$tree"/init "$tree"/bin/busybox
+	(cd "$tree" && find . | cpio -o -H newc 2>/dev/null | gzip -1) > "$out"
+	rm -rf "$tree"
+}
+
+# guest_run SOCKET INITRD CONSOLE_LOG TIMEOUT_SECONDS [TAG]
+# Boots the guest with vhost-user-fs-pci on SOCKET; returns QEMU's status
+# (124 when the timeout killed it).
+guest_run() {
+	local sock=$1 initrd=$2 log=$3 secs=$4 tag=${5:-objfs}
+	timeout --kill-after=10 "$secs" qemu-system-x86_64 \
+	    -machine q35 -cpu max -m 512M -smp 2 \
+	    -display none -no-user-config -nodefaults -no-reboot \
+	    -serial "file:$log" \
+	    -kernel "$GUEST_VMLINUZ" -initrd "$initrd" \
+	    -append "console=ttyS0 quiet panic=-1 loglevel=4" \
+	    -object memory-backend-memfd,id=mem,size=512M,share=on \
+	    -numa node,memdev=mem \
+	    -chardev "socket,id=vufs,path=$sock" \
+	    -device "vhost-user-fs-pci,queue-size=1024,chardev=vufs,tag=$tag"
+}
+
+# wait_for_log FILE STRING SECONDS
+wait_for_log() {
+	local i=0
+	while [ "$i" -lt $(( $3 * 10 )) ]; do
+		grep -q -- "$2" "$1" 2>/dev/null && return 0
+		sleep 0.1
+		i=$((i + 1))
+	done
+	return 1
+}
