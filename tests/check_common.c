@@ -4,6 +4,7 @@
 #include "config.h"
 
 #include <check.h>
+#include <dirent.h>
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -71,26 +72,45 @@ tdaemon_wait_quiet(struct tdaemon *t)
 	}
 }
 
-/* For the test log: what the daemon still holds. */
+/* What the daemon holds, for failure messages. */
 static void
-dump_fds(pid_t pid)
+describe_fds(pid_t pid, char *out, size_t outsz)
 {
-	char cmd[128];
+	char dir[64], path[320], target[256];
+	struct dirent *e;
+	size_t used = 0;
+	DIR *d;
 
-	snprintf(cmd, sizeof(cmd), "echo 'fds of daemon %d:' >&2; "
-	    "ls -l /proc/%d/fd >&2", (int)pid, (int)pid);
-	if (system(cmd) != 0)
-		fprintf(stderr, "cannot list fds of %d\n", (int)pid);
+	out[0] = '\0';
+	snprintf(dir, sizeof(dir), "/proc/%d/fd", (int)pid);
+	if ((d = opendir(dir)) == NULL)
+		return;
+	while ((e = readdir(d)) != NULL && used < outsz) {
+		ssize_t n;
+
+		if (e->d_name[0] == '.')
+			continue;
+		snprintf(path, sizeof(path), "%s/%s", dir, e->d_name);
+		n = readlink(path, target, sizeof(target) - 1);
+		target[n < 0 ? 0 : n] = '\0';
+		used += (size_t)snprintf(out + used, outsz - used, " %s=%s",
+		    e->d_name, target);
+	}
+	closedir(d);
 }
 
 void
 tdaemon_assert_clean(struct tdaemon *t)
 {
+	char fds[2048];
+	int n;
+
 	ck_assert_msg(ff_daemon_alive(&t->d), "daemon died");
 	tdaemon_wait_quiet(t);
-	if (ff_count_fds(t->d.pid) != t->base_fds)
-		dump_fds(t->d.pid);
-	ck_assert_int_eq(ff_count_fds(t->d.pid), t->base_fds);
+	n = ff_count_fds(t->d.pid);
+	describe_fds(t->d.pid, fds, sizeof(fds));
+	ck_assert_msg(n == t->base_fds, "daemon has %d fds, not %d:%s", n,
+	    t->base_fds, fds);
 	ck_assert_int_eq(ff_count_maps(t->d.pid, "memfd:"), 0);
 	ck_assert_int_le(ff_count_maps(t->d.pid, NULL),
 	    t->base_maps + MAPS_SLACK);
@@ -165,13 +185,28 @@ vu_well_behaved_session(struct tdaemon *t)
 	ff_close(f);
 }
 
+/*
+ * Connect and make one round trip, so the daemon has accepted the
+ * connection: one closed while still in the listen backlog would be
+ * accepted after the leak checks looked.
+ */
+struct ff *
+vu_connect_synced(void)
+{
+	struct ff *f = ff_connect(td.d.sock);
+	uint64_t features;
+
+	ck_assert_ptr_nonnull(f);
+	ck_assert_int_eq(ff_get_u64(f, VU_GET_FEATURES, &features), 0);
+	return f;
+}
+
 void
 vufix_setup(const char *const *args)
 {
 	tdaemon_start(&td, test_binary("TESTDEVD", "tests/testdevd"), args,
 	    vu_well_behaved_session);
-	ff = ff_connect(td.d.sock);
-	ck_assert_ptr_nonnull(ff);
+	ff = vu_connect_synced();
 }
 
 /* The daemon is clean, serves a new frontend, and exits 0 on SIGTERM. */

@@ -34,6 +34,7 @@ int		 count_in_log(const struct ff_daemon *d, const char *needle);
 extern struct tdaemon	 td;
 extern struct ff	*ff;
 
+struct ff *vu_connect_synced(void);
 void	vufix_setup(const char *const *args);
 void	vufix_teardown(void);
 void	vu_echo_ok(struct ff *f, unsigned q, bool indirect);

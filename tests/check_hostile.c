@@ -98,7 +98,7 @@ START_TEST(bad_version_flags)
 		ck_assert(ff_peer_closed(ff, WAIT_MS));
 		ff_close(ff);
 		tdaemon_assert_clean(&td);
-		ff = ff_connect(td.d.sock);
+		ff = vu_connect_synced();
 		ck_assert_ptr_nonnull(ff);
 	}
 }
@@ -163,7 +163,7 @@ START_TEST(disconnect_mid_message)
 	ff = NULL;
 	tdaemon_assert_clean(&td);
 	/* And half a header. */
-	ff = ff_connect(td.d.sock);
+	ff = vu_connect_synced();
 	ck_assert_int_eq(send(ff->sock, &hdr, 5, 0), 5);
 }
 END_TEST
@@ -491,7 +491,7 @@ START_TEST(repeated_hostile_sessions_leak_nothing)
 
 	for (int i = 0; i < 10; i++) {
 		if (ff == NULL)
-			ff = ff_connect(td.d.sock);
+			ff = vu_connect_synced();
 		ck_assert_ptr_nonnull(ff);
 		start();
 		ff_publish(ff, 1, QSIZE + 1);
@@ -507,7 +507,7 @@ START_TEST(repeated_hostile_sessions_leak_nothing)
 	}
 	ck_assert_int_eq(ff_count_fds(td.d.pid), fds_after_first);
 	ck_assert_int_le(ff_count_maps(td.d.pid, NULL), maps_after_first);
-	ff = ff_connect(td.d.sock);
+	ff = vu_connect_synced();
 }
 END_TEST
 

@@ -598,7 +598,7 @@ START_TEST(reconnect_after_disconnect)
 		echo_ok(ff, 1, false);
 		ff_close(ff);
 		tdaemon_assert_clean(&td);
-		ff = ff_connect(td.d.sock);
+		ff = vu_connect_synced();
 		ck_assert_ptr_nonnull(ff);
 	}
 }
