@@ -22,6 +22,7 @@ struct iovcur {
 };
 
 void	iovcur_init(struct iovcur *c, const struct iovec *iov, unsigned cnt);
+void	iovcur_limit(struct iovcur *c, size_t len);
 size_t	iovcur_left(const struct iovcur *c);
 size_t	iovcur_used(const struct iovcur *c, size_t total);
 

@@ -21,6 +21,14 @@ iovcur_init(struct iovcur *c, const struct iovec *iov, unsigned cnt)
 		c->left += iov[i].iov_len;
 }
 
+/* Make the cursor end len bytes from here (never extends it). */
+void
+iovcur_limit(struct iovcur *c, size_t len)
+{
+	if (len < c->left)
+		c->left = len;
+}
+
 size_t
 iovcur_left(const struct iovcur *c)
 {
@@ -102,16 +110,21 @@ iovcur_skip(struct iovcur *c, size_t len)
 	return 0;
 }
 
-/* Offset of the first NUL at or after the cursor, or -1. */
+/* Offset of the first NUL at or after the cursor, within bounds, or -1. */
 static ssize_t
 iovcur_find_nul(const struct iovcur *c)
 {
 	size_t pos = 0, off = c->off;
 
-	for (unsigned idx = c->idx; idx < c->cnt; idx++, off = 0) {
+	for (unsigned idx = c->idx; idx < c->cnt && pos < c->left;
+	    idx++, off = 0) {
 		const char *base = (const char *)c->iov[idx].iov_base + off;
 		size_t n = c->iov[idx].iov_len - off;
-		const char *nul = n > 0 ? memchr(base, '\0', n) : NULL;
+		const char *nul;
+
+		if (n > c->left - pos)
+			n = c->left - pos;
+		nul = n > 0 ? memchr(base, '\0', n) : NULL;
 
 		if (nul != NULL)
 			return (ssize_t)(pos + (size_t)(nul - base));

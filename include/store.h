@@ -1,0 +1,196 @@
+/*
+ * Object stores: the bottom layer.  objfs sees every backend through
+ * struct store_ops; a backend is one file (store_fs.c, store_mem.c, ...)
+ * with one designated-initializer instance, listed in store.c.
+ *
+ * Keys are UTF-8 strings without a leading '/'; "a/b/" is the marker of
+ * directory a/b.  head() of the empty key asks for the root directory's
+ * metadata (-ENOENT when the store keeps none).  Every operation returns 0 or -errno: -ENOENT for a
+ * missing key, -EEXIST / -ENOTEMPTY / -EISDIR where POSIX would, -EIO for a
+ * backend failure that was already logged.
+ *
+ * Threading: every op may be called from any thread at any time; a
+ * backend serialises what it must itself.
+ */
+#ifndef OBJFSD_STORE_H
+#define OBJFSD_STORE_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <sys/statvfs.h>
+#include <sys/types.h>
+#include <sys/uio.h>
+#include <time.h>
+
+#define STORE_KEY_MAX		1024	/* bytes, without the NUL */
+#define STORE_NAME_MAX		255
+#define STORE_XATTR_VALUE_MAX	2048	/* object metadata is small */
+
+/* Which fields of struct store_attr hold a value. */
+enum {
+	STORE_ATTR_MODE = 1 << 0,	/* st_mode with the file type bits */
+	STORE_ATTR_UID = 1 << 1,
+	STORE_ATTR_GID = 1 << 2,
+	STORE_ATTR_MTIME = 1 << 3,
+	STORE_ATTR_ATIME = 1 << 4,
+	STORE_ATTR_CTIME = 1 << 5,
+	STORE_ATTR_XATTRS = 1 << 6,	/* the complete set of user xattrs */
+	STORE_ATTR_ALL = (1 << 7) - 1,
+};
+
+struct store_xattr {
+	char	*name;			/* "user.foo" */
+	void	*value;
+	size_t	 len;
+};
+
+struct store_attr {
+	unsigned		 has;
+	uint64_t		 size;	/* always set by head and list */
+	mode_t			 mode;
+	uid_t			 uid;
+	gid_t			 gid;
+	uint32_t		 nlink;	/* 0 when the store has no idea */
+	struct timespec		 mtime;
+	struct timespec		 atime;
+	struct timespec		 ctime;
+	struct store_xattr	*xattrs;
+	unsigned		 nxattrs;
+};
+
+struct store_entry {
+	char			*name;	/* key after the listed prefix */
+	bool			 is_prefix; /* a directory (common prefix) */
+	bool			 has_attr; /* attr is what head would say */
+	struct store_attr	 attr;	/* size and mtime at least */
+};
+
+struct store_listing {
+	struct store_entry	*entries;
+	size_t			 n;
+	char			*next;	/* continuation, NULL at the end */
+};
+
+struct store;
+struct store_reader;
+
+struct store_config {
+	bool		 readonly;
+	const char	*cache_dir;
+};
+
+enum {
+	STORE_RENAME_NOREPLACE = 1 << 0,
+};
+
+/*
+ * STORE_CAP_TREE: keys form a real tree, as on a filesystem: head(key)
+ * answers for a directory too, and no directory is only implied by the
+ * keys below it.
+ */
+enum {
+	STORE_CAP_TREE = 1 << 0,
+};
+
+struct store_ops {
+	const char	*scheme;
+	unsigned	 caps;
+	int	(*open)(const char *location, const struct store_config *cfg,
+		    struct store **storep);
+	void	(*close)(struct store *st);
+
+	int	(*head)(struct store *st, const char *key,
+		    struct store_attr *attr);
+	/* Read at off into iov; *got < total only at the end of the object. */
+	int	(*get)(struct store *st, const char *key, uint64_t off,
+		    const struct iovec *iov, unsigned iovcnt, size_t *got);
+	/* Create or replace key with size bytes of fd (from offset 0). */
+	int	(*put)(struct store *st, const char *key, int fd, uint64_t size,
+		    const struct store_attr *attr);
+	/*
+	 * One page of keys under prefix in key order, after the continuation
+	 * `after` (NULL: from the start).  Not recursive: keys holding a
+	 * further '/' fold into common prefixes, as S3 does with delimiter
+	 * '/'.  Recursive: every key below prefix.  max is a hint: a backend
+	 * may return more when that is cheaper than paging.
+	 */
+	int	(*list)(struct store *st, const char *prefix, const char *after,
+		    bool recursive, size_t max, struct store_listing *out);
+	int	(*remove)(struct store *st, const char *key);
+	/* Server-side copy; attr replaces the metadata when not NULL. */
+	int	(*copy)(struct store *st, const char *src, const char *dst,
+		    const struct store_attr *attr);
+	/* Atomic native rename of an object or a whole directory; optional. */
+	int	(*rename)(struct store *st, const char *src, const char *dst,
+		    unsigned flags);
+	/* Change the metadata named in attr->has, not the data. */
+	int	(*set_attr)(struct store *st, const char *key,
+		    const struct store_attr *attr);
+	/* For backends whose head() leaves xattrs out: fetch them. */
+	int	(*xattrs)(struct store *st, const char *key,
+		    struct store_attr *attr);
+	int	(*statfs)(struct store *st, struct statvfs *sv);
+
+	/* A handle for many reads of one object; optional. */
+	int	(*reader_open)(struct store *st, const char *key,
+		    struct store_reader **readerp);
+	int	(*reader_read)(struct store_reader *r, uint64_t off,
+		    const struct iovec *iov, unsigned iovcnt, size_t *got);
+	void	(*reader_close)(struct store_reader *r);
+};
+
+struct store {
+	const struct store_ops *ops;
+};
+
+/* store.c */
+int	store_open(const char *url, const struct store_config *cfg,
+	    struct store **storep);
+void	store_close(struct store *st);
+const char *store_scheme_list(void);
+
+int	store_head(struct store *st, const char *key, struct store_attr *a);
+int	store_get(struct store *st, const char *key, uint64_t off,
+	    const struct iovec *iov, unsigned iovcnt, size_t *got);
+int	store_put(struct store *st, const char *key, int fd, uint64_t size,
+	    const struct store_attr *attr);
+int	store_list(struct store *st, const char *prefix, const char *after,
+	    bool recursive, size_t max, struct store_listing *out);
+int	store_remove(struct store *st, const char *key);
+int	store_copy(struct store *st, const char *src, const char *dst,
+	    const struct store_attr *attr);
+int	store_rename(struct store *st, const char *src, const char *dst,
+	    unsigned flags);
+bool	store_has_rename(const struct store *st);
+bool	store_is_tree(const struct store *st);
+int	store_set_attr(struct store *st, const char *key,
+	    const struct store_attr *attr);
+int	store_statfs(struct store *st, struct statvfs *sv);
+int	store_xattrs(struct store *st, const char *key, struct store_attr *a);
+int	store_reader_open(struct store *st, const char *key,
+	    struct store_reader **readerp);
+int	store_reader_read(struct store *st, struct store_reader *r,
+	    const char *key, uint64_t off, const struct iovec *iov,
+	    unsigned iovcnt, size_t *got);
+void	store_reader_close(struct store *st, struct store_reader *r);
+
+/* Helpers for backends and callers. */
+void	store_attr_init(struct store_attr *a);
+void	store_attr_clear(struct store_attr *a);
+int	store_attr_copy(struct store_attr *dst, const struct store_attr *src);
+int	store_attr_merge(struct store_attr *dst, const struct store_attr *src);
+const struct store_xattr *store_xattr_find(const struct store_attr *a,
+	    const char *name);
+int	store_xattr_set(struct store_attr *a, const char *name,
+	    const void *value, size_t len);
+int	store_xattr_remove(struct store_attr *a, const char *name);
+void	store_listing_clear(struct store_listing *l);
+int	store_listing_add(struct store_listing *l, const char *name,
+	    bool is_prefix, const struct store_attr *attr, bool has_attr);
+bool	store_key_valid(const char *key);
+size_t	store_iov_total(const struct iovec *iov, unsigned iovcnt);
+
+extern const struct store_ops store_fs_ops;
+extern const struct store_ops store_mem_ops;
+
+#endif

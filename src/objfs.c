@@ -1,0 +1,274 @@
+/*
+ * objfs: set-up, keys and names, attributes as struct stat, statfs,
+ * access checks and whole-filesystem sync.
+ */
+#include "config.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "log.h"
+#include "objfs_internal.h"
+
+#define OBJFS_BLKSIZE	65536
+
+void
+objfs_ns_read(struct objfs *fs)
+{
+	pthread_rwlock_rdlock(&fs->ns_lock);
+}
+
+void
+objfs_ns_write(struct objfs *fs)
+{
+	pthread_rwlock_wrlock(&fs->ns_lock);
+}
+
+void
+objfs_ns_unlock(struct objfs *fs)
+{
+	pthread_rwlock_unlock(&fs->ns_lock);
+}
+
+static int
+objfs_check_cache_dir(const char *dir)
+{
+	struct stat st;
+	int fd;
+
+	if (stat(dir, &st) == -1 || !S_ISDIR(st.st_mode)) {
+		log_warnx("cache directory %s is not a directory", dir);
+		return -ENOTDIR;
+	}
+	fd = open(dir, O_TMPFILE | O_RDWR | O_CLOEXEC, 0600);
+	if (fd == -1 && errno != EOPNOTSUPP && errno != EISDIR) {
+		log_warn("cannot create spill files in %s", dir);
+		return -errno;
+	}
+	if (fd != -1)
+		close(fd);
+	return 0;
+}
+
+int
+objfs_new(const struct objfs_options *opts, struct objfs **fsp)
+{
+	pthread_rwlockattr_t attr;
+	struct objfs *fs;
+	const char *cache = opts->cache_dir;
+	int rc;
+
+	if (cache == NULL && (cache = getenv("TMPDIR")) == NULL)
+		cache = "/var/tmp";
+	if ((rc = objfs_check_cache_dir(cache)) != 0)
+		return rc;
+	if ((fs = calloc(1, sizeof(*fs))) == NULL)
+		return -ENOMEM;
+	fs->store = opts->store;
+	fs->opts = *opts;
+	if ((fs->cache_dir = strdup(cache)) == NULL) {
+		free(fs);
+		return -ENOMEM;
+	}
+	fs->opts.cache_dir = fs->cache_dir;
+	clock_gettime(CLOCK_REALTIME, &fs->start_time);
+	/* Node ids restart with the daemon; the generation tells them apart. */
+	fs->generation = (uint64_t)fs->start_time.tv_sec;
+	pthread_rwlockattr_init(&attr);
+	pthread_rwlockattr_setkind_np(&attr,
+	    PTHREAD_RWLOCK_PREFER_WRITER_NONRECURSIVE_NP);
+	pthread_rwlock_init(&fs->ns_lock, &attr);
+	pthread_rwlockattr_destroy(&attr);
+	pthread_mutex_init(&fs->table_lock, NULL);
+	RB_INIT(&fs->handles);
+	fs->next_fh = 1;
+	if ((rc = objfs_inode_init_table(fs)) != 0) {
+		objfs_free(fs);
+		return rc;
+	}
+	*fsp = fs;
+	return 0;
+}
+
+void
+objfs_free(struct objfs *fs)
+{
+	if (fs == NULL)
+		return;
+	objfs_handle_close_all(fs);
+	objfs_inode_free_table(fs);
+	pthread_mutex_destroy(&fs->table_lock);
+	pthread_rwlock_destroy(&fs->ns_lock);
+	free(fs->cache_dir);
+	free(fs);
+}
+
+/* A new session (FUSE INIT, DESTROY): nothing the old one held survives. */
+void
+objfs_reset(struct objfs *fs)
+{
+	objfs_handle_close_all(fs);
+	objfs_inode_forget_all(fs);
+}
+
+int
+objfs_syncfs(struct objfs *fs)
+{
+	struct objfs_inode **list;
+	size_t n;
+	int rc, first_error = 0;
+
+	if ((rc = objfs_inode_collect_staged(fs, &list, &n)) != 0)
+		return rc;
+	objfs_ns_read(fs);
+	for (size_t i = 0; i < n; i++) {
+		pthread_mutex_lock(&list[i]->lock);
+		rc = objfs_stage_upload(fs, list[i]);
+		pthread_mutex_unlock(&list[i]->lock);
+		if (rc != 0 && first_error == 0)
+			first_error = rc;
+	}
+	objfs_ns_unlock(fs);
+	for (size_t i = 0; i < n; i++)
+		objfs_inode_put(fs, list[i]);
+	free(list);
+	return first_error;
+}
+
+bool
+objfs_name_valid(const char *name, int *err)
+{
+	size_t len = strlen(name);
+
+	*err = 0;
+	if (len == 0 || strchr(name, '/') != NULL || strcmp(name, ".") == 0 ||
+	    strcmp(name, "..") == 0)
+		*err = -EINVAL;
+	else if (len > STORE_NAME_MAX)
+		*err = -ENAMETOOLONG;
+	return *err == 0;
+}
+
+/* dir's key joined with name; room is left for a marker's '/'. */
+int
+objfs_child_key(const struct objfs_inode *dir, const char *name, char **keyp)
+{
+	int err, n;
+
+	*keyp = NULL;
+	if (!objfs_name_valid(name, &err))
+		return err;
+	if (dir->key[0] == '\0')
+		n = asprintf(keyp, "%s", name);
+	else
+		n = asprintf(keyp, "%s/%s", dir->key, name);
+	if (n == -1) {
+		*keyp = NULL;
+		return -ENOMEM;
+	}
+	if ((size_t)n + 1 > STORE_KEY_MAX) {
+		free(*keyp);
+		*keyp = NULL;
+		return -ENAMETOOLONG;
+	}
+	return 0;
+}
+
+char *
+objfs_marker_key(const char *key)
+{
+	char *m;
+
+	return asprintf(&m, "%s/", key) == -1 ? NULL : m;
+}
+
+static mode_t
+objfs_default_perm(const struct objfs *fs, mode_t type)
+{
+	if (type == S_IFDIR)
+		return fs->opts.dir_mode;
+	if (type == S_IFLNK)
+		return 0777;
+	return fs->opts.file_mode;
+}
+
+/* What the kernel sees: the object's metadata, or our defaults. */
+void
+objfs_stat(struct objfs *fs, const struct objfs_inode *ino,
+    const struct store_attr *a, struct stat *st)
+{
+	memset(st, 0, sizeof(*st));
+	st->st_ino = ino->ino;
+	st->st_mode = ino->type | ((a->has & STORE_ATTR_MODE) ?
+	    (a->mode & 07777) : objfs_default_perm(fs, ino->type));
+	st->st_uid = (a->has & STORE_ATTR_UID) ? a->uid : fs->opts.uid;
+	st->st_gid = (a->has & STORE_ATTR_GID) ? a->gid : fs->opts.gid;
+	st->st_nlink = a->nlink != 0 ? a->nlink : 1;
+	st->st_size = (off_t)a->size;
+	st->st_blksize = OBJFS_BLKSIZE;
+	st->st_blocks = (blkcnt_t)((a->size + 511) / 512);
+	st->st_mtim = (a->has & STORE_ATTR_MTIME) ? a->mtime : fs->start_time;
+	st->st_atim = (a->has & STORE_ATTR_ATIME) ? a->atime : st->st_mtim;
+	st->st_ctim = (a->has & STORE_ATTR_CTIME) ? a->ctime : st->st_mtim;
+}
+
+/* Metadata for an object a caller creates now. */
+void
+objfs_owner_attr(struct objfs *fs, const struct objfs_ctx *ctx, mode_t mode,
+    struct store_attr *a)
+{
+	struct timespec now;
+
+	store_attr_init(a);
+	clock_gettime(CLOCK_REALTIME, &now);
+	a->has = STORE_ATTR_MODE | STORE_ATTR_UID | STORE_ATTR_GID |
+	    STORE_ATTR_MTIME | STORE_ATTR_ATIME | STORE_ATTR_CTIME;
+	a->mode = mode;
+	a->uid = ctx->uid;
+	a->gid = ctx->gid;
+	a->mtime = a->atime = a->ctime = now;
+}
+
+int
+objfs_statfs(struct objfs *fs, struct statvfs *sv)
+{
+	int rc = store_statfs(fs->store, sv);
+
+	if (rc == 0 && fs->opts.readonly)
+		sv->f_flag |= ST_RDONLY;
+	if (rc == 0 && (sv->f_namemax == 0 || sv->f_namemax > STORE_NAME_MAX))
+		sv->f_namemax = STORE_NAME_MAX;
+	return rc;
+}
+
+/* access(2) by the classic owner/group/other rules; root passes reads. */
+int
+objfs_access(struct objfs *fs, const struct objfs_ctx *ctx, uint64_t ino,
+    int mask)
+{
+	struct stat st;
+	mode_t bits;
+	int rc;
+
+	if ((rc = objfs_getattr(fs, ino, &st)) != 0 || mask == F_OK)
+		return rc;
+	if ((mask & W_OK) && fs->opts.readonly)
+		return -EROFS;
+	if (ctx->uid == 0) {
+		if ((mask & X_OK) && !S_ISDIR(st.st_mode) &&
+		    !(st.st_mode & (S_IXUSR | S_IXGRP | S_IXOTH)))
+			return -EACCES;
+		return 0;
+	}
+	if (ctx->uid == st.st_uid)
+		bits = (st.st_mode >> 6) & 7;
+	else if (ctx->gid == st.st_gid)
+		bits = (st.st_mode >> 3) & 7;
+	else
+		bits = st.st_mode & 7;
+	return ((mode_t)mask & ~bits & 7) == 0 ? 0 : -EACCES;
+}

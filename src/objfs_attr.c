@@ -1,0 +1,544 @@
+/*
+ * Names to inodes and inodes to attributes: lookup, getattr, setattr,
+ * readlink and extended attributes.
+ */
+#include "config.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/xattr.h>
+#include <unistd.h>
+
+#include "log.h"
+#include "objfs_internal.h"
+
+/* The type of an object from its metadata; plain objects are files. */
+static mode_t
+objfs_object_type(const struct store_attr *a)
+{
+	mode_t t = (a->has & STORE_ATTR_MODE) ? (a->mode & S_IFMT) : 0;
+
+	return t != 0 ? t : S_IFREG;
+}
+
+/*
+ * What key is: an object, a directory marker, or a directory implied by
+ * keys below it.  The object wins when a key is both.
+ */
+int
+objfs_resolve(struct objfs *fs, const char *key, struct store_attr *a,
+    mode_t *type)
+{
+	struct store_listing l;
+	char *marker;
+	int rc;
+
+	rc = store_head(fs->store, key, a);	/* initialises a */
+	if (rc == 0) {
+		*type = key[0] == '\0' ? S_IFDIR : objfs_object_type(a);
+		return 0;
+	}
+	store_attr_clear(a);
+	if (key[0] == '\0') {
+		*type = S_IFDIR;	/* the root exists, metadata or not */
+		return rc == -ENOENT ? 0 : rc;
+	}
+	if ((rc != -ENOENT && rc != -ENOTDIR) || store_is_tree(fs->store))
+		return rc == -ENOTDIR ? -ENOENT : rc;
+	if ((marker = objfs_marker_key(key)) == NULL)
+		return -ENOMEM;
+	*type = S_IFDIR;
+	rc = store_head(fs->store, marker, a);
+	if (rc == -ENOENT) {
+		store_attr_clear(a);
+		rc = store_list(fs->store, marker, NULL, false, 1, &l);
+		if (rc == 0 && l.n == 0)
+			rc = -ENOENT;
+		store_listing_clear(&l);
+	}
+	free(marker);
+	return rc;
+}
+
+/*
+ * Current metadata of an inode: from its stage while it has one, else
+ * from the store.  -ENOENT when the object is gone or changed type.
+ * Caller holds ino->lock.
+ */
+int
+objfs_head_inode(struct objfs *fs, struct objfs_inode *ino,
+    struct store_attr *a)
+{
+	mode_t type;
+	int rc;
+
+	store_attr_init(a);
+	if (ino->stage != NULL) {
+		if ((rc = store_attr_copy(a, &ino->stage->meta)) != 0)
+			return rc;
+		a->size = ino->stage->size;
+		a->mtime = ino->stage->mtime;
+		a->has |= STORE_ATTR_MTIME;
+		return 0;
+	}
+	if (ino->unlinked)
+		return -ENOENT;
+	rc = objfs_resolve(fs, ino->key, a, &type);
+	if (rc == 0 && type != ino->type) {
+		store_attr_clear(a);
+		rc = -ENOENT;
+	}
+	return rc;
+}
+
+int
+objfs_fill_entry(struct objfs *fs, struct objfs_inode *ino,
+    const struct store_attr *a, struct objfs_entry *e)
+{
+	e->ino = ino->ino;
+	e->generation = fs->generation;
+	objfs_stat(fs, ino, a, &e->st);
+	return 0;
+}
+
+/* Look name up in dir and count the lookup; *inop keeps a reference. */
+int
+objfs_entry_for(struct objfs *fs, struct objfs_inode *dir, const char *name,
+    struct objfs_entry *e, struct objfs_inode **inop)
+{
+	struct objfs_inode *ino;
+	struct store_attr a;
+	mode_t type;
+	char *key;
+	int rc;
+
+	if ((rc = objfs_child_key(dir, name, &key)) != 0)
+		return rc;
+	rc = objfs_resolve(fs, key, &a, &type);
+	if (rc == 0)
+		rc = objfs_inode_intern(fs, key, type, &ino);
+	if (rc == 0) {
+		pthread_mutex_lock(&ino->lock);
+		/* A staged file knows better than the store. */
+		if (ino->stage != NULL) {
+			store_attr_clear(&a);
+			rc = objfs_head_inode(fs, ino, &a);
+		}
+		pthread_mutex_unlock(&ino->lock);
+		if (rc == 0) {
+			objfs_fill_entry(fs, ino, &a, e);
+			objfs_inode_count_lookup(fs, ino);
+		}
+		if (rc == 0 && inop != NULL)
+			*inop = ino;
+		else
+			objfs_inode_put(fs, ino);
+	}
+	store_attr_clear(&a);
+	free(key);
+	return rc;
+}
+
+/* The inode for a node id the kernel gave us, or -ESTALE. */
+static int
+objfs_get(struct objfs *fs, uint64_t nodeid, struct objfs_inode **inop)
+{
+	*inop = objfs_inode_get(fs, nodeid);
+	return *inop != NULL ? 0 : -ESTALE;
+}
+
+int
+objfs_lookup(struct objfs *fs, uint64_t parent, const char *name,
+    struct objfs_entry *e)
+{
+	struct objfs_inode *dir;
+	int rc;
+
+	if ((rc = objfs_get(fs, parent, &dir)) != 0)
+		return rc;
+	objfs_ns_read(fs);
+	if (dir->type != S_IFDIR)
+		rc = -ENOTDIR;
+	else
+		rc = objfs_entry_for(fs, dir, name, e, NULL);
+	objfs_ns_unlock(fs);
+	objfs_inode_put(fs, dir);
+	return rc;
+}
+
+int
+objfs_getattr(struct objfs *fs, uint64_t nodeid, struct stat *st)
+{
+	struct objfs_inode *ino;
+	struct store_attr a;
+	int rc;
+
+	if ((rc = objfs_get(fs, nodeid, &ino)) != 0)
+		return rc;
+	objfs_ns_read(fs);
+	pthread_mutex_lock(&ino->lock);
+	rc = objfs_head_inode(fs, ino, &a);
+	pthread_mutex_unlock(&ino->lock);
+	objfs_ns_unlock(fs);
+	if (rc == 0)
+		objfs_stat(fs, ino, &a, st);
+	store_attr_clear(&a);
+	objfs_inode_put(fs, ino);
+	return rc;
+}
+
+/* The metadata changes a setattr asks for, as store attributes. */
+static void
+objfs_setattr_changes(const struct objfs_setattr *sa,
+    const struct store_attr *cur, mode_t type, struct store_attr *chg)
+{
+	struct timespec now;
+
+	clock_gettime(CLOCK_REALTIME, &now);
+	store_attr_init(chg);
+	if (sa->valid & (OBJFS_SET_MODE | OBJFS_SET_KILL_SUIDGID)) {
+		mode_t perm = (sa->valid & OBJFS_SET_MODE) ? sa->mode :
+		    ((cur->has & STORE_ATTR_MODE) ? cur->mode : 0);
+
+		if (sa->valid & OBJFS_SET_KILL_SUIDGID)
+			perm &= ~(mode_t)(S_ISUID | S_ISGID);
+		if ((sa->valid & OBJFS_SET_MODE) ||
+		    (cur->has & STORE_ATTR_MODE)) {
+			chg->has |= STORE_ATTR_MODE;
+			chg->mode = type | (perm & 07777);
+		}
+	}
+	if (sa->valid & OBJFS_SET_UID) {
+		chg->has |= STORE_ATTR_UID;
+		chg->uid = sa->uid;
+	}
+	if (sa->valid & OBJFS_SET_GID) {
+		chg->has |= STORE_ATTR_GID;
+		chg->gid = sa->gid;
+	}
+	if (sa->valid & (OBJFS_SET_ATIME | OBJFS_SET_ATIME_NOW)) {
+		chg->has |= STORE_ATTR_ATIME;
+		chg->atime = (sa->valid & OBJFS_SET_ATIME_NOW) ? now : sa->atime;
+	}
+	if (sa->valid & (OBJFS_SET_MTIME | OBJFS_SET_MTIME_NOW)) {
+		chg->has |= STORE_ATTR_MTIME;
+		chg->mtime = (sa->valid & OBJFS_SET_MTIME_NOW) ? now : sa->mtime;
+	}
+	if (chg->has != 0) {
+		chg->has |= STORE_ATTR_CTIME;
+		chg->ctime = now;
+	}
+}
+
+/* Where an inode's metadata lives: a directory's in its marker. */
+static char *
+objfs_meta_key(struct objfs *fs, const struct objfs_inode *ino)
+{
+	if (ino->type == S_IFDIR && ino != fs->root &&
+	    !store_is_tree(fs->store))
+		return objfs_marker_key(ino->key);
+	return strdup(ino->key);
+}
+
+/* head_inode, with the xattrs a store may have left out of head(). */
+static int
+objfs_head_with_xattrs(struct objfs *fs, struct objfs_inode *ino,
+    struct store_attr *a)
+{
+	char *key;
+	int rc;
+
+	if ((rc = objfs_head_inode(fs, ino, a)) != 0 ||
+	    (a->has & STORE_ATTR_XATTRS))
+		return rc;
+	if ((key = objfs_meta_key(fs, ino)) == NULL)
+		return -ENOMEM;
+	rc = store_xattrs(fs->store, key, a);
+	if (rc == -ENOENT && (ino->stage != NULL || ino == fs->root)) {
+		a->has |= STORE_ATTR_XATTRS;	/* nothing stored yet */
+		rc = 0;
+	}
+	free(key);
+	return rc;
+}
+
+/*
+ * Write metadata changes where they belong: the object (or the marker of
+ * a directory, created if the directory was only implied), and the stage
+ * so the next upload carries them.  Caller holds ino->lock.
+ */
+static int
+objfs_apply_meta(struct objfs *fs, struct objfs_inode *ino,
+    const struct store_attr *cur, const struct store_attr *chg)
+{
+	char *key = objfs_meta_key(fs, ino);
+	int rc;
+
+	if (key == NULL)
+		return -ENOMEM;
+	if (ino->stage != NULL &&
+	    (rc = store_attr_merge(&ino->stage->meta, chg)) != 0)
+		goto out;
+	if (chg->has & STORE_ATTR_MTIME && ino->stage != NULL)
+		ino->stage->mtime = chg->mtime;
+	rc = store_set_attr(fs->store, key, chg);
+	if (rc == -ENOENT && ino->type == S_IFDIR && ino != fs->root) {
+		struct store_attr full;
+
+		/* An implied directory gets a marker to hold the metadata. */
+		if ((rc = store_attr_copy(&full, cur)) == 0 &&
+		    (rc = store_attr_merge(&full, chg)) == 0) {
+			full.mode = S_IFDIR | (full.mode & 07777);
+			rc = store_put(fs->store, key, -1, 0, &full);
+		}
+		store_attr_clear(&full);
+	} else if (rc == -ENOENT && ino->stage != NULL)
+		rc = 0;		/* the upload will carry it */
+	else if (rc == -ENOENT && ino == fs->root)
+		rc = -EPERM;	/* this store keeps no root metadata */
+out:
+	free(key);
+	return rc;
+}
+
+static int
+objfs_truncate(struct objfs *fs, struct objfs_inode *ino, uint64_t size)
+{
+	int rc;
+
+	if (ino->type == S_IFDIR)
+		return -EISDIR;
+	if (ino->type != S_IFREG)
+		return -EINVAL;
+	if ((rc = objfs_stage_open(fs, ino, size > 0, NULL)) != 0)
+		return rc;
+	if (ftruncate(ino->stage->fd, (off_t)size) == -1)
+		return -errno;
+	ino->stage->size = size;
+	ino->stage->dirty = true;
+	clock_gettime(CLOCK_REALTIME, &ino->stage->mtime);
+	/* With no writer left to flush it, the truncation is uploaded now. */
+	if (ino->writers == 0)
+		rc = objfs_stage_upload(fs, ino);
+	return rc;
+}
+
+int
+objfs_setattr(struct objfs *fs, const struct objfs_ctx *ctx, uint64_t nodeid,
+    uint64_t fh, const struct objfs_setattr *sa, struct stat *st)
+{
+	struct objfs_inode *ino;
+	struct store_attr cur, chg;
+	int rc;
+
+	if (fs->opts.readonly)
+		return -EROFS;
+	if ((rc = objfs_get(fs, nodeid, &ino)) != 0)
+		return rc;
+	objfs_ns_read(fs);
+	pthread_mutex_lock(&ino->lock);
+	if ((rc = objfs_head_inode(fs, ino, &cur)) == 0 &&
+	    (sa->valid & OBJFS_SET_SIZE))
+		rc = objfs_truncate(fs, ino, sa->size);
+	if (rc == 0) {
+		objfs_setattr_changes(sa, &cur, ino->type, &chg);
+		if (chg.has != 0)
+			rc = objfs_apply_meta(fs, ino, &cur, &chg);
+		store_attr_clear(&chg);
+	}
+	store_attr_clear(&cur);
+	if (rc == 0 && (rc = objfs_head_inode(fs, ino, &cur)) == 0)
+		objfs_stat(fs, ino, &cur, st);
+	store_attr_clear(&cur);
+	if (ino->stage != NULL && ino->writers == 0 && !ino->stage->dirty &&
+	    (sa->valid & OBJFS_SET_SIZE)) {
+		objfs_stage_free(ino->stage);
+		ino->stage = NULL;
+	}
+	pthread_mutex_unlock(&ino->lock);
+	objfs_ns_unlock(fs);
+	objfs_inode_put(fs, ino);
+	return rc;
+}
+
+int
+objfs_readlink(struct objfs *fs, uint64_t nodeid, char *buf, size_t size,
+    size_t *len)
+{
+	struct objfs_inode *ino;
+	struct iovec iov = { buf, size };
+	int rc;
+
+	if ((rc = objfs_get(fs, nodeid, &ino)) != 0)
+		return rc;
+	objfs_ns_read(fs);
+	if (ino->type != S_IFLNK)
+		rc = -EINVAL;
+	else
+		rc = store_get(fs->store, ino->key, 0, &iov, 1, len);
+	objfs_ns_unlock(fs);
+	objfs_inode_put(fs, ino);
+	return rc;
+}
+
+/* Extended attributes: only the user namespace lives in object metadata. */
+
+static bool
+objfs_xattr_name_ok(const char *name)
+{
+	return strncmp(name, "user.", 5) == 0 && name[5] != '\0';
+}
+
+typedef int xattr_edit_fn(struct store_attr *a, const void *arg);
+
+struct xattr_set_args {
+	const char	*name;
+	const void	*value;
+	size_t		 size;
+	int		 flags;
+};
+
+static int
+xattr_set_edit(struct store_attr *a, const void *arg)
+{
+	const struct xattr_set_args *s = arg;
+	bool exists = store_xattr_find(a, s->name) != NULL;
+
+	if ((s->flags & XATTR_CREATE) && exists)
+		return -EEXIST;
+	if ((s->flags & XATTR_REPLACE) && !exists)
+		return -ENODATA;
+	return store_xattr_set(a, s->name, s->value, s->size);
+}
+
+static int
+xattr_remove_edit(struct store_attr *a, const void *arg)
+{
+	return store_xattr_remove(a, arg);
+}
+
+/* Read, edit and write back the whole xattr set of an inode. */
+static int
+objfs_xattr_edit(struct objfs *fs, uint64_t nodeid, xattr_edit_fn *edit,
+    const void *arg)
+{
+	struct objfs_inode *ino;
+	struct store_attr cur, chg;
+	int rc;
+
+	if (fs->opts.readonly)
+		return -EROFS;
+	if ((rc = objfs_get(fs, nodeid, &ino)) != 0)
+		return rc;
+	objfs_ns_read(fs);
+	pthread_mutex_lock(&ino->lock);
+	store_attr_init(&chg);
+	if ((rc = objfs_head_with_xattrs(fs, ino, &cur)) == 0 &&
+	    (rc = store_attr_copy(&chg, &cur)) == 0 &&
+	    (rc = edit(&chg, arg)) == 0) {
+		chg.has = STORE_ATTR_XATTRS;
+		rc = objfs_apply_meta(fs, ino, &cur, &chg);
+	}
+	pthread_mutex_unlock(&ino->lock);
+	objfs_ns_unlock(fs);
+	store_attr_clear(&cur);
+	store_attr_clear(&chg);
+	objfs_inode_put(fs, ino);
+	return rc;
+}
+
+int
+objfs_setxattr(struct objfs *fs, uint64_t nodeid, const char *name,
+    const void *value, size_t size, int flags)
+{
+	struct xattr_set_args args = { name, value, size, flags };
+
+	if (!objfs_xattr_name_ok(name))
+		return -EOPNOTSUPP;
+	if (size > STORE_XATTR_VALUE_MAX)
+		return -E2BIG;
+	if (flags & ~(XATTR_CREATE | XATTR_REPLACE))
+		return -EINVAL;
+	return objfs_xattr_edit(fs, nodeid, xattr_set_edit, &args);
+}
+
+int
+objfs_removexattr(struct objfs *fs, uint64_t nodeid, const char *name)
+{
+	if (!objfs_xattr_name_ok(name))
+		return -ENODATA;
+	return objfs_xattr_edit(fs, nodeid, xattr_remove_edit, name);
+}
+
+static int
+objfs_xattr_read(struct objfs *fs, uint64_t nodeid, struct store_attr *a)
+{
+	struct objfs_inode *ino;
+	int rc;
+
+	if ((rc = objfs_get(fs, nodeid, &ino)) != 0)
+		return rc;
+	objfs_ns_read(fs);
+	pthread_mutex_lock(&ino->lock);
+	rc = objfs_head_with_xattrs(fs, ino, a);
+	pthread_mutex_unlock(&ino->lock);
+	objfs_ns_unlock(fs);
+	objfs_inode_put(fs, ino);
+	return rc;
+}
+
+/* size 0 asks for the length only; -ERANGE when buf is too small. */
+int
+objfs_getxattr(struct objfs *fs, uint64_t nodeid, const char *name,
+    void *buf, size_t size, size_t *len)
+{
+	const struct store_xattr *x;
+	struct store_attr a;
+	int rc;
+
+	if (!objfs_xattr_name_ok(name))
+		return -ENODATA;
+	if ((rc = objfs_xattr_read(fs, nodeid, &a)) != 0)
+		return rc;
+	if ((x = store_xattr_find(&a, name)) == NULL)
+		rc = -ENODATA;
+	else if (size > 0 && x->len > size)
+		rc = -ERANGE;
+	else {
+		*len = x->len;
+		if (size > 0 && x->len > 0)
+			memcpy(buf, x->value, x->len);
+	}
+	store_attr_clear(&a);
+	return rc;
+}
+
+int
+objfs_listxattr(struct objfs *fs, uint64_t nodeid, char *buf, size_t size,
+    size_t *len)
+{
+	struct store_attr a;
+	size_t total = 0;
+	int rc;
+
+	if ((rc = objfs_xattr_read(fs, nodeid, &a)) != 0)
+		return rc;
+	for (unsigned i = 0; i < a.nxattrs; i++)
+		total += strlen(a.xattrs[i].name) + 1;
+	if (size > 0 && total > size)
+		rc = -ERANGE;
+	else if (size > 0) {
+		char *p = buf;
+
+		for (unsigned i = 0; i < a.nxattrs; i++) {
+			size_t n = strlen(a.xattrs[i].name) + 1;
+
+			memcpy(p, a.xattrs[i].name, n);
+			p += n;
+		}
+	}
+	*len = total;
+	store_attr_clear(&a);
+	return rc;
+}

@@ -1,0 +1,289 @@
+/*
+ * Directory listings.
+ *
+ * An open directory fetches the store's listing page by page as the
+ * reader advances and keeps every name it has seen; offsets are positions
+ * in that list.  An offset stays valid however the directory changes, a
+ * name is never returned twice, and a name that exists for the whole scan
+ * is never skipped, because listings come in key order and continue from
+ * a continuation.  Reading from offset 0 starts a fresh listing, as
+ * rewinddir(3) expects.
+ */
+#include "config.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "log.h"
+#include "objfs_internal.h"
+
+#define DIR_PAGE		1000
+#define UNKNOWN_INO		0xffffffffULL	/* readdir without a lookup */
+
+struct dl_entry {
+	char			*name;
+	mode_t			 type;
+	bool			 has_attr;
+	struct store_attr	 attr;
+};
+
+struct dl_name {
+	RB_ENTRY(dl_name)	 node;
+	const char		*name;
+};
+
+RB_HEAD(dl_names, dl_name);
+
+struct objfs_dirlist {
+	struct dl_entry		*v;
+	size_t			 n;
+	size_t			 cap;
+	struct dl_names		 names;
+	char			*cont;
+	bool			 done;
+};
+
+static int
+dl_name_cmp(const struct dl_name *a, const struct dl_name *b)
+{
+	return strcmp(a->name, b->name);
+}
+
+RB_GENERATE_LOCAL(dl_names, dl_name, node, dl_name_cmp)
+
+void
+objfs_dirlist_free(struct objfs_dirlist *d)
+{
+	struct dl_name *nm, *next;
+
+	if (d == NULL)
+		return;
+	RB_FOREACH_SAFE(nm, dl_names, &d->names, next) {
+		RB_REMOVE(dl_names, &d->names, nm);
+		free(nm);
+	}
+	for (size_t i = 0; i < d->n; i++) {
+		free(d->v[i].name);
+		store_attr_clear(&d->v[i].attr);
+	}
+	free(d->v);
+	free(d->cont);
+	free(d);
+}
+
+/* Keep one listing entry; names seen before are dropped (objects win). */
+static int
+dl_add(struct objfs_dirlist *d, struct store_entry *se)
+{
+	struct dl_name *nm;
+	struct dl_entry *e;
+	int err;
+
+	if (!objfs_name_valid(se->name, &err))
+		return 0;	/* "", "a//b" and the like cannot be looked up */
+	if ((nm = calloc(1, sizeof(*nm))) == NULL)
+		return -ENOMEM;
+	nm->name = se->name;
+	if (RB_INSERT(dl_names, &d->names, nm) != NULL) {
+		free(nm);
+		return 0;
+	}
+	if (d->n == d->cap) {
+		size_t cap = d->cap ? d->cap * 2 : 64;
+		struct dl_entry *v = reallocarray(d->v, cap, sizeof(*v));
+
+		if (v == NULL) {
+			RB_REMOVE(dl_names, &d->names, nm);
+			free(nm);
+			return -ENOMEM;
+		}
+		d->v = v;
+		d->cap = cap;
+	}
+	e = &d->v[d->n++];
+	e->name = se->name;	/* ownership moves here */
+	se->name = NULL;
+	e->has_attr = se->has_attr;
+	e->attr = se->attr;
+	store_attr_init(&se->attr);
+	if (se->is_prefix)
+		e->type = S_IFDIR;
+	else if ((e->attr.has & STORE_ATTR_MODE) && (e->attr.mode & S_IFMT))
+		e->type = e->attr.mode & S_IFMT;
+	else
+		e->type = S_IFREG;
+	return 0;
+}
+
+static int
+dl_fetch(struct objfs *fs, struct objfs_inode *dir, struct objfs_dirlist *d)
+{
+	struct store_listing l;
+	char *prefix;
+	int rc;
+
+	if (dir->key[0] == '\0')
+		prefix = strdup("");
+	else
+		prefix = objfs_marker_key(dir->key);
+	if (prefix == NULL)
+		return -ENOMEM;
+	rc = store_list(fs->store, prefix, d->cont, false, DIR_PAGE, &l);
+	free(prefix);
+	for (size_t i = 0; rc == 0 && i < l.n; i++)
+		rc = dl_add(d, &l.entries[i]);
+	if (rc == 0) {
+		free(d->cont);
+		d->cont = l.next;
+		l.next = NULL;
+		d->done = d->cont == NULL;
+	}
+	store_listing_clear(&l);
+	return rc;
+}
+
+int
+objfs_opendir(struct objfs *fs, uint64_t nodeid, uint64_t *fh)
+{
+	struct objfs_inode *ino = objfs_inode_get(fs, nodeid);
+	int rc;
+
+	if (ino == NULL)
+		return -ESTALE;
+	if (ino->type != S_IFDIR)
+		rc = -ENOTDIR;
+	else
+		rc = objfs_handle_new(fs, ino, 0, true, fh);
+	if (rc != 0)
+		objfs_inode_put(fs, ino);
+	return rc;
+}
+
+int
+objfs_releasedir(struct objfs *fs, uint64_t fh)
+{
+	return objfs_handle_release(fs, fh, true);
+}
+
+/* The entry for readdirplus: attributes, an inode, a lookup if taken. */
+static int
+dl_emit_plus(struct objfs *fs, struct objfs_inode *dir, struct dl_entry *de,
+    uint64_t off, objfs_dirent_fn *fn, void *arg)
+{
+	struct objfs_inode *ino;
+	struct objfs_entry e;
+	struct store_attr a;
+	mode_t type = de->type;
+	char *key;
+	int rc;
+
+	if ((rc = objfs_child_key(dir, de->name, &key)) != 0)
+		return rc;
+	if (de->has_attr)
+		rc = store_attr_copy(&a, &de->attr);
+	else
+		rc = objfs_resolve(fs, key, &a, &type);
+	if (rc == 0 && (rc = objfs_inode_intern(fs, key, type, &ino)) == 0) {
+		pthread_mutex_lock(&ino->lock);
+		if (ino->stage != NULL) {
+			store_attr_clear(&a);
+			rc = objfs_head_inode(fs, ino, &a);
+		}
+		pthread_mutex_unlock(&ino->lock);
+		if (rc == 0) {
+			objfs_fill_entry(fs, ino, &a, &e);
+			rc = fn(arg, de->name, type, ino->ino, off, &e);
+			if (rc == 0)
+				objfs_inode_count_lookup(fs, ino);
+		}
+		objfs_inode_put(fs, ino);
+	}
+	store_attr_clear(&a);
+	free(key);
+	/* Gone since it was listed: skip it rather than fail the listing. */
+	return rc == -ENOENT ? 0 : rc;
+}
+
+static int
+dl_emit(struct objfs *fs, struct objfs_inode *dir, struct dl_entry *de,
+    uint64_t off, objfs_dirent_fn *fn, void *arg)
+{
+	struct objfs_inode *ino;
+	uint64_t nodeid = UNKNOWN_INO;
+	char *key;
+	int rc;
+
+	if ((rc = objfs_child_key(dir, de->name, &key)) != 0)
+		return rc;
+	if ((ino = objfs_inode_by_key(fs, key)) != NULL) {
+		nodeid = ino->ino;
+		objfs_inode_put(fs, ino);
+	}
+	free(key);
+	return fn(arg, de->name, de->type, nodeid, off, NULL);
+}
+
+static int
+dl_emit_dot(struct objfs_inode *dir, const char *name, uint64_t nodeid,
+    uint64_t off, bool plus, objfs_dirent_fn *fn, void *arg)
+{
+	struct objfs_entry e;
+
+	if (!plus)
+		return fn(arg, name, S_IFDIR, nodeid, off, NULL);
+	/* No lookup is counted for "." and "..": node id 0 says so. */
+	memset(&e, 0, sizeof(e));
+	e.st.st_mode = S_IFDIR;
+	e.st.st_ino = nodeid;
+	return fn(arg, name, S_IFDIR, nodeid, off, &e);
+}
+
+static int
+objfs_readdir_locked(struct objfs *fs, struct objfs_handle *h, uint64_t off,
+    bool plus, objfs_dirent_fn *fn, void *arg)
+{
+	struct objfs_inode *dir = h->inode;
+	int rc = 0;
+
+	if (off == 0 || h->dir == NULL) {
+		objfs_dirlist_free(h->dir);
+		if ((h->dir = calloc(1, sizeof(*h->dir))) == NULL)
+			return -ENOMEM;
+		RB_INIT(&h->dir->names);
+	}
+	for (uint64_t i = off; rc == 0; i++) {
+		if (i == 0)
+			rc = dl_emit_dot(dir, ".", dir->ino, 1, plus, fn, arg);
+		else if (i == 1)
+			rc = dl_emit_dot(dir, "..", OBJFS_ROOT_INO, 2, plus, fn,
+			    arg);
+		else {
+			while (i - 2 >= h->dir->n && !h->dir->done && rc == 0)
+				rc = dl_fetch(fs, dir, h->dir);
+			if (rc != 0 || i - 2 >= h->dir->n)
+				break;
+			rc = (plus ? dl_emit_plus : dl_emit)(fs, dir,
+			    &h->dir->v[i - 2], i + 1, fn, arg);
+		}
+	}
+	return rc == 1 ? 0 : rc;	/* 1: the reply buffer is full */
+}
+
+int
+objfs_readdir(struct objfs *fs, uint64_t fh, uint64_t off, bool plus,
+    objfs_dirent_fn *fn, void *arg)
+{
+	struct objfs_handle *h = objfs_handle_get(fs, fh, true);
+	int rc;
+
+	if (h == NULL)
+		return -EBADF;
+	pthread_mutex_lock(&h->lock);
+	objfs_ns_read(fs);
+	rc = objfs_readdir_locked(fs, h, off, plus, fn, arg);
+	objfs_ns_unlock(fs);
+	pthread_mutex_unlock(&h->lock);
+	objfs_handle_put(fs, h);
+	return rc;
+}

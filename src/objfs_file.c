@@ -1,0 +1,509 @@
+/*
+ * Files: open, create, read, write and what closes them.
+ *
+ * Reads come from the stage when the file has one with its bytes, else
+ * straight from the store into the caller's buffers.  Writes go to the
+ * stage; flush, fsync and release upload it.
+ */
+#include "config.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "log.h"
+#include "objfs_internal.h"
+
+#define COPY_CHUNK	(1u << 20)
+
+/*
+ * Move *iov past n bytes.  A partly consumed iovec is copied into local
+ * (of at most 64 entries) so the caller's array is never written.
+ */
+static void
+iov_skip(const struct iovec **iov, unsigned *iovcnt, size_t n,
+    struct iovec local[64])
+{
+	while (*iovcnt > 0 && n >= (*iov)->iov_len) {
+		n -= (*iov)->iov_len;
+		(*iov)++;
+		(*iovcnt)--;
+	}
+	if (*iovcnt > 0 && n > 0) {
+		unsigned cnt = *iovcnt < 64 ? *iovcnt : 64;
+
+		memmove(local, *iov, cnt * sizeof(**iov));
+		local[0].iov_base = (char *)local[0].iov_base + n;
+		local[0].iov_len -= n;
+		*iov = local;
+		*iovcnt = cnt;
+	}
+}
+
+static int
+preadv_all(int fd, const struct iovec *iov, unsigned iovcnt, uint64_t off,
+    size_t *got)
+{
+	struct iovec local[64];
+	size_t want = store_iov_total(iov, iovcnt);
+
+	*got = 0;
+	while (*got < want) {
+		ssize_t n = preadv(fd, iov, (int)(iovcnt < 1024 ? iovcnt : 1024),
+		    (off_t)(off + *got));
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0)
+			return -errno;
+		if (n == 0)
+			break;		/* end of file */
+		*got += (size_t)n;
+		iov_skip(&iov, &iovcnt, (size_t)n, local);
+	}
+	return 0;
+}
+
+static int
+pwritev_all(int fd, const struct iovec *iov, unsigned iovcnt, uint64_t off,
+    size_t *written)
+{
+	struct iovec local[64];
+	size_t want = store_iov_total(iov, iovcnt);
+
+	*written = 0;
+	while (*written < want) {
+		ssize_t n = pwritev(fd, iov, (int)(iovcnt < 1024 ? iovcnt :
+		    1024), (off_t)(off + *written));
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			return n == 0 ? -EIO : -errno;
+		*written += (size_t)n;
+		iov_skip(&iov, &iovcnt, (size_t)n, local);
+	}
+	return 0;
+}
+
+/* O_TRUNC: an empty stage that must be uploaded even if never written. */
+static int
+objfs_trunc_on_open(struct objfs *fs, struct objfs_inode *ino)
+{
+	int rc = objfs_stage_open(fs, ino, false, NULL);
+
+	if (rc != 0)
+		return rc;
+	if (ftruncate(ino->stage->fd, 0) == -1)
+		return -errno;
+	ino->stage->size = 0;
+	ino->stage->loaded = true;
+	ino->stage->dirty = true;
+	clock_gettime(CLOCK_REALTIME, &ino->stage->mtime);
+	return 0;
+}
+
+static void
+objfs_kill_suidgid(struct objfs_inode *ino)
+{
+	struct store_attr *m = &ino->stage->meta;
+
+	if ((m->has & STORE_ATTR_MODE) && (m->mode & (S_ISUID | S_ISGID))) {
+		m->mode &= ~(mode_t)(S_ISUID | S_ISGID);
+		ino->stage->dirty = true;
+	}
+}
+
+/* Open an inode the caller holds a reference on; it passes to the handle. */
+static int
+objfs_open_inode(struct objfs *fs, struct objfs_inode *ino, int flags,
+    bool kill_suidgid, uint64_t *fh)
+{
+	bool writable = (flags & O_ACCMODE) != O_RDONLY;
+	int rc = 0;
+
+	if (ino->type == S_IFDIR)
+		return -EISDIR;
+	if (ino->type != S_IFREG)
+		return -EINVAL;
+	if (fs->opts.readonly && (writable || (flags & O_TRUNC)))
+		return -EROFS;
+	pthread_mutex_lock(&ino->lock);
+	if (flags & O_TRUNC)
+		rc = objfs_trunc_on_open(fs, ino);
+	if (rc == 0 && kill_suidgid && ino->stage != NULL)
+		objfs_kill_suidgid(ino);
+	if (rc == 0) {
+		ino->opens++;
+		if (writable)
+			ino->writers++;
+	}
+	pthread_mutex_unlock(&ino->lock);
+	if (rc == 0 && (rc = objfs_handle_new(fs, ino, flags, false, fh)) != 0) {
+		pthread_mutex_lock(&ino->lock);
+		ino->opens--;
+		if (writable)
+			ino->writers--;
+		objfs_stage_release(fs, ino);
+		pthread_mutex_unlock(&ino->lock);
+	}
+	return rc;
+}
+
+int
+objfs_open(struct objfs *fs, uint64_t nodeid, int flags, bool kill_suidgid,
+    uint64_t *fh, unsigned *open_flags)
+{
+	struct objfs_inode *ino = objfs_inode_get(fs, nodeid);
+	int rc;
+
+	*open_flags = 0;
+	if (ino == NULL)
+		return -ESTALE;
+	objfs_ns_read(fs);
+	rc = objfs_open_inode(fs, ino, flags, kill_suidgid, fh);
+	objfs_ns_unlock(fs);
+	if (rc != 0)
+		objfs_inode_put(fs, ino);
+	return rc;
+}
+
+/* A new, empty object, with a stage ready so no write has to fetch it. */
+static int
+objfs_create_new(struct objfs *fs, const struct objfs_ctx *ctx,
+    const char *key, mode_t mode, struct objfs_entry *e,
+    struct objfs_inode **inop)
+{
+	struct objfs_inode *ino;
+	struct store_attr a;
+	int rc;
+
+	objfs_owner_attr(fs, ctx, S_IFREG | (mode & 07777), &a);
+	if ((rc = store_put(fs->store, key, -1, 0, &a)) != 0 ||
+	    (rc = objfs_inode_intern(fs, key, S_IFREG, &ino)) != 0) {
+		store_attr_clear(&a);
+		return rc;
+	}
+	pthread_mutex_lock(&ino->lock);
+	if (ino->stage == NULL)
+		rc = objfs_stage_open(fs, ino, false, &a);
+	pthread_mutex_unlock(&ino->lock);
+	if (rc == 0) {
+		objfs_fill_entry(fs, ino, &a, e);
+		objfs_inode_count_lookup(fs, ino);
+		*inop = ino;
+	} else
+		objfs_inode_put(fs, ino);
+	store_attr_clear(&a);
+	return rc;
+}
+
+int
+objfs_create(struct objfs *fs, const struct objfs_ctx *ctx, uint64_t parent,
+    const char *name, mode_t mode, int flags, struct objfs_entry *e,
+    uint64_t *fh)
+{
+	struct objfs_inode *dir, *ino = NULL;
+	struct store_attr a;
+	mode_t type;
+	char *key = NULL;
+	int rc;
+
+	if (fs->opts.readonly)
+		return -EROFS;
+	if ((dir = objfs_inode_get(fs, parent)) == NULL)
+		return -ESTALE;
+	objfs_ns_read(fs);
+	if (dir->type != S_IFDIR)
+		rc = -ENOTDIR;
+	else if ((rc = objfs_child_key(dir, name, &key)) == 0) {
+		rc = objfs_resolve(fs, key, &a, &type);
+		store_attr_clear(&a);
+		if (rc == 0 && (flags & O_EXCL))
+			rc = -EEXIST;
+		else if (rc == 0)	/* it appeared meanwhile: open it */
+			rc = objfs_entry_for(fs, dir, name, e, &ino);
+		else if (rc == -ENOENT)
+			rc = objfs_create_new(fs, ctx, key, mode, e, &ino);
+	}
+	if (rc == 0 && (rc = objfs_open_inode(fs, ino, flags, false, fh)) != 0) {
+		objfs_forget(fs, ino->ino, 1);
+		objfs_inode_put(fs, ino);
+	}
+	objfs_ns_unlock(fs);
+	objfs_inode_put(fs, dir);
+	free(key);
+	return rc;
+}
+
+int
+objfs_read(struct objfs *fs, uint64_t fh, uint64_t off,
+    const struct iovec *iov, unsigned iovcnt, size_t *got)
+{
+	struct objfs_handle *h = objfs_handle_get(fs, fh, false);
+	struct objfs_inode *ino;
+	int rc = 0;
+
+	*got = 0;
+	if (h == NULL)
+		return -EBADF;
+	ino = h->inode;
+	objfs_ns_read(fs);
+	pthread_mutex_lock(&ino->lock);
+	if (ino->stage != NULL && ino->stage->loaded) {
+		rc = preadv_all(ino->stage->fd, iov, iovcnt, off, got);
+		pthread_mutex_unlock(&ino->lock);
+		goto out;
+	}
+	pthread_mutex_unlock(&ino->lock);
+	pthread_mutex_lock(&h->lock);
+	if (h->reader == NULL)
+		(void)store_reader_open(fs->store, ino->key, &h->reader);
+	pthread_mutex_unlock(&h->lock);
+	rc = store_reader_read(fs->store, h->reader, ino->key, off, iov,
+	    iovcnt, got);
+	if (rc == -ENOENT)
+		rc = -ESTALE;	/* deleted behind our back */
+out:
+	objfs_ns_unlock(fs);
+	objfs_handle_put(fs, h);
+	return rc;
+}
+
+int
+objfs_write(struct objfs *fs, uint64_t fh, uint64_t off,
+    const struct iovec *iov, unsigned iovcnt, bool kill_suidgid,
+    size_t *written)
+{
+	struct objfs_handle *h = objfs_handle_get(fs, fh, false);
+	struct objfs_inode *ino;
+	struct objfs_stage *s;
+	int rc;
+
+	*written = 0;
+	if (h == NULL)
+		return -EBADF;
+	if (!h->writable) {
+		objfs_handle_put(fs, h);
+		return -EBADF;
+	}
+	ino = h->inode;
+	objfs_ns_read(fs);
+	pthread_mutex_lock(&ino->lock);
+	rc = h->released ? -EBADF : objfs_stage_open(fs, ino, true, NULL);
+	if (rc == 0 && off > (uint64_t)INT64_MAX - store_iov_total(iov, iovcnt))
+		rc = -EFBIG;
+	if (rc == 0) {
+		s = ino->stage;
+		rc = pwritev_all(s->fd, iov, iovcnt, off, written);
+		if (*written > 0) {
+			if (off + *written > s->size)
+				s->size = off + *written;
+			s->dirty = true;
+			clock_gettime(CLOCK_REALTIME, &s->mtime);
+			if (kill_suidgid)
+				objfs_kill_suidgid(ino);
+		}
+	}
+	pthread_mutex_unlock(&ino->lock);
+	objfs_ns_unlock(fs);
+	objfs_handle_put(fs, h);
+	return rc;
+}
+
+/* Upload now if the file is dirty; the result is the caller's. */
+static int
+objfs_sync_handle(struct objfs *fs, uint64_t fh)
+{
+	struct objfs_handle *h = objfs_handle_get(fs, fh, false);
+	int rc;
+
+	if (h == NULL)
+		return -EBADF;
+	objfs_ns_read(fs);
+	pthread_mutex_lock(&h->inode->lock);
+	rc = objfs_stage_upload(fs, h->inode);
+	pthread_mutex_unlock(&h->inode->lock);
+	objfs_ns_unlock(fs);
+	objfs_handle_put(fs, h);
+	return rc;
+}
+
+int
+objfs_flush(struct objfs *fs, uint64_t fh)
+{
+	return objfs_sync_handle(fs, fh);
+}
+
+int
+objfs_fsync(struct objfs *fs, uint64_t fh)
+{
+	return objfs_sync_handle(fs, fh);
+}
+
+int
+objfs_release(struct objfs *fs, uint64_t fh)
+{
+	return objfs_handle_release(fs, fh, false);
+}
+
+int
+objfs_fallocate(struct objfs *fs, uint64_t fh, int mode, uint64_t off,
+    uint64_t len)
+{
+	struct objfs_handle *h;
+	struct objfs_stage *s;
+	int rc;
+
+	if (mode != 0)
+		return -EOPNOTSUPP;
+	if (len == 0 || off > (uint64_t)INT64_MAX - len)
+		return -EINVAL;
+	if ((h = objfs_handle_get(fs, fh, false)) == NULL)
+		return -EBADF;
+	objfs_ns_read(fs);
+	pthread_mutex_lock(&h->inode->lock);
+	rc = !h->writable || h->released ? -EBADF :
+	    objfs_stage_open(fs, h->inode, true, NULL);
+	if (rc == 0 && off + len > (s = h->inode->stage)->size) {
+		if (ftruncate(s->fd, (off_t)(off + len)) == -1)
+			rc = -errno;
+		else {
+			s->size = off + len;
+			s->dirty = true;
+			clock_gettime(CLOCK_REALTIME, &s->mtime);
+		}
+	}
+	pthread_mutex_unlock(&h->inode->lock);
+	objfs_ns_unlock(fs);
+	objfs_handle_put(fs, h);
+	return rc;
+}
+
+static int
+objfs_handle_size(struct objfs *fs, struct objfs_handle *h, uint64_t *size)
+{
+	struct store_attr a;
+	int rc;
+
+	pthread_mutex_lock(&h->inode->lock);
+	rc = objfs_head_inode(fs, h->inode, &a);
+	pthread_mutex_unlock(&h->inode->lock);
+	*size = a.size;
+	store_attr_clear(&a);
+	return rc;
+}
+
+/* Objects have no holes: data up to the end, one hole at the end. */
+int
+objfs_lseek(struct objfs *fs, uint64_t fh, uint64_t off, int whence,
+    uint64_t *result)
+{
+	struct objfs_handle *h;
+	uint64_t size;
+	int rc;
+
+	if (whence != SEEK_DATA && whence != SEEK_HOLE)
+		return -EINVAL;
+	if ((h = objfs_handle_get(fs, fh, false)) == NULL)
+		return -EBADF;
+	objfs_ns_read(fs);
+	rc = objfs_handle_size(fs, h, &size);
+	objfs_ns_unlock(fs);
+	objfs_handle_put(fs, h);
+	if (rc != 0)
+		return rc;
+	if (off >= size)
+		return -ENXIO;
+	*result = whence == SEEK_DATA ? off : size;
+	return 0;
+}
+
+/*
+ * A whole clean object copied over an empty file: one server-side copy in
+ * the store.  Caller holds the namespace lock for reading.
+ */
+static int
+objfs_copy_whole(struct objfs *fs, struct objfs_handle *in,
+    struct objfs_handle *out, uint64_t in_size, size_t *copied)
+{
+	struct objfs_inode *dst = out->inode;
+	struct store_attr meta;
+	int rc;
+
+	pthread_mutex_lock(&dst->lock);
+	rc = objfs_head_inode(fs, dst, &meta);
+	if (rc == 0 && (meta.size != 0 || (dst->stage && dst->stage->dirty)))
+		rc = -EAGAIN;		/* not empty: copy byte by byte */
+	if (rc == 0)
+		rc = store_copy(fs->store, in->inode->key, dst->key, &meta);
+	if (rc == 0) {
+		objfs_stage_free(dst->stage);
+		dst->stage = NULL;
+		*copied = (size_t)in_size;
+	}
+	pthread_mutex_unlock(&dst->lock);
+	store_attr_clear(&meta);
+	return rc;
+}
+
+static int
+objfs_copy_bytes(struct objfs *fs, uint64_t fh_in, uint64_t off_in,
+    uint64_t fh_out, uint64_t off_out, uint64_t len, size_t *copied)
+{
+	char *buf = malloc(COPY_CHUNK);
+	int rc = 0;
+
+	*copied = 0;
+	if (buf == NULL)
+		return -ENOMEM;
+	while (*copied < len) {
+		size_t want = len - *copied < COPY_CHUNK ? len - *copied :
+		    COPY_CHUNK, got, put;
+		struct iovec iov = { buf, want };
+
+		rc = objfs_read(fs, fh_in, off_in + *copied, &iov, 1, &got);
+		if (rc != 0 || got == 0)
+			break;
+		iov.iov_len = got;
+		rc = objfs_write(fs, fh_out, off_out + *copied, &iov, 1, false,
+		    &put);
+		*copied += put;
+		if (rc != 0 || got < want)
+			break;
+	}
+	free(buf);
+	return *copied > 0 ? 0 : rc;
+}
+
+int
+objfs_copy_file_range(struct objfs *fs, uint64_t fh_in, uint64_t off_in,
+    uint64_t fh_out, uint64_t off_out, uint64_t len, size_t *copied)
+{
+	struct objfs_handle *in, *out;
+	uint64_t in_size = 0;
+	int rc = -EAGAIN;
+
+	*copied = 0;
+	in = objfs_handle_get(fs, fh_in, false);
+	out = objfs_handle_get(fs, fh_out, false);
+	if (in == NULL || out == NULL || !out->writable) {
+		objfs_handle_put(fs, in);
+		objfs_handle_put(fs, out);
+		return -EBADF;
+	}
+	objfs_ns_read(fs);
+	if (off_in == 0 && off_out == 0 && in->inode != out->inode &&
+	    objfs_handle_size(fs, in, &in_size) == 0 && len >= in_size &&
+	    in_size > 0 && !(in->inode->stage && in->inode->stage->dirty))
+		rc = objfs_copy_whole(fs, in, out, in_size, copied);
+	objfs_ns_unlock(fs);
+	objfs_handle_put(fs, in);
+	objfs_handle_put(fs, out);
+	if (rc == -EAGAIN)
+		rc = objfs_copy_bytes(fs, fh_in, off_in, fh_out, off_out, len,
+		    copied);
+	return rc;
+}

@@ -1,0 +1,152 @@
+/*
+ * Open file and directory handles.
+ *
+ * File handle numbers come from the guest with every request, so they are
+ * looked up in a tree, never trusted as pointers.
+ */
+#include "config.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "log.h"
+#include "objfs_internal.h"
+
+static int
+fh_cmp(const struct objfs_handle *a, const struct objfs_handle *b)
+{
+	return a->fh < b->fh ? -1 : a->fh > b->fh;
+}
+
+RB_GENERATE_LOCAL(objfs_handle_tree, objfs_handle, entry, fh_cmp)
+
+/* Takes over the caller's reference on ino. */
+int
+objfs_handle_new(struct objfs *fs, struct objfs_inode *ino, int flags,
+    bool is_dir, uint64_t *fhp)
+{
+	struct objfs_handle *h = calloc(1, sizeof(*h));
+
+	if (h == NULL)
+		return -ENOMEM;
+	h->inode = ino;
+	h->flags = flags;
+	h->is_dir = is_dir;
+	h->writable = !is_dir && (flags & O_ACCMODE) != O_RDONLY;
+	h->refs = 1;			/* the table's */
+	pthread_mutex_init(&h->lock, NULL);
+	pthread_mutex_lock(&fs->table_lock);
+	h->fh = fs->next_fh++;
+	RB_INSERT(objfs_handle_tree, &fs->handles, h);
+	pthread_mutex_unlock(&fs->table_lock);
+	*fhp = h->fh;
+	return 0;
+}
+
+struct objfs_handle *
+objfs_handle_get(struct objfs *fs, uint64_t fh, bool is_dir)
+{
+	struct objfs_handle probe = { .fh = fh }, *h;
+
+	pthread_mutex_lock(&fs->table_lock);
+	h = RB_FIND(objfs_handle_tree, &fs->handles, &probe);
+	if (h != NULL && h->is_dir == is_dir)
+		h->refs++;
+	else
+		h = NULL;
+	pthread_mutex_unlock(&fs->table_lock);
+	return h;
+}
+
+static void
+objfs_handle_free(struct objfs *fs, struct objfs_handle *h)
+{
+	store_reader_close(fs->store, h->reader);
+	objfs_dirlist_free(h->dir);
+	objfs_inode_put(fs, h->inode);
+	pthread_mutex_destroy(&h->lock);
+	free(h);
+}
+
+void
+objfs_handle_put(struct objfs *fs, struct objfs_handle *h)
+{
+	bool last;
+
+	if (h == NULL)
+		return;
+	pthread_mutex_lock(&fs->table_lock);
+	last = --h->refs == 0;
+	pthread_mutex_unlock(&fs->table_lock);
+	if (last)
+		objfs_handle_free(fs, h);
+}
+
+/* Out of the table: no new call can find it. */
+static struct objfs_handle *
+objfs_handle_take(struct objfs *fs, uint64_t fh, bool is_dir)
+{
+	struct objfs_handle probe = { .fh = fh }, *h;
+
+	pthread_mutex_lock(&fs->table_lock);
+	h = RB_FIND(objfs_handle_tree, &fs->handles, &probe);
+	if (h != NULL && h->is_dir == is_dir)
+		RB_REMOVE(objfs_handle_tree, &fs->handles, h);
+	else
+		h = NULL;
+	pthread_mutex_unlock(&fs->table_lock);
+	return h;
+}
+
+/* Upload what the handle wrote, then drop the table's reference. */
+static int
+objfs_handle_close(struct objfs *fs, struct objfs_handle *h)
+{
+	struct objfs_inode *ino = h->inode;
+	int rc = 0;
+
+	if (!h->is_dir) {
+		objfs_ns_read(fs);
+		pthread_mutex_lock(&ino->lock);
+		h->released = true;
+		ino->opens--;
+		if (h->writable)
+			ino->writers--;
+		rc = objfs_stage_upload(fs, ino);
+		objfs_stage_release(fs, ino);
+		pthread_mutex_unlock(&ino->lock);
+		objfs_ns_unlock(fs);
+	}
+	objfs_handle_put(fs, h);
+	return rc;
+}
+
+int
+objfs_handle_release(struct objfs *fs, uint64_t fh, bool is_dir)
+{
+	struct objfs_handle *h = objfs_handle_take(fs, fh, is_dir);
+
+	if (h == NULL)
+		return -EBADF;
+	return objfs_handle_close(fs, h);
+}
+
+/* Session over: close every handle, uploading what they wrote. */
+void
+objfs_handle_close_all(struct objfs *fs)
+{
+	struct objfs_handle *h;
+
+	for (;;) {
+		pthread_mutex_lock(&fs->table_lock);
+		h = RB_MIN(objfs_handle_tree, &fs->handles);
+		if (h != NULL)
+			RB_REMOVE(objfs_handle_tree, &fs->handles, h);
+		pthread_mutex_unlock(&fs->table_lock);
+		if (h == NULL)
+			break;
+		(void)objfs_handle_close(fs, h);
+	}
+}

@@ -1,0 +1,350 @@
+/*
+ * The inode table: node ids and keys to inodes, lookup counts, lifetime.
+ *
+ * An inode lives while the kernel holds lookups on it (nlookup) or objfs
+ * is using it (refs: open handles, calls in progress).  Inodes whose name
+ * went away (unlink, replaced by rename, changed type behind our back)
+ * leave the key tree but stay reachable by number until forgotten.
+ */
+#include "config.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "log.h"
+#include "objfs_internal.h"
+
+static int
+ino_cmp(const struct objfs_inode *a, const struct objfs_inode *b)
+{
+	return a->ino < b->ino ? -1 : a->ino > b->ino;
+}
+
+static int
+key_cmp(const struct objfs_inode *a, const struct objfs_inode *b)
+{
+	return strcmp(a->key, b->key);
+}
+
+RB_GENERATE_LOCAL(objfs_ino_tree, objfs_inode, by_ino, ino_cmp)
+RB_GENERATE_LOCAL(objfs_key_tree, objfs_inode, by_key, key_cmp)
+
+static struct objfs_inode *
+inode_alloc(struct objfs *fs, const char *key, mode_t type)
+{
+	struct objfs_inode *ino = calloc(1, sizeof(*ino));
+
+	if (ino == NULL || (ino->key = strdup(key)) == NULL) {
+		free(ino);
+		return NULL;
+	}
+	ino->type = type & S_IFMT;
+	pthread_mutex_init(&ino->lock, NULL);
+	return ino;
+}
+
+static void
+inode_free(struct objfs_inode *ino)
+{
+	if (ino->stage != NULL)
+		objfs_stage_free(ino->stage);
+	pthread_mutex_destroy(&ino->lock);
+	free(ino->key);
+	free(ino);
+}
+
+/* Table lock held. */
+static void
+inode_insert(struct objfs *fs, struct objfs_inode *ino)
+{
+	RB_INSERT(objfs_ino_tree, &fs->inodes, ino);
+	RB_INSERT(objfs_key_tree, &fs->keys, ino);
+	ino->in_key_tree = true;
+	fs->ninodes++;
+}
+
+static void
+inode_unkey(struct objfs *fs, struct objfs_inode *ino)
+{
+	if (ino->in_key_tree)
+		RB_REMOVE(objfs_key_tree, &fs->keys, ino);
+	ino->in_key_tree = false;
+}
+
+int
+objfs_inode_init_table(struct objfs *fs)
+{
+	RB_INIT(&fs->inodes);
+	RB_INIT(&fs->keys);
+	fs->next_ino = OBJFS_ROOT_INO + 1;
+	if ((fs->root = inode_alloc(fs, "", S_IFDIR)) == NULL)
+		return -ENOMEM;
+	fs->root->ino = OBJFS_ROOT_INO;
+	fs->root->nlookup = 1;	/* the kernel never forgets the root */
+	inode_insert(fs, fs->root);
+	return 0;
+}
+
+void
+objfs_inode_free_table(struct objfs *fs)
+{
+	struct objfs_inode *ino, *next;
+
+	RB_FOREACH_SAFE(ino, objfs_ino_tree, &fs->inodes, next) {
+		RB_REMOVE(objfs_ino_tree, &fs->inodes, ino);
+		inode_free(ino);
+	}
+	RB_INIT(&fs->keys);
+	fs->ninodes = 0;
+	fs->root = NULL;
+}
+
+size_t
+objfs_inode_count(struct objfs *fs)
+{
+	size_t n;
+
+	pthread_mutex_lock(&fs->table_lock);
+	n = fs->ninodes;
+	pthread_mutex_unlock(&fs->table_lock);
+	return n;
+}
+
+/* The inode with this node id, with a reference, or NULL. */
+struct objfs_inode *
+objfs_inode_get(struct objfs *fs, uint64_t ino)
+{
+	struct objfs_inode probe = { .ino = ino }, *found;
+
+	pthread_mutex_lock(&fs->table_lock);
+	found = RB_FIND(objfs_ino_tree, &fs->inodes, &probe);
+	if (found != NULL)
+		found->refs++;
+	pthread_mutex_unlock(&fs->table_lock);
+	return found;
+}
+
+/* The inode with this key, with a reference, or NULL. */
+struct objfs_inode *
+objfs_inode_by_key(struct objfs *fs, const char *key)
+{
+	struct objfs_inode probe = { .key = (char *)key }, *found;
+
+	pthread_mutex_lock(&fs->table_lock);
+	found = RB_FIND(objfs_key_tree, &fs->keys, &probe);
+	if (found != NULL)
+		found->refs++;
+	pthread_mutex_unlock(&fs->table_lock);
+	return found;
+}
+
+/*
+ * The inode for key, created if needed, with a reference.  An inode of
+ * another type under the same key is stale (the object was replaced
+ * behind our back): it loses the name and a fresh inode takes it.
+ */
+int
+objfs_inode_intern(struct objfs *fs, const char *key, mode_t type,
+    struct objfs_inode **inop)
+{
+	struct objfs_inode probe = { .key = (char *)key }, *ino;
+
+	pthread_mutex_lock(&fs->table_lock);
+	ino = RB_FIND(objfs_key_tree, &fs->keys, &probe);
+	if (ino != NULL && ino->type != (type & S_IFMT) && ino != fs->root) {
+		inode_unkey(fs, ino);
+		ino = NULL;
+	}
+	if (ino == NULL) {
+		if ((ino = inode_alloc(fs, key, type)) == NULL) {
+			pthread_mutex_unlock(&fs->table_lock);
+			return -ENOMEM;
+		}
+		ino->ino = fs->next_ino++;
+		inode_insert(fs, ino);
+	}
+	ino->refs++;
+	pthread_mutex_unlock(&fs->table_lock);
+	*inop = ino;
+	return 0;
+}
+
+void
+objfs_inode_count_lookup(struct objfs *fs, struct objfs_inode *ino)
+{
+	pthread_mutex_lock(&fs->table_lock);
+	ino->nlookup++;
+	pthread_mutex_unlock(&fs->table_lock);
+}
+
+/* Table lock held; true when the caller must inode_free() it. */
+static bool
+inode_release_if_unused(struct objfs *fs, struct objfs_inode *ino)
+{
+	if (ino == fs->root || ino->nlookup > 0 || ino->refs > 0)
+		return false;
+	RB_REMOVE(objfs_ino_tree, &fs->inodes, ino);
+	inode_unkey(fs, ino);
+	fs->ninodes--;
+	return true;
+}
+
+void
+objfs_inode_put(struct objfs *fs, struct objfs_inode *ino)
+{
+	bool dead;
+
+	if (ino == NULL)
+		return;
+	pthread_mutex_lock(&fs->table_lock);
+	ino->refs--;
+	dead = inode_release_if_unused(fs, ino);
+	pthread_mutex_unlock(&fs->table_lock);
+	if (dead)
+		inode_free(ino);
+}
+
+void
+objfs_forget(struct objfs *fs, uint64_t nodeid, uint64_t nlookup)
+{
+	struct objfs_inode probe = { .ino = nodeid }, *ino;
+	bool dead = false;
+
+	pthread_mutex_lock(&fs->table_lock);
+	ino = RB_FIND(objfs_ino_tree, &fs->inodes, &probe);
+	if (ino != NULL && ino != fs->root) {
+		ino->nlookup -= nlookup < ino->nlookup ? nlookup : ino->nlookup;
+		dead = inode_release_if_unused(fs, ino);
+	}
+	pthread_mutex_unlock(&fs->table_lock);
+	if (dead)
+		inode_free(ino);
+}
+
+/* The name is gone; the inode lives on for open handles and lookups. */
+void
+objfs_inode_detach(struct objfs *fs, struct objfs_inode *ino)
+{
+	pthread_mutex_lock(&fs->table_lock);
+	inode_unkey(fs, ino);
+	ino->unlinked = true;
+	pthread_mutex_unlock(&fs->table_lock);
+}
+
+static int
+rekey_one(struct objfs *fs, struct objfs_inode *ino, const char *newkey)
+{
+	struct objfs_inode probe = { .key = (char *)newkey }, *victim;
+	char *copy = strdup(newkey);
+
+	if (copy == NULL)
+		return -ENOMEM;
+	victim = RB_FIND(objfs_key_tree, &fs->keys, &probe);
+	if (victim != NULL && victim != ino) {
+		inode_unkey(fs, victim);
+		victim->unlinked = true;
+	}
+	inode_unkey(fs, ino);
+	free(ino->key);
+	ino->key = copy;
+	RB_INSERT(objfs_key_tree, &fs->keys, ino);
+	ino->in_key_tree = true;
+	return 0;
+}
+
+/*
+ * Rename: ino takes newkey, and for a directory every known inode below
+ * it moves along.  Caller holds the namespace lock for writing.
+ */
+int
+objfs_inode_rekey(struct objfs *fs, struct objfs_inode *ino,
+    const char *newkey)
+{
+	size_t oldlen = strlen(ino->key);
+	char *oldprefix = NULL;
+	int rc = 0;
+
+	pthread_mutex_lock(&fs->table_lock);
+	if (ino->type == S_IFDIR &&
+	    asprintf(&oldprefix, "%s/", ino->key) == -1) {
+		pthread_mutex_unlock(&fs->table_lock);
+		return -ENOMEM;
+	}
+	if (oldprefix != NULL) {
+		struct objfs_inode probe = { .key = oldprefix }, *d, *next;
+
+		for (d = RB_NFIND(objfs_key_tree, &fs->keys, &probe);
+		    d != NULL && rc == 0; d = next) {
+			char *k;
+
+			next = RB_NEXT(objfs_key_tree, &fs->keys, d);
+			if (strncmp(d->key, oldprefix, oldlen + 1) != 0)
+				break;
+			/*
+			 * The new keys never match oldprefix (a directory
+			 * cannot move below itself), so re-inserted inodes
+			 * are not met again.
+			 */
+			if (asprintf(&k, "%s%s", newkey, d->key + oldlen) == -1)
+				rc = -ENOMEM;
+			else {
+				rc = rekey_one(fs, d, k);
+				free(k);
+			}
+		}
+	}
+	if (rc == 0)
+		rc = rekey_one(fs, ino, newkey);
+	pthread_mutex_unlock(&fs->table_lock);
+	free(oldprefix);
+	return rc;
+}
+
+/* A new FUSE session: the kernel holds no lookups any more. */
+void
+objfs_inode_forget_all(struct objfs *fs)
+{
+	struct objfs_inode *ino, *next;
+
+	pthread_mutex_lock(&fs->table_lock);
+	RB_FOREACH_SAFE(ino, objfs_ino_tree, &fs->inodes, next) {
+		if (ino == fs->root)
+			continue;
+		ino->nlookup = 0;
+		if (inode_release_if_unused(fs, ino))
+			inode_free(ino);
+	}
+	pthread_mutex_unlock(&fs->table_lock);
+}
+
+/* Every inode with a stage, each with a reference, for syncfs. */
+int
+objfs_inode_collect_staged(struct objfs *fs, struct objfs_inode ***listp,
+    size_t *np)
+{
+	struct objfs_inode *ino, **list = NULL;
+	size_t n = 0;
+
+	pthread_mutex_lock(&fs->table_lock);
+	RB_FOREACH(ino, objfs_ino_tree, &fs->inodes) {
+		struct objfs_inode **v;
+
+		if (ino->stage == NULL)
+			continue;
+		if ((v = reallocarray(list, n + 1, sizeof(*v))) == NULL) {
+			for (size_t i = 0; i < n; i++)
+				list[i]->refs--;
+			pthread_mutex_unlock(&fs->table_lock);
+			free(list);
+			return -ENOMEM;
+		}
+		list = v;
+		ino->refs++;
+		list[n++] = ino;
+	}
+	pthread_mutex_unlock(&fs->table_lock);
+	*listp = list;
+	*np = n;
+	return 0;
+}

@@ -1,0 +1,148 @@
+/*
+ * objfs internals shared by objfs_*.c.
+ *
+ * Locking, outermost first:
+ *   fs->ns_lock      rwlock; renames take it for writing because they
+ *                    change keys, every other operation for reading.
+ *   inode->lock      the inode's stage and flags.
+ *   fs->table_lock   the inode and handle trees; held only briefly and
+ *                    never across a store call.
+ */
+#ifndef OBJFSD_OBJFS_INTERNAL_H
+#define OBJFSD_OBJFS_INTERNAL_H
+
+#include <pthread.h>
+#include "rbtree.h"
+
+#include "objfs.h"
+#include "store.h"
+
+/* An open file's bytes while it is being written. */
+struct objfs_stage {
+	int			 fd;	/* unlinked spill file */
+	bool			 loaded; /* holds the whole object */
+	bool			 dirty;	/* differs from the store */
+	uint64_t		 size;
+	struct timespec		 mtime;
+	struct store_attr	 meta;	/* metadata to upload with it */
+};
+
+struct objfs_inode {
+	RB_ENTRY(objfs_inode)	 by_ino;
+	RB_ENTRY(objfs_inode)	 by_key;
+	uint64_t		 ino;
+	char			*key;	/* "" is the root */
+	mode_t			 type;	/* S_IFMT bits */
+	uint64_t		 nlookup;
+	unsigned		 refs;	/* handles and calls in progress */
+	bool			 in_key_tree;
+	bool			 unlinked;
+	pthread_mutex_t		 lock;
+	struct objfs_stage	*stage;
+	unsigned		 opens;	/* open file handles */
+	unsigned		 writers; /* of which may write */
+};
+
+RB_HEAD(objfs_ino_tree, objfs_inode);
+RB_HEAD(objfs_key_tree, objfs_inode);
+
+struct objfs_dirlist;
+
+/*
+ * An open file or directory.  refs counts the table's reference and every
+ * call using the handle, so a release racing with a read (a guest may
+ * send both at once) never frees it under the reader.
+ */
+struct objfs_handle {
+	RB_ENTRY(objfs_handle)	 entry;
+	uint64_t		 fh;
+	unsigned		 refs;
+	bool			 released; /* under inode->lock */
+	struct objfs_inode	*inode;	/* holds a reference */
+	int			 flags;
+	bool			 writable;
+	bool			 is_dir;
+	pthread_mutex_t		 lock;	/* reader, dir */
+	struct store_reader	*reader;
+	struct objfs_dirlist	*dir;
+};
+
+RB_HEAD(objfs_handle_tree, objfs_handle);
+
+struct objfs {
+	struct store		*store;
+	struct objfs_options	 opts;
+	char			*cache_dir;
+	struct timespec		 start_time;
+	uint64_t		 generation;
+	pthread_rwlock_t	 ns_lock;
+	pthread_mutex_t		 table_lock;
+	struct objfs_ino_tree	 inodes;
+	struct objfs_key_tree	 keys;
+	size_t			 ninodes;
+	uint64_t		 next_ino;
+	struct objfs_handle_tree handles;
+	uint64_t		 next_fh;
+	struct objfs_inode	*root;
+};
+
+/* objfs.c */
+int	objfs_child_key(const struct objfs_inode *dir, const char *name,
+	    char **keyp);
+char	*objfs_marker_key(const char *key);
+void	objfs_stat(struct objfs *fs, const struct objfs_inode *ino,
+	    const struct store_attr *a, struct stat *st);
+void	objfs_owner_attr(struct objfs *fs, const struct objfs_ctx *ctx,
+	    mode_t mode, struct store_attr *a);
+void	objfs_ns_read(struct objfs *fs);
+void	objfs_ns_write(struct objfs *fs);
+void	objfs_ns_unlock(struct objfs *fs);
+
+/* objfs_inode.c */
+int	objfs_inode_init_table(struct objfs *fs);
+void	objfs_inode_free_table(struct objfs *fs);
+struct objfs_inode *objfs_inode_get(struct objfs *fs, uint64_t ino);
+struct objfs_inode *objfs_inode_by_key(struct objfs *fs, const char *key);
+int	objfs_inode_intern(struct objfs *fs, const char *key, mode_t type,
+	    struct objfs_inode **inop);
+void	objfs_inode_put(struct objfs *fs, struct objfs_inode *ino);
+void	objfs_inode_count_lookup(struct objfs *fs, struct objfs_inode *ino);
+void	objfs_inode_detach(struct objfs *fs, struct objfs_inode *ino);
+int	objfs_inode_rekey(struct objfs *fs, struct objfs_inode *ino,
+	    const char *newkey);
+void	objfs_inode_forget_all(struct objfs *fs);
+int	objfs_inode_collect_staged(struct objfs *fs,
+	    struct objfs_inode ***listp, size_t *np);
+
+/* objfs_attr.c */
+int	objfs_head_inode(struct objfs *fs, struct objfs_inode *ino,
+	    struct store_attr *a);
+int	objfs_resolve(struct objfs *fs, const char *key,
+	    struct store_attr *a, mode_t *type);
+int	objfs_entry_for(struct objfs *fs, struct objfs_inode *dir,
+	    const char *name, struct objfs_entry *e,
+	    struct objfs_inode **inop);
+int	objfs_fill_entry(struct objfs *fs, struct objfs_inode *ino,
+	    const struct store_attr *a, struct objfs_entry *e);
+
+/* objfs_stage.c */
+void	objfs_stage_free(struct objfs_stage *s);
+int	objfs_stage_open(struct objfs *fs, struct objfs_inode *ino,
+	    bool load, const struct store_attr *meta);
+int	objfs_stage_upload(struct objfs *fs, struct objfs_inode *ino);
+void	objfs_stage_release(struct objfs *fs, struct objfs_inode *ino);
+int	objfs_spill_create(struct objfs *fs);
+
+/* objfs_handle.c */
+int	objfs_handle_new(struct objfs *fs, struct objfs_inode *ino, int flags,
+	    bool is_dir, uint64_t *fhp);
+struct objfs_handle *objfs_handle_get(struct objfs *fs, uint64_t fh,
+	    bool is_dir);
+void	objfs_handle_put(struct objfs *fs, struct objfs_handle *h);
+int	objfs_handle_release(struct objfs *fs, uint64_t fh, bool is_dir);
+void	objfs_handle_close_all(struct objfs *fs);
+
+/* objfs_dir.c */
+void	objfs_dirlist_free(struct objfs_dirlist *d);
+
+#endif

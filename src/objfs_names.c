@@ -1,0 +1,440 @@
+/*
+ * The namespace: creating and removing names, and rename.
+ *
+ * Rename is native when the store has it.  Otherwise a file is copied and
+ * deleted, and a directory is walked key by key: not atomic, and said so
+ * in the manual.
+ */
+#include "config.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "log.h"
+#include "objfs_internal.h"
+
+#define RENAME_PAGE	1000
+
+/* An object whose body is buf. */
+static int
+objfs_put_bytes(struct objfs *fs, const char *key, const void *buf,
+    size_t len, const struct store_attr *a)
+{
+	int fd, rc = 0;
+
+	if (len == 0)
+		return store_put(fs->store, key, -1, 0, a);
+	if ((fd = objfs_spill_create(fs)) < 0)
+		return fd;
+	if (pwrite(fd, buf, len, 0) != (ssize_t)len)
+		rc = -EIO;
+	if (rc == 0)
+		rc = store_put(fs->store, key, fd, len, a);
+	close(fd);
+	return rc;
+}
+
+/*
+ * Common frame of mkdir, mknod and symlink: the parent must be a
+ * directory, the name free; then make() stores the object and the new
+ * name is looked up into e.
+ */
+typedef int objfs_make_fn(struct objfs *fs, const char *key,
+    const struct store_attr *a, const void *arg);
+
+static int
+objfs_make(struct objfs *fs, const struct objfs_ctx *ctx, uint64_t parent,
+    const char *name, mode_t mode, objfs_make_fn *make, const void *arg,
+    struct objfs_entry *e)
+{
+	struct objfs_inode *dir;
+	struct store_attr a;
+	mode_t type;
+	char *key = NULL;
+	int rc;
+
+	if (fs->opts.readonly)
+		return -EROFS;
+	if ((dir = objfs_inode_get(fs, parent)) == NULL)
+		return -ESTALE;
+	objfs_ns_read(fs);
+	if (dir->type != S_IFDIR)
+		rc = -ENOTDIR;
+	else if ((rc = objfs_child_key(dir, name, &key)) == 0) {
+		rc = objfs_resolve(fs, key, &a, &type);
+		store_attr_clear(&a);
+		if (rc == 0)
+			rc = -EEXIST;
+		else if (rc == -ENOENT) {
+			objfs_owner_attr(fs, ctx, mode, &a);
+			rc = make(fs, key, &a, arg);
+			store_attr_clear(&a);
+		}
+	}
+	if (rc == 0)
+		rc = objfs_entry_for(fs, dir, name, e, NULL);
+	objfs_ns_unlock(fs);
+	objfs_inode_put(fs, dir);
+	free(key);
+	return rc;
+}
+
+static int
+make_dir(struct objfs *fs, const char *key, const struct store_attr *a,
+    const void *arg)
+{
+	char *marker = objfs_marker_key(key);
+	int rc;
+
+	if (marker == NULL)
+		return -ENOMEM;
+	rc = store_put(fs->store, marker, -1, 0, a);
+	free(marker);
+	return rc;
+}
+
+static int
+make_node(struct objfs *fs, const char *key, const struct store_attr *a,
+    const void *arg)
+{
+	return store_put(fs->store, key, -1, 0, a);
+}
+
+static int
+make_symlink(struct objfs *fs, const char *key, const struct store_attr *a,
+    const void *target)
+{
+	return objfs_put_bytes(fs, key, target, strlen(target), a);
+}
+
+int
+objfs_mkdir(struct objfs *fs, const struct objfs_ctx *ctx, uint64_t parent,
+    const char *name, mode_t mode, struct objfs_entry *e)
+{
+	return objfs_make(fs, ctx, parent, name, S_IFDIR | (mode & 07777),
+	    make_dir, NULL, e);
+}
+
+int
+objfs_mknod(struct objfs *fs, const struct objfs_ctx *ctx, uint64_t parent,
+    const char *name, mode_t mode, dev_t rdev, struct objfs_entry *e)
+{
+	mode_t type = mode & S_IFMT;
+
+	if (type == 0)
+		type = S_IFREG;
+	if (type == S_IFCHR || type == S_IFBLK)
+		return -EPERM;	/* no device nodes in a bucket */
+	if (type != S_IFREG && type != S_IFIFO && type != S_IFSOCK)
+		return -EINVAL;
+	return objfs_make(fs, ctx, parent, name, type | (mode & 07777),
+	    make_node, NULL, e);
+}
+
+int
+objfs_symlink(struct objfs *fs, const struct objfs_ctx *ctx, uint64_t parent,
+    const char *name, const char *target, struct objfs_entry *e)
+{
+	size_t len = strlen(target);
+
+	if (len == 0)
+		return -ENOENT;
+	if (len >= PATH_MAX)
+		return -ENAMETOOLONG;
+	return objfs_make(fs, ctx, parent, name, S_IFLNK | 0777, make_symlink,
+	    target, e);
+}
+
+/* Does directory key hold anything but its own marker? */
+static int
+objfs_dir_empty(struct objfs *fs, const char *key)
+{
+	struct store_listing l;
+	char *marker = objfs_marker_key(key);
+	int rc;
+
+	if (marker == NULL)
+		return -ENOMEM;
+	rc = store_list(fs->store, marker, NULL, false, 2, &l);
+	free(marker);
+	for (size_t i = 0; rc == 0 && i < l.n; i++)
+		if (l.entries[i].name[0] != '\0')
+			rc = -ENOTEMPTY;
+	store_listing_clear(&l);
+	return rc;
+}
+
+/* The inode a name has in the table, if any, with a reference. */
+static struct objfs_inode *
+objfs_known(struct objfs *fs, const char *key)
+{
+	return objfs_inode_by_key(fs, key);
+}
+
+/*
+ * Unlink while open: the open handles keep reading and writing the bytes,
+ * so they move into a stage before the object goes.
+ */
+static int
+objfs_keep_for_open_handles(struct objfs *fs, struct objfs_inode *ino)
+{
+	int rc = 0;
+
+	pthread_mutex_lock(&ino->lock);
+	if (ino->opens > 0)
+		rc = objfs_stage_open(fs, ino, true, NULL);
+	pthread_mutex_unlock(&ino->lock);
+	return rc;
+}
+
+typedef int objfs_remove_fn(struct objfs *fs, const char *key, mode_t type);
+
+static int
+remove_file(struct objfs *fs, const char *key, mode_t type)
+{
+	struct objfs_inode *ino;
+	int rc;
+
+	if (type == S_IFDIR)
+		return -EISDIR;
+	ino = objfs_known(fs, key);
+	if (ino != NULL && (rc = objfs_keep_for_open_handles(fs, ino)) != 0) {
+		objfs_inode_put(fs, ino);
+		return rc;
+	}
+	if ((rc = store_remove(fs->store, key)) == 0 && ino != NULL)
+		objfs_inode_detach(fs, ino);
+	objfs_inode_put(fs, ino);
+	return rc;
+}
+
+static int
+remove_dir(struct objfs *fs, const char *key, mode_t type)
+{
+	struct objfs_inode *ino;
+	char *marker;
+	int rc;
+
+	if (type != S_IFDIR)
+		return -ENOTDIR;
+	if ((rc = objfs_dir_empty(fs, key)) != 0)
+		return rc;
+	if ((marker = objfs_marker_key(key)) == NULL)
+		return -ENOMEM;
+	rc = store_remove(fs->store, marker);
+	if (rc == -ENOENT)
+		rc = 0;		/* an implied directory has no marker */
+	free(marker);
+	if (rc == 0 && (ino = objfs_known(fs, key)) != NULL) {
+		objfs_inode_detach(fs, ino);
+		objfs_inode_put(fs, ino);
+	}
+	return rc;
+}
+
+static int
+objfs_remove(struct objfs *fs, uint64_t parent, const char *name,
+    objfs_remove_fn *remove)
+{
+	struct objfs_inode *dir;
+	struct store_attr a = { 0 };
+	mode_t type;
+	char *key = NULL;
+	int rc;
+
+	if (fs->opts.readonly)
+		return -EROFS;
+	if ((dir = objfs_inode_get(fs, parent)) == NULL)
+		return -ESTALE;
+	objfs_ns_read(fs);
+	if (dir->type != S_IFDIR)
+		rc = -ENOTDIR;
+	else if ((rc = objfs_child_key(dir, name, &key)) == 0 &&
+	    (rc = objfs_resolve(fs, key, &a, &type)) == 0)
+		rc = remove(fs, key, type);
+	store_attr_clear(&a);
+	objfs_ns_unlock(fs);
+	objfs_inode_put(fs, dir);
+	free(key);
+	return rc;
+}
+
+int
+objfs_unlink(struct objfs *fs, uint64_t parent, const char *name)
+{
+	return objfs_remove(fs, parent, name, remove_file);
+}
+
+int
+objfs_rmdir(struct objfs *fs, uint64_t parent, const char *name)
+{
+	return objfs_remove(fs, parent, name, remove_dir);
+}
+
+/* Copy then delete every key below src/ into dst/, page by page. */
+static int
+objfs_move_tree(struct objfs *fs, const char *src, const char *dst)
+{
+	struct store_listing l;
+	char *sp = NULL, *dp = NULL, *from = NULL, *to = NULL;
+	int rc;
+
+	if (asprintf(&sp, "%s/", src) == -1 || asprintf(&dp, "%s/", dst) == -1) {
+		free(sp);
+		return -ENOMEM;
+	}
+	/* Deleted keys drop out of the listing: always start over. */
+	while ((rc = store_list(fs->store, sp, NULL, true, RENAME_PAGE,
+	    &l)) == 0 && l.n > 0) {
+		for (size_t i = 0; rc == 0 && i < l.n; i++) {
+			if (asprintf(&from, "%s%s", sp, l.entries[i].name) ==
+			    -1 || asprintf(&to, "%s%s", dp,
+			    l.entries[i].name) == -1)
+				rc = -ENOMEM;
+			if (rc == 0 && (rc = store_copy(fs->store, from, to,
+			    NULL)) == 0)
+				rc = store_remove(fs->store, from);
+			free(from);
+			free(to);
+			from = to = NULL;
+		}
+		store_listing_clear(&l);
+		if (rc != 0)
+			break;
+	}
+	store_listing_clear(&l);
+	free(sp);
+	free(dp);
+	return rc;
+}
+
+static int
+objfs_move(struct objfs *fs, const char *src, const char *dst, mode_t type,
+    bool dst_exists)
+{
+	int rc;
+
+	if (store_has_rename(fs->store))
+		return store_rename(fs->store, src, dst,
+		    dst_exists ? 0 : STORE_RENAME_NOREPLACE);
+	if (type != S_IFDIR) {
+		if ((rc = store_copy(fs->store, src, dst, NULL)) == 0)
+			rc = store_remove(fs->store, src);
+		return rc;
+	}
+	if (dst_exists) {		/* an empty directory: its marker goes */
+		char *m = objfs_marker_key(dst);
+
+		rc = m != NULL ? store_remove(fs->store, m) : -ENOMEM;
+		free(m);
+		if (rc != 0 && rc != -ENOENT)
+			return rc;
+	}
+	return objfs_move_tree(fs, src, dst);
+}
+
+struct rename_args {
+	struct objfs_inode	*dir, *newdir;
+	const char		*name, *newname;
+	unsigned		 flags;
+};
+
+/* Checks as rename(2) makes them; fills keys and types. */
+static int
+objfs_rename_check(struct objfs *fs, const struct rename_args *r, char **src,
+    char **dst, mode_t *stype, bool *dst_exists)
+{
+	struct store_attr a;
+	mode_t dtype;
+	int rc;
+
+	if (r->dir->type != S_IFDIR || r->newdir->type != S_IFDIR)
+		return -ENOTDIR;
+	if ((rc = objfs_child_key(r->dir, r->name, src)) != 0 ||
+	    (rc = objfs_child_key(r->newdir, r->newname, dst)) != 0)
+		return rc;
+	rc = objfs_resolve(fs, *src, &a, stype);
+	store_attr_clear(&a);
+	if (rc != 0)
+		return rc;
+	if (*stype == S_IFDIR && strncmp(*dst, *src, strlen(*src)) == 0 &&
+	    (*dst)[strlen(*src)] == '/')
+		return -EINVAL;		/* into itself */
+	rc = objfs_resolve(fs, *dst, &a, &dtype);
+	store_attr_clear(&a);
+	if (rc == -ENOENT) {
+		*dst_exists = false;
+		return 0;
+	}
+	if (rc != 0)
+		return rc;
+	*dst_exists = true;
+	if (r->flags & RENAME_NOREPLACE)
+		return -EEXIST;
+	if (*stype == S_IFDIR && dtype != S_IFDIR)
+		return -ENOTDIR;
+	if (*stype != S_IFDIR && dtype == S_IFDIR)
+		return -EISDIR;
+	return dtype == S_IFDIR ? objfs_dir_empty(fs, *dst) : 0;
+}
+
+static int
+objfs_rename_locked(struct objfs *fs, const struct rename_args *r)
+{
+	struct objfs_inode *ino;
+	char *src = NULL, *dst = NULL;
+	mode_t stype;
+	bool dst_exists;
+	int rc;
+
+	rc = objfs_rename_check(fs, r, &src, &dst, &stype, &dst_exists);
+	if (rc == 0 && strcmp(src, dst) == 0)
+		goto out;		/* same name: nothing to do */
+	if (rc == 0 && dst_exists && stype != S_IFDIR &&
+	    (ino = objfs_known(fs, dst)) != NULL) {
+		/* The replaced file may be open: keep its bytes for that. */
+		rc = objfs_keep_for_open_handles(fs, ino);
+		objfs_inode_put(fs, ino);
+	}
+	if (rc == 0)
+		rc = objfs_move(fs, src, dst, stype, dst_exists);
+	if (rc == 0 && (ino = objfs_known(fs, src)) != NULL) {
+		rc = objfs_inode_rekey(fs, ino, dst);
+		objfs_inode_put(fs, ino);
+	}
+out:
+	free(src);
+	free(dst);
+	return rc;
+}
+
+int
+objfs_rename(struct objfs *fs, uint64_t parent, const char *name,
+    uint64_t newparent, const char *newname, unsigned flags)
+{
+	struct rename_args r = { .name = name, .newname = newname,
+	    .flags = flags };
+	int rc;
+
+	if (flags & ~RENAME_NOREPLACE)
+		return -EINVAL;		/* EXCHANGE, WHITEOUT */
+	if (fs->opts.readonly)
+		return -EROFS;
+	r.dir = objfs_inode_get(fs, parent);
+	r.newdir = objfs_inode_get(fs, newparent);
+	if (r.dir == NULL || r.newdir == NULL)
+		rc = -ESTALE;
+	else {
+		objfs_ns_write(fs);
+		rc = objfs_rename_locked(fs, &r);
+		objfs_ns_unlock(fs);
+	}
+	objfs_inode_put(fs, r.dir);
+	objfs_inode_put(fs, r.newdir);
+	return rc;
+}

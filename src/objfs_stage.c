@@ -1,0 +1,211 @@
+/*
+ * Staging: the bytes of a file being written, in an unlinked spill file
+ * under the cache directory, until they are uploaded as one object.
+ *
+ * All functions here are called with ino->lock held (and the namespace
+ * lock for reading, since they use ino->key).
+ */
+#include "config.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "log.h"
+#include "objfs_internal.h"
+
+#define STAGE_COPY_CHUNK	(1u << 20)
+
+int
+objfs_spill_create(struct objfs *fs)
+{
+	char path[PATH_MAX];
+	int fd;
+
+	fd = open(fs->cache_dir, O_TMPFILE | O_RDWR | O_CLOEXEC, 0600);
+	if (fd != -1 || (errno != EOPNOTSUPP && errno != EISDIR))
+		return fd != -1 ? fd : -errno;
+	/* No O_TMPFILE here: a named file, unlinked at once. */
+	snprintf(path, sizeof(path), "%s/objfsd-spill-XXXXXX", fs->cache_dir);
+	if ((fd = mkostemp(path, O_CLOEXEC)) == -1)
+		return -errno;
+	unlink(path);
+	return fd;
+}
+
+void
+objfs_stage_free(struct objfs_stage *s)
+{
+	if (s == NULL)
+		return;
+	if (s->fd != -1)
+		close(s->fd);
+	store_attr_clear(&s->meta);
+	free(s);
+}
+
+static int
+pwrite_all(int fd, const void *buf, size_t len, uint64_t off)
+{
+	const char *p = buf;
+
+	while (len > 0) {
+		ssize_t n = pwrite(fd, p, len, (off_t)off);
+
+		if (n < 0) {
+			if (errno == EINTR)
+				continue;
+			return -errno;
+		}
+		p += n;
+		len -= (size_t)n;
+		off += (uint64_t)n;
+	}
+	return 0;
+}
+
+/* Copy the object's bytes into the spill file. */
+static int
+objfs_stage_load(struct objfs *fs, struct objfs_inode *ino)
+{
+	struct objfs_stage *s = ino->stage;
+	char *buf = malloc(STAGE_COPY_CHUNK);
+	uint64_t off = 0;
+	int rc = 0;
+
+	if (buf == NULL)
+		return -ENOMEM;
+	for (;;) {
+		struct iovec iov = { buf, STAGE_COPY_CHUNK };
+		size_t got = 0;
+
+		rc = store_get(fs->store, ino->key, off, &iov, 1, &got);
+		if (rc == -ENOENT && off == 0)
+			rc = 0;		/* gone meanwhile: start empty */
+		if (rc != 0 || got == 0 ||
+		    (rc = pwrite_all(s->fd, buf, got, off)) != 0)
+			break;
+		off += got;
+		if (got < STAGE_COPY_CHUNK)
+			break;
+	}
+	free(buf);
+	if (rc == 0) {
+		s->size = off;
+		s->loaded = true;
+	} else
+		log_warnx("cannot stage %s: %s", ino->key, strerror(-rc));
+	return rc;
+}
+
+/*
+ * Make sure ino has a stage; with load, one that holds the object's
+ * bytes.  meta seeds a new stage's metadata (else the store's is used).
+ */
+int
+objfs_stage_open(struct objfs *fs, struct objfs_inode *ino, bool load,
+    const struct store_attr *meta)
+{
+	struct objfs_stage *s = ino->stage;
+	int rc;
+
+	if (s == NULL) {
+		if ((s = calloc(1, sizeof(*s))) == NULL)
+			return -ENOMEM;
+		s->fd = -1;
+		if (meta != NULL)
+			rc = store_attr_copy(&s->meta, meta);
+		else
+			rc = objfs_head_inode(fs, ino, &s->meta);
+		if (rc == 0 && (s->fd = objfs_spill_create(fs)) < 0)
+			rc = s->fd;
+		if (rc != 0) {
+			s->fd = -1;
+			objfs_stage_free(s);
+			return rc;
+		}
+		s->size = s->meta.size;
+		s->mtime = (s->meta.has & STORE_ATTR_MTIME) ? s->meta.mtime :
+		    fs->start_time;
+		s->loaded = s->size == 0;	/* nothing to copy */
+		ino->stage = s;
+	}
+	if (load && !s->loaded)
+		return objfs_stage_load(fs, ino);
+	return 0;
+}
+
+int
+objfs_stage_upload(struct objfs *fs, struct objfs_inode *ino)
+{
+	struct objfs_stage *s = ino->stage;
+	struct store_attr meta;
+	int rc;
+
+	if (s == NULL || !s->dirty || ino->unlinked)
+		return 0;
+	if ((rc = store_attr_copy(&meta, &s->meta)) != 0)
+		return rc;
+	meta.has |= STORE_ATTR_MTIME | STORE_ATTR_MODE;
+	meta.mtime = s->mtime;
+	meta.mode = S_IFREG | ((s->meta.has & STORE_ATTR_MODE) ?
+	    (s->meta.mode & 07777) : fs->opts.file_mode);
+	meta.size = s->size;
+	rc = store_put(fs->store, ino->key, s->fd, s->size, &meta);
+	store_attr_clear(&meta);
+	if (rc != 0) {
+		log_warnx("upload of %s (%llu bytes) failed: %s; the data "
+		    "stays staged", ino->key, (unsigned long long)s->size,
+		    strerror(-rc));
+		return -EIO;
+	}
+	s->dirty = false;
+	return 0;
+}
+
+/* The last upload failed and nobody has the file open: keep the bytes. */
+static void
+objfs_stage_preserve(struct objfs *fs, struct objfs_inode *ino)
+{
+	struct objfs_stage *s = ino->stage;
+	char path[PATH_MAX];
+	loff_t in = 0;
+	int fd;
+
+	snprintf(path, sizeof(path), "%s/objfsd-unsaved-%llu-%lld",
+	    fs->cache_dir, (unsigned long long)ino->ino, (long long)time(NULL));
+	fd = open(path, O_CREAT | O_EXCL | O_WRONLY | O_CLOEXEC, 0600);
+	while (fd != -1 && (uint64_t)in < s->size) {
+		ssize_t n = copy_file_range(s->fd, &in, fd, NULL,
+		    s->size - (uint64_t)in, 0);
+
+		if (n <= 0) {
+			close(fd);
+			fd = -1;
+			unlink(path);
+		}
+	}
+	if (fd == -1) {
+		log_warnx("%s: upload failed and the data could not be saved "
+		    "in %s: it is lost", ino->key, fs->cache_dir);
+		return;
+	}
+	close(fd);
+	log_warnx("%s: upload failed; its data is kept in %s", ino->key, path);
+}
+
+/* The last handle is closing: the stage goes, its data safe somewhere. */
+void
+objfs_stage_release(struct objfs *fs, struct objfs_inode *ino)
+{
+	if (ino->stage == NULL || ino->opens > 0)
+		return;
+	if (ino->stage->dirty && !ino->unlinked)
+		objfs_stage_preserve(fs, ino);
+	objfs_stage_free(ino->stage);
+	ino->stage = NULL;
+}

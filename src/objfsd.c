@@ -1,0 +1,365 @@
+/*
+ * objfsd: a virtio-fs daemon serving an object store to virtual machines.
+ *
+ * main() parses the command line, opens the store, builds the layers
+ * bottom up (store, objfs, FUSE server, virtio-fs device, vhost-user
+ * server) and runs until SIGTERM or SIGINT.
+ */
+#include "config.h"
+
+#include <errno.h>
+#include <getopt.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "fuse_server.h"
+#include "log.h"
+#include "objfs.h"
+#include "store.h"
+#include "vhost_user.h"
+#include "virtiofs.h"
+
+#define EXIT_USAGE	2
+
+struct config {
+	struct vu_options	 vu;
+	const char		*store_url;
+	char			*source_url;	/* built from -o source= */
+	unsigned		 request_queues;
+	struct fsrv_options	 fsrv;
+	struct objfs_options	 objfs;
+	enum log_level		 log_level;
+	bool			 use_syslog;
+};
+
+static void
+usage(FILE *f)
+{
+	fprintf(f,
+"usage: objfsd --socket-path=PATH | --fd=N --store=URL [options]\n"
+"\n"
+"Serve an object store to a virtual machine as a virtio-fs device.\n"
+"\n"
+"  --socket-path=PATH      listen for the vhost-user frontend on PATH\n"
+"  --fd=N                  use the inherited vhost-user socket N\n"
+"  --store=URL             fs:DIR (a local directory) or mem:\n"
+"  -o source=DIR           same as --store=fs:DIR (virtiofsd spelling)\n"
+"  --shared-dir=DIR        same as --store=fs:DIR\n"
+"  --request-queues=N      request virtqueues (default 1)\n"
+"  --cache=MODE            none, auto (default) or always\n"
+"  --writeback             let the guest cache writes (FUSE writeback)\n"
+"  --readonly              refuse every change\n"
+"  --uid=N, --gid=N        owner of objects whose metadata names none\n"
+"  --file-mode=OCTAL       their permissions (default 0644)\n"
+"  --dir-mode=OCTAL        and of such directories (default 0755)\n"
+"  --cache-dir=DIR         where files being written are staged\n"
+"  --log-level=LEVEL       error, warn, info (default) or debug\n"
+"  --syslog                log to syslog instead of stderr\n"
+"  --print-capabilities    print the vhost-user backend JSON and exit\n"
+"  --version, --help\n"
+"\n"
+"-o also takes cache=MODE, writeback, no_writeback, readonly and\n"
+"log_level=LEVEL.  See objfsd(8).\n");
+}
+
+static void __attribute__((noreturn, format(printf, 1, 2)))
+die_usage(const char *fmt, ...)
+{
+	va_list ap;
+
+	fprintf(stderr, "objfsd: ");
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fprintf(stderr, " (see objfsd --help)\n");
+	exit(EXIT_USAGE);
+}
+
+static long long
+parse_number(const char *what, const char *s, long long min, long long max,
+    int base)
+{
+	char *end;
+	long long v;
+
+	errno = 0;
+	v = strtoll(s, &end, base);
+	if (*s == '\0' || *end != '\0' || errno != 0 || v < min || v > max)
+		die_usage("%s must be a number from %lld to %lld, not \"%s\"",
+		    what, min, max, s);
+	return v;
+}
+
+static enum fsrv_cache
+parse_cache(const char *s)
+{
+	if (strcmp(s, "none") == 0)
+		return FSRV_CACHE_NONE;
+	if (strcmp(s, "auto") == 0)
+		return FSRV_CACHE_AUTO;
+	if (strcmp(s, "always") == 0)
+		return FSRV_CACHE_ALWAYS;
+	die_usage("cache mode must be none, auto or always, not \"%s\"", s);
+}
+
+static void
+set_store(struct config *c, const char *url)
+{
+	if (c->store_url != NULL && strcmp(c->store_url, url) != 0)
+		die_usage("the store is given twice (%s and %s)", c->store_url,
+		    url);
+	c->store_url = url;
+}
+
+static void
+set_source(struct config *c, const char *dir)
+{
+	char *url;
+
+	if (asprintf(&url, "fs:%s", dir) == -1)
+		fatal("asprintf");
+	free(c->source_url);
+	c->source_url = url;
+	set_store(c, url);
+}
+
+/* One -o item, virtiofsd style. */
+static void
+parse_suboption(struct config *c, char *opt)
+{
+	char *val = strchr(opt, '=');
+
+	if (val != NULL)
+		*val++ = '\0';
+	if (strcmp(opt, "source") == 0 && val != NULL)
+		set_source(c, val);
+	else if (strcmp(opt, "cache") == 0 && val != NULL)
+		c->fsrv.cache = parse_cache(val);
+	else if (strcmp(opt, "writeback") == 0 && val == NULL)
+		c->fsrv.writeback = true;
+	else if (strcmp(opt, "no_writeback") == 0 && val == NULL)
+		c->fsrv.writeback = false;
+	else if (strcmp(opt, "readonly") == 0 && val == NULL)
+		c->objfs.readonly = true;
+	else if (strcmp(opt, "log_level") == 0 && val != NULL) {
+		if (log_parse_level(val, &c->log_level) != 0)
+			die_usage("unknown log level \"%s\"", val);
+	} else
+		die_usage("unknown -o option \"%s%s%s\"", opt,
+		    val != NULL ? "=" : "", val != NULL ? val : "");
+}
+
+static void
+parse_options(struct config *c, char *list)
+{
+	char *item, *save = NULL;
+
+	for (item = strtok_r(list, ",", &save); item != NULL;
+	    item = strtok_r(NULL, ",", &save))
+		parse_suboption(c, item);
+}
+
+enum {
+	OPT_SOCKET = 256, OPT_FD, OPT_STORE, OPT_SHARED_DIR, OPT_QUEUES,
+	OPT_CACHE, OPT_WRITEBACK, OPT_READONLY, OPT_UID, OPT_GID,
+	OPT_FILE_MODE, OPT_DIR_MODE, OPT_CACHE_DIR, OPT_LOG_LEVEL, OPT_SYSLOG,
+	OPT_CAPS, OPT_VERSION, OPT_HELP,
+};
+
+static const struct option longopts[] = {
+	{ "socket-path", required_argument, NULL, OPT_SOCKET },
+	{ "fd", required_argument, NULL, OPT_FD },
+	{ "store", required_argument, NULL, OPT_STORE },
+	{ "shared-dir", required_argument, NULL, OPT_SHARED_DIR },
+	{ "request-queues", required_argument, NULL, OPT_QUEUES },
+	{ "cache", required_argument, NULL, OPT_CACHE },
+	{ "writeback", no_argument, NULL, OPT_WRITEBACK },
+	{ "readonly", no_argument, NULL, OPT_READONLY },
+	{ "uid", required_argument, NULL, OPT_UID },
+	{ "gid", required_argument, NULL, OPT_GID },
+	{ "file-mode", required_argument, NULL, OPT_FILE_MODE },
+	{ "dir-mode", required_argument, NULL, OPT_DIR_MODE },
+	{ "cache-dir", required_argument, NULL, OPT_CACHE_DIR },
+	{ "log-level", required_argument, NULL, OPT_LOG_LEVEL },
+	{ "syslog", no_argument, NULL, OPT_SYSLOG },
+	{ "print-capabilities", no_argument, NULL, OPT_CAPS },
+	{ "version", no_argument, NULL, OPT_VERSION },
+	{ "help", no_argument, NULL, OPT_HELP },
+	{ NULL, 0, NULL, 0 },
+};
+
+static void
+parse_one(struct config *c, int ch, char *arg)
+{
+	switch (ch) {
+	case OPT_SOCKET:
+		c->vu.socket_path = arg;
+		break;
+	case OPT_FD:
+		c->vu.fd = (int)parse_number("--fd", arg, 0, 65535, 10);
+		break;
+	case OPT_STORE:
+		set_store(c, arg);
+		break;
+	case OPT_SHARED_DIR:
+		set_source(c, arg);
+		break;
+	case 'o':
+		parse_options(c, arg);
+		break;
+	case OPT_QUEUES:
+		c->request_queues = (unsigned)parse_number("--request-queues",
+		    arg, 1, VU_MAX_QUEUES - 1, 10);
+		break;
+	case OPT_CACHE:
+		c->fsrv.cache = parse_cache(arg);
+		break;
+	case OPT_WRITEBACK:
+		c->fsrv.writeback = true;
+		break;
+	case OPT_READONLY:
+		c->objfs.readonly = true;
+		break;
+	case OPT_UID:
+		c->objfs.uid = (uid_t)parse_number("--uid", arg, 0,
+		    UINT32_MAX - 1, 10);
+		break;
+	case OPT_GID:
+		c->objfs.gid = (gid_t)parse_number("--gid", arg, 0,
+		    UINT32_MAX - 1, 10);
+		break;
+	case OPT_FILE_MODE:
+		c->objfs.file_mode = (mode_t)parse_number("--file-mode", arg,
+		    0, 07777, 8);
+		break;
+	case OPT_DIR_MODE:
+		c->objfs.dir_mode = (mode_t)parse_number("--dir-mode", arg, 0,
+		    07777, 8);
+		break;
+	case OPT_CACHE_DIR:
+		c->objfs.cache_dir = arg;
+		break;
+	case OPT_LOG_LEVEL:
+		if (log_parse_level(arg, &c->log_level) != 0)
+			die_usage("unknown log level \"%s\"", arg);
+		break;
+	case OPT_SYSLOG:
+		c->use_syslog = true;
+		break;
+	default:
+		die_usage("unknown option");
+	}
+}
+
+static void
+parse_args(struct config *c, int argc, char **argv)
+{
+	int ch;
+
+	/* --print-capabilities must work whatever else is on the line. */
+	for (int i = 1; i < argc; i++) {
+		if (strcmp(argv[i], "--print-capabilities") == 0) {
+			printf("{\n  \"type\": \"fs\"\n}\n");
+			exit(0);
+		}
+	}
+	opterr = 0;
+	while ((ch = getopt_long(argc, argv, ":o:hV", longopts, NULL)) != -1) {
+		if (ch == OPT_HELP || ch == 'h') {
+			usage(stdout);
+			exit(0);
+		}
+		if (ch == OPT_VERSION || ch == 'V') {
+			printf("objfsd %s\n", PACKAGE_VERSION);
+			exit(0);
+		}
+		if (ch == ':')
+			die_usage("%s needs a value", argv[optind - 1]);
+		if (ch == '?')
+			die_usage("unknown option %s", argv[optind - 1]);
+		parse_one(c, ch, optarg);
+	}
+	if (optind < argc)
+		die_usage("unexpected argument \"%s\"", argv[optind]);
+	if ((c->vu.socket_path != NULL) == (c->vu.fd >= 0))
+		die_usage("give exactly one of --socket-path and --fd");
+	if (c->store_url == NULL)
+		die_usage("no store: give --store=URL or -o source=DIR");
+}
+
+static void
+config_defaults(struct config *c)
+{
+	memset(c, 0, sizeof(*c));
+	c->vu.fd = -1;
+	c->request_queues = 1;
+	c->fsrv.cache = FSRV_CACHE_AUTO;
+	c->objfs.uid = getuid();
+	c->objfs.gid = getgid();
+	c->objfs.file_mode = 0644;
+	c->objfs.dir_mode = 0755;
+	c->log_level = LOG_LEVEL_INFO;
+}
+
+static int
+serve(struct config *c, struct store *st)
+{
+	struct virtiofs vfs = { 0 };
+	struct vu_server *server = NULL;
+	struct objfs *fs = NULL;
+	int rc;
+
+	c->objfs.store = st;
+	c->vu.nqueues = 1 + c->request_queues;
+	if ((rc = objfs_new(&c->objfs, &fs)) != 0) {
+		log_warnx("cannot set up the filesystem: %s", strerror(-rc));
+		return 1;
+	}
+	if ((rc = fsrv_new(fs, &c->fsrv, &vfs.srv)) == 0 &&
+	    (rc = vu_server_open(&c->vu, &virtiofs_ops, &vfs, &server)) != 0)
+		log_warnx("cannot listen for a frontend: %s", strerror(-rc));
+	if (rc == 0) {
+		log_info("serving %s on %s with %u request queue%s",
+		    c->store_url, c->vu.socket_path != NULL ?
+		    c->vu.socket_path : "an inherited socket",
+		    c->request_queues, c->request_queues == 1 ? "" : "s");
+		rc = vu_server_run(server);
+	}
+	vu_server_close(server);
+	fsrv_free(vfs.srv);
+	objfs_free(fs);
+	return rc == 0 ? 0 : 1;
+}
+
+int
+main(int argc, char **argv)
+{
+	struct store_config scfg = { 0 };
+	struct store *st;
+	struct config c;
+	int rc;
+
+	config_defaults(&c);
+	parse_args(&c, argc, argv);
+	log_init("objfsd", c.log_level, c.use_syslog);
+	signal(SIGPIPE, SIG_IGN);
+	scfg.readonly = c.objfs.readonly;
+	scfg.cache_dir = c.objfs.cache_dir;
+	if ((rc = store_open(c.store_url, &scfg, &st)) != 0) {
+		if (rc == -EPROTONOSUPPORT)
+			die_usage("unknown store \"%s\"; stores are %s",
+			    c.store_url, store_scheme_list());
+		log_warnx("cannot open store %s: %s", c.store_url,
+		    strerror(-rc));
+		return 1;
+	}
+	rc = serve(&c, st);
+	store_close(st);
+	free(c.source_url);
+	log_info("exiting");
+	return rc;
+}

@@ -1,0 +1,388 @@
+/*
+ * The store contract: backend list, dispatch, and helpers for the
+ * structures every backend fills.
+ */
+#include "config.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "log.h"
+#include "store.h"
+
+/* fs first: it is the default a bare directory means. */
+static const struct store_ops *const store_backends[] = {
+	&store_fs_ops,
+	&store_mem_ops,
+	NULL,
+};
+
+const char *
+store_scheme_list(void)
+{
+	return "fs:DIR, mem:";
+}
+
+/* "fs:/srv", "fs:///srv", "mem:", "s3://bucket/prefix" */
+int
+store_open(const char *url, const struct store_config *cfg,
+    struct store **storep)
+{
+	const char *colon = strchr(url, ':');
+	const char *location;
+	size_t slen;
+
+	*storep = NULL;
+	if (colon == NULL)
+		return -EINVAL;
+	slen = (size_t)(colon - url);
+	location = colon + 1;
+	if (strncmp(location, "//", 2) == 0 && strncmp(url, "s3", slen) != 0)
+		location += 2;
+	for (const struct store_ops *const *b = store_backends; *b != NULL;
+	    b++) {
+		if (strlen((*b)->scheme) == slen &&
+		    strncmp((*b)->scheme, url, slen) == 0)
+			return (*b)->open(location, cfg, storep);
+	}
+	return -EPROTONOSUPPORT;
+}
+
+void
+store_close(struct store *st)
+{
+	if (st != NULL)
+		st->ops->close(st);
+}
+
+/*
+ * A key objfs may hand to a store: not empty, no leading '/', no empty,
+ * "." or ".." component, no NUL (by construction), at most STORE_KEY_MAX
+ * bytes.  A trailing '/' (a directory marker) is allowed.
+ */
+bool
+store_key_valid(const char *key)
+{
+	size_t len = strlen(key);
+	const char *p = key;
+
+	if (len == 0 || len > STORE_KEY_MAX || key[0] == '/')
+		return false;
+	while (*p != '\0') {
+		const char *slash = strchr(p, '/');
+		size_t clen = slash != NULL ? (size_t)(slash - p) : strlen(p);
+
+		if (clen == 0 || clen > STORE_NAME_MAX ||
+		    (clen == 1 && p[0] == '.') ||
+		    (clen == 2 && p[0] == '.' && p[1] == '.'))
+			return false;
+		if (slash == NULL)
+			break;
+		p = slash + 1;
+	}
+	return true;
+}
+
+#define STORE_CALL(st, op, ...) \
+	((st)->ops->op != NULL ? (st)->ops->op(st, __VA_ARGS__) : -ENOSYS)
+
+int
+store_head(struct store *st, const char *key, struct store_attr *a)
+{
+	store_attr_init(a);
+	return STORE_CALL(st, head, key, a);
+}
+
+int
+store_get(struct store *st, const char *key, uint64_t off,
+    const struct iovec *iov, unsigned iovcnt, size_t *got)
+{
+	*got = 0;
+	return STORE_CALL(st, get, key, off, iov, iovcnt, got);
+}
+
+int
+store_put(struct store *st, const char *key, int fd, uint64_t size,
+    const struct store_attr *attr)
+{
+	return STORE_CALL(st, put, key, fd, size, attr);
+}
+
+int
+store_list(struct store *st, const char *prefix, const char *after,
+    bool recursive, size_t max, struct store_listing *out)
+{
+	memset(out, 0, sizeof(*out));
+	return STORE_CALL(st, list, prefix, after, recursive, max, out);
+}
+
+int
+store_remove(struct store *st, const char *key)
+{
+	return STORE_CALL(st, remove, key);
+}
+
+int
+store_copy(struct store *st, const char *src, const char *dst,
+    const struct store_attr *attr)
+{
+	return STORE_CALL(st, copy, src, dst, attr);
+}
+
+int
+store_rename(struct store *st, const char *src, const char *dst,
+    unsigned flags)
+{
+	return STORE_CALL(st, rename, src, dst, flags);
+}
+
+bool
+store_has_rename(const struct store *st)
+{
+	return st->ops->rename != NULL;
+}
+
+bool
+store_is_tree(const struct store *st)
+{
+	return (st->ops->caps & STORE_CAP_TREE) != 0;
+}
+
+int
+store_set_attr(struct store *st, const char *key, const struct store_attr *a)
+{
+	return STORE_CALL(st, set_attr, key, a);
+}
+
+/* Make sure a holds the key's xattrs (head() may have left them out). */
+int
+store_xattrs(struct store *st, const char *key, struct store_attr *a)
+{
+	if (a->has & STORE_ATTR_XATTRS)
+		return 0;
+	if (st->ops->xattrs == NULL) {
+		a->has |= STORE_ATTR_XATTRS;	/* head() says it all */
+		return 0;
+	}
+	return st->ops->xattrs(st, key, a);
+}
+
+int
+store_statfs(struct store *st, struct statvfs *sv)
+{
+	memset(sv, 0, sizeof(*sv));
+	return STORE_CALL(st, statfs, sv);
+}
+
+int
+store_reader_open(struct store *st, const char *key,
+    struct store_reader **readerp)
+{
+	*readerp = NULL;
+	if (st->ops->reader_open == NULL)
+		return 0;	/* reads go through get() */
+	return st->ops->reader_open(st, key, readerp);
+}
+
+int
+store_reader_read(struct store *st, struct store_reader *r, const char *key,
+    uint64_t off, const struct iovec *iov, unsigned iovcnt, size_t *got)
+{
+	*got = 0;
+	if (r == NULL)
+		return store_get(st, key, off, iov, iovcnt, got);
+	return st->ops->reader_read(r, off, iov, iovcnt, got);
+}
+
+void
+store_reader_close(struct store *st, struct store_reader *r)
+{
+	if (r != NULL)
+		st->ops->reader_close(r);
+}
+
+void
+store_attr_init(struct store_attr *a)
+{
+	memset(a, 0, sizeof(*a));
+}
+
+void
+store_attr_clear(struct store_attr *a)
+{
+	for (unsigned i = 0; i < a->nxattrs; i++) {
+		free(a->xattrs[i].name);
+		free(a->xattrs[i].value);
+	}
+	free(a->xattrs);
+	store_attr_init(a);
+}
+
+static int
+store_xattrs_copy(struct store_attr *dst, const struct store_attr *src)
+{
+	dst->xattrs = NULL;
+	dst->nxattrs = 0;
+	for (unsigned i = 0; i < src->nxattrs; i++) {
+		int rc = store_xattr_set(dst, src->xattrs[i].name,
+		    src->xattrs[i].value, src->xattrs[i].len);
+
+		if (rc != 0)
+			return rc;
+	}
+	return 0;
+}
+
+int
+store_attr_copy(struct store_attr *dst, const struct store_attr *src)
+{
+	int rc;
+
+	*dst = *src;
+	if ((rc = store_xattrs_copy(dst, src)) != 0)
+		store_attr_clear(dst);
+	return rc;
+}
+
+/* Overwrite dst's fields with those src has; size is left alone. */
+int
+store_attr_merge(struct store_attr *dst, const struct store_attr *src)
+{
+	if (src->has & STORE_ATTR_MODE)
+		dst->mode = src->mode;
+	if (src->has & STORE_ATTR_UID)
+		dst->uid = src->uid;
+	if (src->has & STORE_ATTR_GID)
+		dst->gid = src->gid;
+	if (src->has & STORE_ATTR_MTIME)
+		dst->mtime = src->mtime;
+	if (src->has & STORE_ATTR_ATIME)
+		dst->atime = src->atime;
+	if (src->has & STORE_ATTR_CTIME)
+		dst->ctime = src->ctime;
+	dst->has |= src->has;
+	if (src->has & STORE_ATTR_XATTRS) {
+		struct store_attr tmp = { 0 };
+		int rc = store_xattrs_copy(&tmp, src);
+
+		if (rc != 0) {
+			store_attr_clear(&tmp);
+			return rc;
+		}
+		for (unsigned i = 0; i < dst->nxattrs; i++) {
+			free(dst->xattrs[i].name);
+			free(dst->xattrs[i].value);
+		}
+		free(dst->xattrs);
+		dst->xattrs = tmp.xattrs;
+		dst->nxattrs = tmp.nxattrs;
+	}
+	return 0;
+}
+
+const struct store_xattr *
+store_xattr_find(const struct store_attr *a, const char *name)
+{
+	for (unsigned i = 0; i < a->nxattrs; i++)
+		if (strcmp(a->xattrs[i].name, name) == 0)
+			return &a->xattrs[i];
+	return NULL;
+}
+
+int
+store_xattr_set(struct store_attr *a, const char *name, const void *value,
+    size_t len)
+{
+	struct store_xattr *x = (struct store_xattr *)store_xattr_find(a, name);
+	void *copy = malloc(len > 0 ? len : 1);
+
+	if (copy == NULL)
+		return -ENOMEM;
+	if (len > 0)
+		memcpy(copy, value, len);
+	if (x == NULL) {
+		struct store_xattr *v = reallocarray(a->xattrs, a->nxattrs + 1,
+		    sizeof(*v));
+		char *n = strdup(name);
+
+		if (v == NULL || n == NULL) {
+			free(n);
+			free(copy);
+			if (v != NULL)
+				a->xattrs = v;
+			return -ENOMEM;
+		}
+		a->xattrs = v;
+		x = &a->xattrs[a->nxattrs++];
+		x->name = n;
+	} else
+		free(x->value);
+	x->value = copy;
+	x->len = len;
+	return 0;
+}
+
+int
+store_xattr_remove(struct store_attr *a, const char *name)
+{
+	struct store_xattr *x = (struct store_xattr *)store_xattr_find(a, name);
+
+	if (x == NULL)
+		return -ENODATA;
+	free(x->name);
+	free(x->value);
+	*x = a->xattrs[--a->nxattrs];
+	return 0;
+}
+
+void
+store_listing_clear(struct store_listing *l)
+{
+	for (size_t i = 0; i < l->n; i++) {
+		free(l->entries[i].name);
+		store_attr_clear(&l->entries[i].attr);
+	}
+	free(l->entries);
+	free(l->next);
+	memset(l, 0, sizeof(*l));
+}
+
+int
+store_listing_add(struct store_listing *l, const char *name, bool is_prefix,
+    const struct store_attr *attr, bool has_attr)
+{
+	struct store_entry *e;
+
+	/* Capacity: 16, then doubling whenever n reaches a power of two. */
+	if (l->n == 0 || (l->n >= 16 && (l->n & (l->n - 1)) == 0)) {
+		struct store_entry *v = reallocarray(l->entries,
+		    l->n == 0 ? 16 : l->n * 2, sizeof(*v));
+
+		if (v == NULL)
+			return -ENOMEM;
+		l->entries = v;
+	}
+	e = &l->entries[l->n];
+	memset(e, 0, sizeof(*e));
+	if ((e->name = strdup(name)) == NULL)
+		return -ENOMEM;
+	if (attr != NULL && store_attr_copy(&e->attr, attr) != 0) {
+		free(e->name);
+		return -ENOMEM;
+	}
+	e->is_prefix = is_prefix;
+	e->has_attr = has_attr;
+	l->n++;
+	return 0;
+}
+
+size_t
+store_iov_total(const struct iovec *iov, unsigned iovcnt)
+{
+	size_t total = 0;
+
+	for (unsigned i = 0; i < iovcnt; i++)
+		total += iov[i].iov_len;
+	return total;
+}

@@ -1,0 +1,436 @@
+/*
+ * fs:DIR -- keys are files under DIR.  The embedded default.
+ *
+ * Every path is resolved beneath DIR without following any symlink
+ * (openat2 RESOLVE_BENEATH | RESOLVE_NO_SYMLINKS, or a component-by-
+ * component O_NOFOLLOW walk where openat2 is missing), and the last
+ * component is always used through *at() calls that do not follow it
+ * either.  So neither "..", nor an absolute path, nor a symlink planted in
+ * DIR on the host gets a guest outside DIR.
+ *
+ * Object metadata is the file's own: mode, owner, times and user xattrs.
+ * Directories are directories (so "a/" markers are real), symlinks are
+ * symlinks, and a put is a temporary file renamed over the old one.
+ */
+#include "config.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <linux/openat2.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/sysmacros.h>
+#include <sys/xattr.h>
+#include <unistd.h>
+
+#include "log.h"
+#include "store.h"
+#include "store_fs.h"
+
+struct store_reader {
+	int		 fd;
+};
+
+struct fs_store *
+fss(struct store *st)
+{
+	return (struct fs_store *)st;
+}
+
+/* A path below the root, resolved without following any symlink. */
+int
+fs_walk(struct fs_store *s, const char *path, int flags)
+{
+	struct open_how how = {
+		.flags = (uint64_t)(flags | O_CLOEXEC),
+		.resolve = RESOLVE_BENEATH | RESOLVE_NO_SYMLINKS |
+		    RESOLVE_NO_MAGICLINKS,
+	};
+	char *copy, *comp, *save = NULL;
+	int fd, next;
+
+	if (*path == '\0')
+		path = ".";
+	if (!s->no_openat2) {
+		fd = (int)syscall(SYS_openat2, s->root, path, &how, sizeof(how));
+		if (fd >= 0 || errno != ENOSYS)
+			return fd >= 0 ? fd : -errno;
+		s->no_openat2 = true;
+		log_info("fs: no openat2 on this kernel; walking paths instead");
+	}
+	/* Components were validated: no "", "." or "..". */
+	if ((copy = strdup(path)) == NULL)
+		return -ENOMEM;
+	fd = openat(s->root, ".", O_PATH | O_DIRECTORY | O_CLOEXEC);
+	for (comp = strtok_r(copy, "/", &save); comp != NULL && fd >= 0;
+	    comp = strtok_r(NULL, "/", &save)) {
+		bool last = save == NULL || *save == '\0';
+		int f = last ? flags : O_PATH | O_DIRECTORY;
+
+		next = openat(fd, comp, f | O_NOFOLLOW | O_CLOEXEC);
+		close(fd);
+		fd = next;
+	}
+	free(copy);
+	return fd >= 0 ? fd : -errno;
+}
+
+/*
+ * The directory holding key's last component, and that component.
+ * "a/b/c" and "a/b/c/" both name c in a/b; "" names the root itself
+ * (leaf ".").  With create, missing parent directories are made.
+ */
+int
+fs_parent(struct fs_store *s, const char *key, char *leaf, bool create)
+{
+	char path[STORE_KEY_MAX + 1];
+	size_t len = strlen(key);
+	char *slash;
+	int fd;
+
+	if (len == 0) {
+		strlcpy(leaf, ".", NAME_MAX + 1);
+		return fs_walk(s, "", O_PATH | O_DIRECTORY);
+	}
+	if (!store_key_valid(key))
+		return -EINVAL;
+	strlcpy(path, key, sizeof(path));
+	if (path[len - 1] == '/')
+		path[--len] = '\0';
+	slash = strrchr(path, '/');
+	strlcpy(leaf, slash != NULL ? slash + 1 : path, NAME_MAX + 1);
+	if (slash != NULL)
+		*slash = '\0';
+	else
+		path[0] = '\0';
+	fd = fs_walk(s, path, O_PATH | O_DIRECTORY);
+	if (fd != -ENOENT || !create || path[0] == '\0')
+		return fd;
+	/* mkdir -p, one component at a time, beneath the root. */
+	for (char *p = path;; p = slash + 1) {
+		slash = strchr(p, '/');
+		if (slash != NULL)
+			*slash = '\0';
+		if ((fd = fs_walk(s, path, O_PATH | O_DIRECTORY)) == -ENOENT) {
+			char sub[NAME_MAX + 1];
+			int pfd = fs_parent(s, path, sub, false);
+
+			if (pfd < 0)
+				return pfd;
+			if (mkdirat(pfd, sub, 0755) == -1 && errno != EEXIST) {
+				fd = -errno;
+				close(pfd);
+				return fd;
+			}
+			close(pfd);
+			fd = fs_walk(s, path, O_PATH | O_DIRECTORY);
+		}
+		if (slash == NULL || fd < 0)
+			return fd;
+		close(fd);
+		*slash = '/';
+	}
+}
+
+bool
+fs_is_marker(const char *key)
+{
+	size_t len = strlen(key);
+
+	return len > 0 && key[len - 1] == '/';
+}
+
+bool
+fs_hidden(const char *name)
+{
+	return strcmp(name, ".") == 0 || strcmp(name, "..") == 0 ||
+	    strncmp(name, FS_TMP_PREFIX, sizeof(FS_TMP_PREFIX) - 1) == 0;
+}
+
+/* Types objects may have; device nodes on the host stay invisible. */
+bool
+fs_type_ok(mode_t mode)
+{
+	return S_ISREG(mode) || S_ISDIR(mode) || S_ISLNK(mode) ||
+	    S_ISFIFO(mode) || S_ISSOCK(mode);
+}
+
+void
+fs_attr_from_stat(const struct stat *st, struct store_attr *a)
+{
+	a->has |= STORE_ATTR_MODE | STORE_ATTR_UID | STORE_ATTR_GID |
+	    STORE_ATTR_MTIME | STORE_ATTR_ATIME | STORE_ATTR_CTIME;
+	a->mode = st->st_mode;
+	a->uid = st->st_uid;
+	a->gid = st->st_gid;
+	a->size = (uint64_t)st->st_size;
+	a->nlink = S_ISDIR(st->st_mode) ? (uint32_t)st->st_nlink : 1;
+	a->mtime = st->st_mtim;
+	a->atime = st->st_atim;
+	a->ctime = st->st_ctim;
+}
+
+int
+fs_stat(struct fs_store *s, const char *key, struct stat *st)
+{
+	char leaf[NAME_MAX + 1];
+	int dfd = fs_parent(s, key, leaf, false), rc = 0;
+
+	if (dfd < 0)
+		return dfd == -ENOTDIR ? -ENOENT : dfd;
+	if (fstatat(dfd, leaf, st, AT_SYMLINK_NOFOLLOW) == -1)
+		rc = -errno;
+	close(dfd);
+	if (rc == 0 && (!fs_type_ok(st->st_mode) ||
+	    (fs_is_marker(key) && !S_ISDIR(st->st_mode))))
+		rc = -ENOENT;
+	return rc;
+}
+
+static int
+fs_head(struct store *st, const char *key, struct store_attr *a)
+{
+	struct stat sb;
+	int rc = fs_stat(fss(st), key, &sb);
+
+	if (rc == 0)
+		fs_attr_from_stat(&sb, a);
+	return rc;
+}
+
+/* Open key's file itself for reading or writing metadata, never a link. */
+int
+fs_open_leaf(struct fs_store *s, const char *key, int flags)
+{
+	char leaf[NAME_MAX + 1];
+	int dfd = fs_parent(s, key, leaf, false), fd;
+
+	if (dfd < 0)
+		return dfd;
+	fd = openat(dfd, leaf, flags | O_NOFOLLOW | O_CLOEXEC | O_NOCTTY);
+	fd = fd >= 0 ? fd : -errno;
+	close(dfd);
+	return fd;
+}
+
+int
+fs_read_xattrs(int fd, struct store_attr *a)
+{
+	char names[XATTR_LIST_MAX], value[STORE_XATTR_VALUE_MAX];
+	ssize_t len = flistxattr(fd, names, sizeof(names));
+	int rc = 0;
+
+	if (len < 0)
+		return errno == ENOTSUP ? 0 : -errno;
+	for (char *n = names; n < names + len && rc == 0; n += strlen(n) + 1) {
+		ssize_t vlen;
+
+		if (strncmp(n, "user.", 5) != 0)
+			continue;
+		if ((vlen = fgetxattr(fd, n, value, sizeof(value))) < 0)
+			continue;	/* gone, or too big to be metadata */
+		rc = store_xattr_set(a, n, value, (size_t)vlen);
+	}
+	return rc;
+}
+
+static int
+fs_xattrs(struct store *st, const char *key, struct store_attr *a)
+{
+	struct stat sb;
+	int fd, rc;
+
+	if ((rc = fs_stat(fss(st), key, &sb)) != 0)
+		return rc;
+	a->has |= STORE_ATTR_XATTRS;
+	/* Links, FIFOs and sockets carry no user xattrs on Linux. */
+	if (!S_ISREG(sb.st_mode) && !S_ISDIR(sb.st_mode))
+		return 0;
+	fd = fs_open_leaf(fss(st), key, O_RDONLY | O_NONBLOCK);
+	if (fd < 0)
+		return fd;
+	rc = fs_read_xattrs(fd, a);
+	close(fd);
+	return rc;
+}
+
+static int
+fs_readlink_into(int dfd, const char *leaf, uint64_t off,
+    const struct iovec *iov, unsigned iovcnt, size_t *got)
+{
+	char target[PATH_MAX];
+	ssize_t n = readlinkat(dfd, leaf, target, sizeof(target));
+
+	if (n < 0)
+		return -errno;
+	for (unsigned i = 0; i < iovcnt && off < (uint64_t)n; i++) {
+		size_t c = iov[i].iov_len < (uint64_t)n - off ?
+		    iov[i].iov_len : (size_t)((uint64_t)n - off);
+
+		memcpy(iov[i].iov_base, target + off, c);
+		off += c;
+		*got += c;
+	}
+	return 0;
+}
+
+static int
+fs_preadv(int fd, uint64_t off, const struct iovec *iov, unsigned iovcnt,
+    size_t *got)
+{
+	size_t want = store_iov_total(iov, iovcnt);
+
+	while (*got < want) {
+		struct iovec rest[64];
+		unsigned n = 0;
+		size_t skip = *got;
+		ssize_t r;
+
+		/* Rebuild what is still to fill (a short read is rare). */
+		for (unsigned i = 0; i < iovcnt && n < 64; i++) {
+			if (skip >= iov[i].iov_len) {
+				skip -= iov[i].iov_len;
+				continue;
+			}
+			rest[n].iov_base = (char *)iov[i].iov_base + skip;
+			rest[n++].iov_len = iov[i].iov_len - skip;
+			skip = 0;
+		}
+		r = preadv(fd, *got == 0 ? iov : rest,
+		    *got == 0 ? (int)(iovcnt < 1024 ? iovcnt : 1024) : (int)n,
+		    (off_t)(off + *got));
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r < 0)
+			return -errno;
+		if (r == 0)
+			break;
+		*got += (size_t)r;
+	}
+	return 0;
+}
+
+static int
+fs_get(struct store *st, const char *key, uint64_t off,
+    const struct iovec *iov, unsigned iovcnt, size_t *got)
+{
+	char leaf[NAME_MAX + 1];
+	int dfd, fd, rc;
+
+	if (fs_is_marker(key))
+		return -EISDIR;
+	if ((dfd = fs_parent(fss(st), key, leaf, false)) < 0)
+		return dfd == -ENOTDIR ? -ENOENT : dfd;
+	fd = openat(dfd, leaf, O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NOCTTY |
+	    O_NONBLOCK);
+	if (fd == -1 && errno == ELOOP)
+		rc = fs_readlink_into(dfd, leaf, off, iov, iovcnt, got);
+	else if (fd == -1)
+		rc = -errno;
+	else {
+		rc = fs_preadv(fd, off, iov, iovcnt, got);
+		close(fd);
+	}
+	close(dfd);
+	return rc;
+}
+
+static int
+fs_reader_open(struct store *st, const char *key, struct store_reader **rp)
+{
+	struct store_reader *r;
+	int fd = fs_open_leaf(fss(st), key, O_RDONLY | O_NONBLOCK);
+
+	if (fd < 0)
+		return fd;
+	if ((r = malloc(sizeof(*r))) == NULL) {
+		close(fd);
+		return -ENOMEM;
+	}
+	r->fd = fd;
+	*rp = r;
+	return 0;
+}
+
+static int
+fs_reader_read(struct store_reader *r, uint64_t off, const struct iovec *iov,
+    unsigned iovcnt, size_t *got)
+{
+	return fs_preadv(r->fd, off, iov, iovcnt, got);
+}
+
+static void
+fs_reader_close(struct store_reader *r)
+{
+	close(r->fd);
+	free(r);
+}
+
+static int
+fs_statfs(struct store *st, struct statvfs *sv)
+{
+	return fstatvfs(fss(st)->root, sv) == -1 ? -errno : 0;
+}
+
+static int
+fs_open(const char *location, const struct store_config *cfg,
+    struct store **storep)
+{
+	struct fs_store *s;
+	struct stat sb;
+	int root;
+
+	if (*location == '\0') {
+		log_warnx("fs: no directory given (fs:DIR)");
+		return -EINVAL;
+	}
+	root = open(location, O_PATH | O_DIRECTORY | O_CLOEXEC);
+	if (root == -1 || fstat(root, &sb) == -1) {
+		log_warn("fs: %s", location);
+		if (root != -1)
+			close(root);
+		return -errno;
+	}
+	if ((s = calloc(1, sizeof(*s))) == NULL) {
+		close(root);
+		return -ENOMEM;
+	}
+	s->base.ops = &store_fs_ops;
+	s->root = root;
+	s->readonly = cfg->readonly;
+	s->no_openat2 = getenv("OBJFSD_FS_NO_OPENAT2") != NULL;
+	*storep = &s->base;
+	return 0;
+}
+
+static void
+fs_close(struct store *st)
+{
+	close(fss(st)->root);
+	free(st);
+}
+
+const struct store_ops store_fs_ops = {
+	.scheme = "fs",
+	.caps = STORE_CAP_TREE,
+	.open = fs_open,
+	.close = fs_close,
+	.head = fs_head,
+	.get = fs_get,
+	.put = fs_put,
+	.list = fs_list,
+	.remove = fs_remove,
+	.copy = fs_copy,
+	.rename = fs_rename,
+	.set_attr = fs_set_attr,
+	.xattrs = fs_xattrs,
+	.statfs = fs_statfs,
+	.reader_open = fs_reader_open,
+	.reader_read = fs_reader_read,
+	.reader_close = fs_reader_close,
+};

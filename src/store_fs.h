@@ -1,0 +1,50 @@
+/*
+ * fs store internals shared by store_fs*.c.
+ */
+#ifndef OBJFSD_STORE_FS_H
+#define OBJFSD_STORE_FS_H
+
+#include <limits.h>
+#include <sys/stat.h>
+
+#include "store.h"
+
+/* Names a put uses on its way in; listings never show them. */
+#define FS_TMP_PREFIX	".objfsd-tmp-"
+
+struct fs_store {
+	struct store	 base;
+	int		 root;		/* O_PATH of DIR */
+	bool		 readonly;
+	bool		 no_openat2;	/* kernel without it, or forced */
+};
+
+/* store_fs.c */
+struct fs_store *fss(struct store *st);
+int	fs_walk(struct fs_store *s, const char *path, int flags);
+int	fs_parent(struct fs_store *s, const char *key, char *leaf,
+	    bool create);
+int	fs_stat(struct fs_store *s, const char *key, struct stat *st);
+int	fs_open_leaf(struct fs_store *s, const char *key, int flags);
+bool	fs_is_marker(const char *key);
+bool	fs_hidden(const char *name);
+bool	fs_type_ok(mode_t mode);
+void	fs_attr_from_stat(const struct stat *st, struct store_attr *a);
+int	fs_read_xattrs(int fd, struct store_attr *a);
+
+/* store_fs_write.c */
+int	fs_put(struct store *st, const char *key, int fd, uint64_t size,
+	    const struct store_attr *attr);
+int	fs_remove(struct store *st, const char *key);
+int	fs_copy(struct store *st, const char *src, const char *dst,
+	    const struct store_attr *attr);
+int	fs_rename(struct store *st, const char *src, const char *dst,
+	    unsigned flags);
+int	fs_set_attr(struct store *st, const char *key,
+	    const struct store_attr *attr);
+
+/* store_fs_list.c */
+int	fs_list(struct store *st, const char *prefix, const char *after,
+	    bool recursive, size_t max, struct store_listing *out);
+
+#endif
