@@ -192,6 +192,33 @@ objfs_keep_for_open_handles(struct objfs *fs, struct objfs_inode *ino)
 	return rc;
 }
 
+/*
+ * A directory only implied by the keys below it would vanish with its
+ * last entry; POSIX directories do not.  Give it a marker first.
+ */
+static int
+objfs_keep_parent(struct objfs *fs, const char *key)
+{
+	const char *slash = strrchr(key, '/');
+	struct store_attr a;
+	char *marker;
+	int rc;
+
+	if (store_is_tree(fs->store) || slash == NULL)
+		return 0;
+	if ((marker = strndup(key, (size_t)(slash - key + 1))) == NULL)
+		return -ENOMEM;
+	rc = store_head(fs->store, marker, &a);
+	store_attr_clear(&a);
+	if (rc == -ENOENT) {
+		a.has = STORE_ATTR_MODE;
+		a.mode = S_IFDIR | fs->opts.dir_mode;
+		rc = store_put(fs->store, marker, -1, 0, &a);
+	}
+	free(marker);
+	return rc;
+}
+
 typedef int objfs_remove_fn(struct objfs *fs, const char *key, mode_t type);
 
 static int
@@ -255,7 +282,8 @@ objfs_remove(struct objfs *fs, uint64_t parent, const char *name,
 	if (dir->type != S_IFDIR)
 		rc = -ENOTDIR;
 	else if ((rc = objfs_child_key(dir, name, &key)) == 0 &&
-	    (rc = objfs_resolve(fs, key, &a, &type)) == 0)
+	    (rc = objfs_resolve(fs, key, &a, &type)) == 0 &&
+	    (rc = objfs_keep_parent(fs, key)) == 0)
 		rc = remove(fs, key, type);
 	store_attr_clear(&a);
 	objfs_ns_unlock(fs);
@@ -401,6 +429,8 @@ objfs_rename_locked(struct objfs *fs, const struct rename_args *r)
 		rc = objfs_keep_for_open_handles(fs, ino);
 		objfs_inode_put(fs, ino);
 	}
+	if (rc == 0)
+		rc = objfs_keep_parent(fs, src);
 	if (rc == 0)
 		rc = objfs_move(fs, src, dst, stype, dst_exists);
 	if (rc == 0 && (ino = objfs_known(fs, src)) != NULL) {

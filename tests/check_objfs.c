@@ -1,0 +1,1036 @@
+/*
+ * objfs semantics, in process, over every store: each test runs once on
+ * mem: (an object store: no rename, implied directories) and once on fs:
+ * (a real directory tree).
+ */
+#include "config.h"
+
+#include <check.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/sysmacros.h>
+#include <sys/xattr.h>
+#include <unistd.h>
+
+#include "log.h"
+#include "objfs.h"
+#include "store.h"
+
+#define ROOT	OBJFS_ROOT_INO
+
+static struct objfs *fs;
+static struct store *st;
+static char tmpdir[64];
+static char cachedir[80];
+static const struct objfs_ctx ctx = { 1000, 1000, 1 };
+
+static void
+rm_rf(const char *path)
+{
+	char cmd[256];
+
+	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", path);
+	ck_assert_int_eq(system(cmd), 0);
+}
+
+static void
+open_fs(const char *url)
+{
+	struct store_config scfg = { 0 };
+	struct objfs_options o = {
+		.uid = 0, .gid = 0, .file_mode = 0644, .dir_mode = 0755,
+		.cache_dir = cachedir,
+	};
+
+	ck_assert_int_eq(store_open(url, &scfg, &st), 0);
+	o.store = st;
+	ck_assert_int_eq(objfs_new(&o, &fs), 0);
+}
+
+/* _i is the loop index: 0 mem:, 1 fs:, 2 fs: without openat2. */
+static void
+setup_store(int which)
+{
+	char url[160], root[100];
+
+	snprintf(tmpdir, sizeof(tmpdir), "/tmp/objfs-check.XXXXXX");
+	ck_assert_ptr_nonnull(mkdtemp(tmpdir));
+	snprintf(cachedir, sizeof(cachedir), "%s/cache", tmpdir);
+	ck_assert_int_eq(mkdir(cachedir, 0700), 0);
+	if (which == 2)
+		setenv("OBJFSD_FS_NO_OPENAT2", "1", 1);
+	if (which == 0)
+		snprintf(url, sizeof(url), "mem:");
+	else {
+		snprintf(root, sizeof(root), "%s/root", tmpdir);
+		ck_assert_int_eq(mkdir(root, 0755), 0);
+		snprintf(url, sizeof(url), "fs:%s", root);
+	}
+	open_fs(url);
+}
+
+static void
+teardown_store(void)
+{
+	objfs_free(fs);
+	store_close(st);
+	fs = NULL;
+	st = NULL;
+	rm_rf(tmpdir);
+	unsetenv("OBJFSD_FS_NO_OPENAT2");
+}
+
+#define STORE_TEST(name) \
+	static void name##_body(void); \
+	START_TEST(name) { setup_store(_i); name##_body(); teardown_store(); } \
+	END_TEST \
+	static void name##_body(void)
+
+static uint64_t
+lookup(uint64_t parent, const char *name)
+{
+	struct objfs_entry e;
+
+	ck_assert_int_eq(objfs_lookup(fs, parent, name, &e), 0);
+	return e.ino;
+}
+
+static int
+lookup_rc(uint64_t parent, const char *name)
+{
+	struct objfs_entry e;
+
+	return objfs_lookup(fs, parent, name, &e);
+}
+
+static uint64_t
+mkdir_(uint64_t parent, const char *name)
+{
+	struct objfs_entry e;
+
+	ck_assert_int_eq(objfs_mkdir(fs, &ctx, parent, name, 0750, &e), 0);
+	ck_assert(S_ISDIR(e.st.st_mode));
+	return e.ino;
+}
+
+static size_t
+write_at(uint64_t fh, uint64_t off, const void *data, size_t len)
+{
+	struct iovec iov = { (void *)data, len };
+	size_t n = 0;
+
+	ck_assert_int_eq(objfs_write(fs, fh, off, &iov, 1, false, &n), 0);
+	return n;
+}
+
+static size_t
+read_at(uint64_t fh, uint64_t off, void *buf, size_t len)
+{
+	struct iovec iov = { buf, len };
+	size_t n = 0;
+
+	ck_assert_int_eq(objfs_read(fs, fh, off, &iov, 1, &n), 0);
+	return n;
+}
+
+/* A file with content, closed. */
+static uint64_t
+mkfile(uint64_t parent, const char *name, const char *content)
+{
+	struct objfs_entry e;
+	uint64_t fh;
+
+	ck_assert_int_eq(objfs_create(fs, &ctx, parent, name, 0640,
+	    O_CREAT | O_WRONLY, &e, &fh), 0);
+	ck_assert_uint_eq(write_at(fh, 0, content, strlen(content)),
+	    strlen(content));
+	ck_assert_int_eq(objfs_flush(fs, fh), 0);
+	ck_assert_int_eq(objfs_release(fs, fh), 0);
+	return e.ino;
+}
+
+static uint64_t
+open_(uint64_t ino, int flags)
+{
+	uint64_t fh;
+	unsigned of;
+
+	ck_assert_int_eq(objfs_open(fs, ino, flags, false, &fh, &of), 0);
+	return fh;
+}
+
+/* Whole content of a file, through a fresh open. */
+static char *
+slurp(uint64_t ino)
+{
+	static char buf[1 << 16];
+	uint64_t fh = open_(ino, O_RDONLY);
+	size_t n = read_at(fh, 0, buf, sizeof(buf) - 1);
+
+	buf[n] = '\0';
+	ck_assert_int_eq(objfs_release(fs, fh), 0);
+	return buf;
+}
+
+static struct stat
+stat_(uint64_t ino)
+{
+	struct stat sb;
+
+	ck_assert_int_eq(objfs_getattr(fs, ino, &sb), 0);
+	return sb;
+}
+
+STORE_TEST(create_write_read_at_offsets)
+{
+	struct objfs_entry e;
+	char buf[64];
+	uint64_t fh;
+
+	ck_assert_int_eq(objfs_create(fs, &ctx, ROOT, "f", 0640,
+	    O_CREAT | O_RDWR, &e, &fh), 0);
+	ck_assert_uint_eq(e.st.st_mode, S_IFREG | 0640);
+	ck_assert_uint_eq(e.st.st_uid, 1000);
+	write_at(fh, 0, "hello", 5);
+	write_at(fh, 10, "world", 5);		/* leaves a hole */
+	write_at(fh, 2, "LL", 2);
+	memset(buf, 'x', sizeof(buf));
+	ck_assert_uint_eq(read_at(fh, 0, buf, sizeof(buf)), 15);
+	ck_assert_int_eq(memcmp(buf, "heLLo\0\0\0\0\0world", 15), 0);
+	ck_assert_int_eq(objfs_release(fs, fh), 0);
+	ck_assert_int_eq(stat_(e.ino).st_size, 15);
+	/* Reopened: the uploaded object has it all. */
+	fh = open_(e.ino, O_RDONLY);
+	ck_assert_uint_eq(read_at(fh, 10, buf, 10), 5);
+	ck_assert_int_eq(memcmp(buf, "world", 5), 0);
+	ck_assert_uint_eq(read_at(fh, 100, buf, 10), 0);
+	ck_assert_int_eq(objfs_release(fs, fh), 0);
+	/* O_EXCL on an existing name. */
+	ck_assert_int_eq(objfs_create(fs, &ctx, ROOT, "f", 0640,
+	    O_CREAT | O_EXCL | O_WRONLY, &e, &fh), -EEXIST);
+}
+
+STORE_TEST(overwrite_middle_of_existing_object)
+{
+	uint64_t ino = mkfile(ROOT, "f", "0123456789"), fh;
+
+	fh = open_(ino, O_WRONLY);
+	write_at(fh, 3, "abc", 3);
+	ck_assert_int_eq(objfs_release(fs, fh), 0);
+	ck_assert_str_eq(slurp(ino), "012abc6789");
+}
+
+STORE_TEST(truncate_shrink_extend_and_o_trunc)
+{
+	struct objfs_setattr sa = { .valid = OBJFS_SET_SIZE, .size = 4 };
+	uint64_t ino = mkfile(ROOT, "f", "0123456789"), fh;
+	struct stat sb;
+	char buf[16];
+
+	ck_assert_int_eq(objfs_setattr(fs, &ctx, ino, 0, &sa, &sb), 0);
+	ck_assert_int_eq(sb.st_size, 4);
+	ck_assert_str_eq(slurp(ino), "0123");
+	sa.size = 8;
+	ck_assert_int_eq(objfs_setattr(fs, &ctx, ino, 0, &sa, &sb), 0);
+	fh = open_(ino, O_RDONLY);
+	ck_assert_uint_eq(read_at(fh, 0, buf, sizeof(buf)), 8);
+	ck_assert_int_eq(memcmp(buf, "0123\0\0\0\0", 8), 0);
+	objfs_release(fs, fh);
+	fh = open_(ino, O_WRONLY | O_TRUNC);
+	ck_assert_int_eq(stat_(ino).st_size, 0);
+	ck_assert_int_eq(objfs_release(fs, fh), 0);
+	ck_assert_str_eq(slurp(ino), "");
+	sa.size = 1;
+	ck_assert_int_eq(objfs_setattr(fs, &ctx, ROOT, 0, &sa, &sb), -EISDIR);
+}
+
+STORE_TEST(rename_files)
+{
+	uint64_t a = mkfile(ROOT, "a", "A"), b;
+	struct objfs_entry e;
+
+	mkfile(ROOT, "b", "B");
+	ck_assert_int_eq(objfs_rename(fs, ROOT, "a", ROOT, "c", 0), 0);
+	ck_assert_int_eq(lookup_rc(ROOT, "a"), -ENOENT);
+	ck_assert_uint_eq(lookup(ROOT, "c"), a);	/* same inode */
+	ck_assert_str_eq(slurp(a), "A");
+	/* Over an existing file, and NOREPLACE refusing to. */
+	ck_assert_int_eq(objfs_rename(fs, ROOT, "c", ROOT, "b",
+	    RENAME_NOREPLACE), -EEXIST);
+	ck_assert_int_eq(objfs_rename(fs, ROOT, "c", ROOT, "b", 0), 0);
+	b = lookup(ROOT, "b");
+	ck_assert_str_eq(slurp(b), "A");
+	ck_assert_int_eq(objfs_rename(fs, ROOT, "b", ROOT, "x",
+	    RENAME_EXCHANGE), -EINVAL);
+	ck_assert_int_eq(objfs_rename(fs, ROOT, "nope", ROOT, "x", 0), -ENOENT);
+	mkdir_(ROOT, "d");
+	ck_assert_int_eq(objfs_rename(fs, ROOT, "b", ROOT, "d", 0), -EISDIR);
+	ck_assert_int_eq(objfs_rename(fs, ROOT, "d", ROOT, "b", 0), -ENOTDIR);
+	ck_assert_int_eq(objfs_rename(fs, ROOT, "b", lookup(ROOT, "d"), "b2",
+	    0), 0);
+	ck_assert_int_eq(objfs_lookup(fs, lookup(ROOT, "d"), "b2", &e), 0);
+}
+
+STORE_TEST(rename_directories)
+{
+	uint64_t d = mkdir_(ROOT, "d"), sub = mkdir_(d, "sub"), f, e2;
+	struct objfs_entry e;
+
+	f = mkfile(sub, "f", "deep");
+	mkfile(d, "g", "top");
+	ck_assert_int_eq(objfs_rename(fs, ROOT, "d", ROOT, "e", 0), 0);
+	ck_assert_int_eq(lookup_rc(ROOT, "d"), -ENOENT);
+	e2 = lookup(ROOT, "e");
+	ck_assert_uint_eq(e2, d);
+	/* Known inodes below moved along, and the store agrees. */
+	ck_assert_str_eq(slurp(f), "deep");
+	ck_assert_uint_eq(lookup(lookup(e2, "sub"), "f"), f);
+	ck_assert_str_eq(slurp(lookup(e2, "g")), "top");
+	/* Into itself, over a non-empty and over an empty directory. */
+	ck_assert_int_eq(objfs_rename(fs, ROOT, "e", sub, "x", 0), -EINVAL);
+	mkdir_(ROOT, "full");
+	mkfile(lookup(ROOT, "full"), "z", "z");
+	ck_assert_int_eq(objfs_rename(fs, ROOT, "e", ROOT, "full", 0),
+	    -ENOTEMPTY);
+	mkdir_(ROOT, "empty");
+	ck_assert_int_eq(objfs_rename(fs, ROOT, "e", ROOT, "empty", 0), 0);
+	ck_assert_int_eq(objfs_lookup(fs, lookup(ROOT, "empty"), "g", &e), 0);
+}
+
+STORE_TEST(unlink_while_open)
+{
+	uint64_t ino = mkfile(ROOT, "f", "still here"), rfh, wfh;
+	char buf[32];
+
+	rfh = open_(ino, O_RDONLY);
+	wfh = open_(ino, O_WRONLY);
+	ck_assert_int_eq(objfs_unlink(fs, ROOT, "f"), 0);
+	ck_assert_int_eq(lookup_rc(ROOT, "f"), -ENOENT);
+	memset(buf, 0, sizeof(buf));
+	ck_assert_uint_eq(read_at(rfh, 0, buf, sizeof(buf)), 10);
+	ck_assert_str_eq(buf, "still here");
+	write_at(wfh, 0, "STILL", 5);
+	ck_assert_int_eq(objfs_flush(fs, wfh), 0);
+	ck_assert_uint_eq(read_at(rfh, 0, buf, sizeof(buf)), 10);
+	ck_assert_int_eq(memcmp(buf, "STILL here", 10), 0);
+	ck_assert_int_eq(stat_(ino).st_size, 10);
+	ck_assert_int_eq(objfs_release(fs, wfh), 0);
+	ck_assert_int_eq(objfs_release(fs, rfh), 0);
+	/* Closing did not bring it back. */
+	ck_assert_int_eq(lookup_rc(ROOT, "f"), -ENOENT);
+	ck_assert_int_eq(objfs_getattr(fs, ino, &(struct stat){ 0 }), -ENOENT);
+}
+
+STORE_TEST(mkdir_rmdir)
+{
+	uint64_t d = mkdir_(ROOT, "d");
+	struct objfs_entry e;
+
+	ck_assert_uint_eq(stat_(d).st_mode, S_IFDIR | 0750);
+	ck_assert_uint_eq(stat_(d).st_uid, 1000);
+	ck_assert_int_eq(objfs_mkdir(fs, &ctx, ROOT, "d", 0755, &e), -EEXIST);
+	mkfile(d, "f", "x");
+	ck_assert_int_eq(objfs_rmdir(fs, ROOT, "d"), -ENOTEMPTY);
+	ck_assert_int_eq(objfs_unlink(fs, ROOT, "d"), -EISDIR);
+	ck_assert_int_eq(objfs_rmdir(fs, d, "f"), -ENOTDIR);
+	ck_assert_int_eq(objfs_unlink(fs, d, "f"), 0);
+	ck_assert_int_eq(objfs_rmdir(fs, ROOT, "d"), 0);
+	ck_assert_int_eq(lookup_rc(ROOT, "d"), -ENOENT);
+	ck_assert_int_eq(objfs_rmdir(fs, ROOT, "d"), -ENOENT);
+}
+
+STORE_TEST(names_are_validated)
+{
+	char longname[300];
+	struct objfs_entry e;
+
+	memset(longname, 'n', sizeof(longname));
+	longname[256] = '\0';
+	ck_assert_int_eq(lookup_rc(ROOT, longname), -ENAMETOOLONG);
+	ck_assert_int_eq(objfs_mkdir(fs, &ctx, ROOT, longname, 0755, &e),
+	    -ENAMETOOLONG);
+	longname[255] = '\0';
+	ck_assert_int_eq(objfs_mkdir(fs, &ctx, ROOT, longname, 0755, &e), 0);
+	ck_assert_int_eq(lookup_rc(ROOT, ""), -EINVAL);
+	ck_assert_int_eq(lookup_rc(ROOT, "."), -EINVAL);
+	ck_assert_int_eq(lookup_rc(ROOT, ".."), -EINVAL);
+	ck_assert_int_eq(lookup_rc(ROOT, "a/b"), -EINVAL);
+	ck_assert_int_eq(lookup_rc(987654, "x"), -ESTALE);
+	/* A key deeper than 1024 bytes. */
+	uint64_t d = ROOT;
+	int rc = 0;
+	for (int i = 0; i < 10 && rc == 0; i++) {
+		longname[200] = '\0';
+		rc = objfs_mkdir(fs, &ctx, d, longname, 0755, &e);
+		d = e.ino;
+	}
+	ck_assert_int_eq(rc, -ENAMETOOLONG);
+}
+
+/* readdir callback collecting names, taking at most `room` entries. */
+struct collect {
+	char		**names;
+	size_t		  n;
+	size_t		  room;
+	uint64_t	  next_off;
+};
+
+static int
+collect_cb(void *arg, const char *name, mode_t type, uint64_t ino,
+    uint64_t off, const struct objfs_entry *e)
+{
+	struct collect *c = arg;
+
+	if (c->room == 0)
+		return 1;
+	c->room--;
+	c->names = realloc(c->names, (c->n + 1) * sizeof(*c->names));
+	c->names[c->n++] = strdup(name);
+	c->next_off = off;
+	return 0;
+}
+
+static void
+collect_free(struct collect *c)
+{
+	for (size_t i = 0; i < c->n; i++)
+		free(c->names[i]);
+	free(c->names);
+	memset(c, 0, sizeof(*c));
+}
+
+STORE_TEST(readdir_5000_entries_across_calls)
+{
+	enum { N = 5000, PAGE = 97 };
+	uint64_t d = mkdir_(ROOT, "big"), fh, off = 0;
+	struct collect c = { 0 };
+	char *seen = calloc(N + 1000, 1);
+	int calls = 0;
+	char name[32];
+
+	for (int i = 0; i < N; i++) {
+		struct objfs_entry e;
+		uint64_t f;
+
+		snprintf(name, sizeof(name), "f%05d", i);
+		ck_assert_int_eq(objfs_create(fs, &ctx, d, name, 0644,
+		    O_CREAT | O_WRONLY, &e, &f), 0);
+		objfs_release(fs, f);
+		objfs_forget(fs, e.ino, 1);
+	}
+	ck_assert_int_eq(objfs_opendir(fs, d, &fh), 0);
+	for (;;) {
+		size_t before = c.n;
+
+		c.room = PAGE;
+		ck_assert_int_eq(objfs_readdir(fs, fh, off, calls % 2 == 0,
+		    collect_cb, &c), 0);
+		if (c.n == before)
+			break;
+		off = c.next_off;
+		calls++;
+		/* Meanwhile: delete names still ahead, add some anywhere. */
+		if (calls == 5) {
+			for (int i = 4000; i < 4100; i++) {
+				snprintf(name, sizeof(name), "f%05d", i);
+				ck_assert_int_eq(objfs_unlink(fs, d, name), 0);
+			}
+			mkfile(d, "a-new-early", "x");
+			mkfile(d, "z-new-late", "x");
+		}
+	}
+	ck_assert_int_ge(calls, (N - 100) / PAGE);
+	for (size_t i = 0; i < c.n; i++) {
+		int k;
+
+		if (sscanf(c.names[i], "f%05d", &k) == 1) {
+			ck_assert_msg(!seen[k], "%s returned twice", c.names[i]);
+			seen[k] = 1;
+		}
+	}
+	for (int i = 0; i < N; i++)
+		ck_assert_msg(seen[i] || (i >= 4000 && i < 4100),
+		    "f%05d skipped", i);
+	ck_assert_str_eq(c.names[0], ".");
+	ck_assert_str_eq(c.names[1], "..");
+	ck_assert_int_eq(objfs_releasedir(fs, fh), 0);
+	ck_assert_int_eq(objfs_releasedir(fs, fh), -EBADF);
+	collect_free(&c);
+	free(seen);
+}
+
+STORE_TEST(readdir_rewind_sees_changes)
+{
+	uint64_t fh;
+	struct collect c = { .room = 100 };
+
+	mkfile(ROOT, "one", "1");
+	ck_assert_int_eq(objfs_opendir(fs, ROOT, &fh), 0);
+	ck_assert_int_eq(objfs_readdir(fs, fh, 0, false, collect_cb, &c), 0);
+	ck_assert_uint_eq(c.n, 3);
+	collect_free(&c);
+	mkfile(ROOT, "two", "2");
+	c.room = 100;
+	ck_assert_int_eq(objfs_readdir(fs, fh, 0, true, collect_cb, &c), 0);
+	ck_assert_uint_eq(c.n, 4);
+	ck_assert_str_eq(c.names[3], "two");
+	collect_free(&c);
+	ck_assert_int_eq(objfs_releasedir(fs, fh), 0);
+}
+
+STORE_TEST(symlink_readlink)
+{
+	struct objfs_entry e;
+	char buf[64];
+	size_t len;
+
+	ck_assert_int_eq(objfs_symlink(fs, &ctx, ROOT, "l", "some/target",
+	    &e), 0);
+	ck_assert(S_ISLNK(e.st.st_mode));
+	ck_assert_int_eq(e.st.st_size, 11);
+	ck_assert_int_eq(objfs_readlink(fs, lookup(ROOT, "l"), buf,
+	    sizeof(buf), &len), 0);
+	ck_assert_uint_eq(len, 11);
+	ck_assert_int_eq(memcmp(buf, "some/target", 11), 0);
+	ck_assert_int_eq(objfs_readlink(fs, ROOT, buf, sizeof(buf), &len),
+	    -EINVAL);
+	ck_assert_int_eq(objfs_symlink(fs, &ctx, ROOT, "l", "x", &e), -EEXIST);
+}
+
+STORE_TEST(mknod_types)
+{
+	struct objfs_entry e;
+
+	ck_assert_int_eq(objfs_mknod(fs, &ctx, ROOT, "fifo", S_IFIFO | 0600, 0,
+	    &e), 0);
+	ck_assert(S_ISFIFO(stat_(lookup(ROOT, "fifo")).st_mode));
+	ck_assert_int_eq(objfs_mknod(fs, &ctx, ROOT, "sock", S_IFSOCK | 0600,
+	    0, &e), 0);
+	ck_assert(S_ISSOCK(e.st.st_mode));
+	ck_assert_int_eq(objfs_mknod(fs, &ctx, ROOT, "reg", S_IFREG | 0600, 0,
+	    &e), 0);
+	ck_assert(S_ISREG(e.st.st_mode));
+	ck_assert_int_eq(objfs_mknod(fs, &ctx, ROOT, "dev", S_IFCHR | 0600,
+	    makedev(1, 3), &e), -EPERM);
+	ck_assert_int_eq(objfs_mknod(fs, &ctx, ROOT, "blk", S_IFBLK | 0600,
+	    makedev(8, 0), &e), -EPERM);
+}
+
+STORE_TEST(chmod_chown_utimens)
+{
+	uint64_t ino = mkfile(ROOT, "f", "x"), d = mkdir_(ROOT, "d");
+	struct objfs_setattr sa = {
+		.valid = OBJFS_SET_MODE | OBJFS_SET_UID | OBJFS_SET_GID |
+		    OBJFS_SET_MTIME | OBJFS_SET_ATIME,
+		.mode = 04711, .uid = 42, .gid = 43,
+		.mtime = { 1000000000, 5 }, .atime = { 1100000000, 7 },
+	};
+	struct stat sb;
+
+	ck_assert_int_eq(objfs_setattr(fs, &ctx, ino, 0, &sa, &sb), 0);
+	sb = stat_(ino);
+	ck_assert_uint_eq(sb.st_mode, S_IFREG | 04711);
+	ck_assert_uint_eq(sb.st_uid, 42);
+	ck_assert_uint_eq(sb.st_gid, 43);
+	ck_assert_int_eq(sb.st_mtim.tv_sec, 1000000000);
+	ck_assert_int_eq(sb.st_mtim.tv_nsec, 5);
+	ck_assert_int_eq(sb.st_atim.tv_sec, 1100000000);
+	/* Killing set-id bits, and "now". */
+	sa.valid = OBJFS_SET_KILL_SUIDGID | OBJFS_SET_MTIME_NOW;
+	ck_assert_int_eq(objfs_setattr(fs, &ctx, ino, 0, &sa, &sb), 0);
+	ck_assert_uint_eq(sb.st_mode, S_IFREG | 0711);
+	ck_assert_int_gt(sb.st_mtim.tv_sec, 1600000000);
+	/* Directories too, implied or not. */
+	sa.valid = OBJFS_SET_MODE;
+	sa.mode = 0700;
+	ck_assert_int_eq(objfs_setattr(fs, &ctx, d, 0, &sa, &sb), 0);
+	ck_assert_uint_eq(stat_(d).st_mode, S_IFDIR | 0700);
+	/* Metadata changes made while a file is staged survive its upload. */
+	uint64_t fh = open_(ino, O_WRONLY);
+	write_at(fh, 0, "y", 1);
+	sa.mode = 0600;
+	ck_assert_int_eq(objfs_setattr(fs, &ctx, ino, 0, &sa, &sb), 0);
+	ck_assert_int_eq(objfs_release(fs, fh), 0);
+	ck_assert_uint_eq(stat_(ino).st_mode, S_IFREG | 0600);
+	ck_assert_uint_eq(stat_(ino).st_uid, 42);
+}
+
+STORE_TEST(xattrs)
+{
+	uint64_t ino = mkfile(ROOT, "f", "x");
+	char buf[64];
+	size_t len;
+
+	ck_assert_int_eq(objfs_setxattr(fs, ino, "user.a", "one", 3, 0), 0);
+	ck_assert_int_eq(objfs_setxattr(fs, ino, "user.b", "", 0, 0), 0);
+	ck_assert_int_eq(objfs_setxattr(fs, ino, "user.a", "x", 1,
+	    XATTR_CREATE), -EEXIST);
+	ck_assert_int_eq(objfs_setxattr(fs, ino, "user.c", "x", 1,
+	    XATTR_REPLACE), -ENODATA);
+	ck_assert_int_eq(objfs_setxattr(fs, ino, "trusted.a", "x", 1, 0),
+	    -EOPNOTSUPP);
+	ck_assert_int_eq(objfs_getxattr(fs, ino, "user.a", buf, 0, &len), 0);
+	ck_assert_uint_eq(len, 3);
+	ck_assert_int_eq(objfs_getxattr(fs, ino, "user.a", buf, 2, &len),
+	    -ERANGE);
+	ck_assert_int_eq(objfs_getxattr(fs, ino, "user.a", buf, sizeof(buf),
+	    &len), 0);
+	ck_assert_int_eq(memcmp(buf, "one", 3), 0);
+	ck_assert_int_eq(objfs_getxattr(fs, ino, "security.selinux", buf,
+	    sizeof(buf), &len), -ENODATA);
+	ck_assert_int_eq(objfs_listxattr(fs, ino, buf, 0, &len), 0);
+	ck_assert_uint_eq(len, 14);
+	ck_assert_int_eq(objfs_listxattr(fs, ino, buf, sizeof(buf), &len), 0);
+	ck_assert(memmem(buf, len, "user.a\0", 7) != NULL);
+	ck_assert(memmem(buf, len, "user.b\0", 7) != NULL);
+	ck_assert_int_eq(objfs_removexattr(fs, ino, "user.a"), 0);
+	ck_assert_int_eq(objfs_removexattr(fs, ino, "user.a"), -ENODATA);
+	ck_assert_int_eq(objfs_getxattr(fs, ino, "user.a", buf, sizeof(buf),
+	    &len), -ENODATA);
+	/* They survive a rewrite of the file. */
+	uint64_t fh = open_(ino, O_WRONLY | O_TRUNC);
+	write_at(fh, 0, "new", 3);
+	ck_assert_int_eq(objfs_release(fs, fh), 0);
+	ck_assert_int_eq(objfs_getxattr(fs, ino, "user.b", buf, sizeof(buf),
+	    &len), 0);
+	ck_assert_uint_eq(len, 0);
+	/* And on directories. */
+	uint64_t d = mkdir_(ROOT, "d");
+	ck_assert_int_eq(objfs_setxattr(fs, d, "user.d", "dir", 3, 0), 0);
+	ck_assert_int_eq(objfs_getxattr(fs, d, "user.d", buf, sizeof(buf),
+	    &len), 0);
+	ck_assert_uint_eq(len, 3);
+}
+
+STORE_TEST(statfs_reports_space)
+{
+	struct statvfs sv;
+
+	ck_assert_int_eq(objfs_statfs(fs, &sv), 0);
+	ck_assert_uint_gt(sv.f_blocks, 0);
+	ck_assert_uint_gt(sv.f_bsize, 0);
+	ck_assert_uint_le(sv.f_namemax, 255);
+}
+
+STORE_TEST(forget_accounting)
+{
+	uint64_t ino;
+	size_t base = objfs_inode_count(fs);
+	struct stat sb;
+
+	mkfile(ROOT, "f", "x");		/* creating counts one lookup */
+	ino = lookup(ROOT, "f");
+	lookup(ROOT, "f");
+	ck_assert_uint_eq(objfs_inode_count(fs), base + 1);
+	objfs_forget(fs, ino, 2);
+	ck_assert_int_eq(objfs_getattr(fs, ino, &sb), 0);
+	objfs_forget(fs, ino, 1);
+	ck_assert_uint_eq(objfs_inode_count(fs), base);
+	ck_assert_int_eq(objfs_getattr(fs, ino, &sb), -ESTALE);
+	/* Over-forgetting and unknown ids are harmless. */
+	objfs_forget(fs, ino, 100);
+	objfs_forget(fs, ROOT, 100);
+	ck_assert_int_eq(objfs_getattr(fs, ROOT, &sb), 0);
+	/* A fresh lookup gets a fresh number. */
+	ck_assert_uint_ne(lookup(ROOT, "f"), ino);
+	/* readdirplus counts a lookup per entry it returns. */
+	for (int i = 0; i < 50; i++) {
+		char name[16];
+		snprintf(name, sizeof(name), "g%02d", i);
+		mkfile(ROOT, name, "");
+		objfs_forget(fs, lookup(ROOT, name), 2);
+	}
+	uint64_t fh;
+	struct collect c = { .room = 1000 };
+	size_t before = objfs_inode_count(fs);
+	ck_assert_int_eq(objfs_opendir(fs, ROOT, &fh), 0);
+	ck_assert_int_eq(objfs_readdir(fs, fh, 0, true, collect_cb, &c), 0);
+	objfs_releasedir(fs, fh);
+	ck_assert_uint_eq(objfs_inode_count(fs), before + 50);
+	for (int i = 0; i < 50; i++) {
+		char name[16];
+		snprintf(name, sizeof(name), "g%02d", i);
+		objfs_forget(fs, lookup(ROOT, name), 2);
+	}
+	ck_assert_uint_eq(objfs_inode_count(fs), before);
+	collect_free(&c);
+}
+
+STORE_TEST(fallocate_lseek_copy_file_range)
+{
+	uint64_t src = mkfile(ROOT, "src", "0123456789"), dst, fh, sfh, dfh;
+	struct objfs_entry e;
+	uint64_t pos;
+	size_t copied;
+
+	fh = open_(src, O_RDWR);
+	ck_assert_int_eq(objfs_fallocate(fs, fh, 0, 8, 12), 0);
+	ck_assert_int_eq(stat_(src).st_size, 20);
+	ck_assert_int_eq(objfs_fallocate(fs, fh, FALLOC_FL_PUNCH_HOLE, 0, 4),
+	    -EOPNOTSUPP);
+	ck_assert_int_eq(objfs_lseek(fs, fh, 3, SEEK_DATA, &pos), 0);
+	ck_assert_uint_eq(pos, 3);
+	ck_assert_int_eq(objfs_lseek(fs, fh, 3, SEEK_HOLE, &pos), 0);
+	ck_assert_uint_eq(pos, 20);
+	ck_assert_int_eq(objfs_lseek(fs, fh, 20, SEEK_DATA, &pos), -ENXIO);
+	ck_assert_int_eq(objfs_release(fs, fh), 0);
+	/* Whole object into an empty file: a copy inside the store. */
+	ck_assert_int_eq(objfs_create(fs, &ctx, ROOT, "dst", 0600,
+	    O_CREAT | O_WRONLY, &e, &dfh), 0);
+	dst = e.ino;
+	sfh = open_(src, O_RDONLY);
+	ck_assert_int_eq(objfs_copy_file_range(fs, sfh, 0, dfh, 0, 1 << 20,
+	    &copied), 0);
+	ck_assert_uint_eq(copied, 20);
+	ck_assert_int_eq(objfs_release(fs, dfh), 0);
+	ck_assert_int_eq(memcmp(slurp(dst), "01234567", 8), 0);
+	ck_assert_uint_eq(stat_(dst).st_mode, S_IFREG | 0600);
+	/* A range into the middle: bytes through the stage. */
+	dfh = open_(dst, O_WRONLY);
+	ck_assert_int_eq(objfs_copy_file_range(fs, sfh, 2, dfh, 1, 3,
+	    &copied), 0);
+	ck_assert_uint_eq(copied, 3);
+	ck_assert_int_eq(objfs_release(fs, dfh), 0);
+	ck_assert_int_eq(memcmp(slurp(dst), "0234456", 7), 0);
+	ck_assert_int_eq(objfs_copy_file_range(fs, sfh, 0, sfh, 0, 1,
+	    &copied), -EBADF);		/* read-only destination */
+	objfs_release(fs, sfh);
+}
+
+STORE_TEST(handles_are_checked)
+{
+	uint64_t ino = mkfile(ROOT, "f", "x"), fh, dfh;
+	char buf[8];
+	size_t n;
+	struct iovec iov = { buf, sizeof(buf) };
+
+	fh = open_(ino, O_RDONLY);
+	ck_assert_int_eq(objfs_write(fs, fh, 0, &iov, 1, false, &n), -EBADF);
+	ck_assert_int_eq(objfs_opendir(fs, ROOT, &dfh), 0);
+	ck_assert_int_eq(objfs_read(fs, dfh, 0, &iov, 1, &n), -EBADF);
+	ck_assert_int_eq(objfs_readdir(fs, fh, 0, false, collect_cb,
+	    &(struct collect){ 0 }), -EBADF);
+	ck_assert_int_eq(objfs_read(fs, 424242, 0, &iov, 1, &n), -EBADF);
+	ck_assert_int_eq(objfs_release(fs, fh), 0);
+	ck_assert_int_eq(objfs_release(fs, fh), -EBADF);
+	ck_assert_int_eq(objfs_read(fs, fh, 0, &iov, 1, &n), -EBADF);
+	ck_assert_int_eq(objfs_releasedir(fs, dfh), 0);
+	uint64_t ofh;
+	unsigned of;
+	ck_assert_int_eq(objfs_open(fs, ROOT, O_RDONLY, false, &ofh, &of),
+	    -EISDIR);
+	ck_assert_int_eq(objfs_opendir(fs, ino, &dfh), -ENOTDIR);
+}
+
+STORE_TEST(syncfs_uploads_everything_staged)
+{
+	uint64_t ino = mkfile(ROOT, "f", "old"), fh;
+	struct store_attr a;
+
+	fh = open_(ino, O_WRONLY | O_TRUNC);
+	write_at(fh, 0, "new!", 4);
+	ck_assert_int_eq(objfs_syncfs(fs), 0);
+	ck_assert_int_eq(store_head(st, "f", &a), 0);
+	ck_assert_uint_eq(a.size, 4);
+	store_attr_clear(&a);
+	objfs_release(fs, fh);
+}
+
+STORE_TEST(readonly_refuses_changes)
+{
+	struct objfs_options o = { .store = st, .file_mode = 0644,
+	    .dir_mode = 0755, .cache_dir = cachedir, .readonly = true };
+	struct objfs *ro;
+	struct objfs_entry e;
+	uint64_t fh;
+	unsigned of;
+
+	mkfile(ROOT, "f", "x");
+	ck_assert_int_eq(objfs_new(&o, &ro), 0);
+	ck_assert_int_eq(objfs_lookup(ro, ROOT, "f", &e), 0);
+	ck_assert_int_eq(objfs_open(ro, e.ino, O_RDONLY, false, &fh, &of), 0);
+	ck_assert_int_eq(objfs_release(ro, fh), 0);
+	ck_assert_int_eq(objfs_open(ro, e.ino, O_RDWR, false, &fh, &of),
+	    -EROFS);
+	ck_assert_int_eq(objfs_mkdir(ro, &ctx, ROOT, "d", 0755, &e), -EROFS);
+	ck_assert_int_eq(objfs_unlink(ro, ROOT, "f"), -EROFS);
+	ck_assert_int_eq(objfs_rename(ro, ROOT, "f", ROOT, "g", 0), -EROFS);
+	ck_assert_int_eq(objfs_create(ro, &ctx, ROOT, "n", 0644, O_CREAT,
+	    &e, &fh), -EROFS);
+	struct statvfs sv;
+	ck_assert_int_eq(objfs_statfs(ro, &sv), 0);
+	ck_assert(sv.f_flag & ST_RDONLY);
+	objfs_free(ro);
+}
+
+/* Object-store shapes other tools leave behind. */
+START_TEST(implied_directories_on_object_store)
+{
+	struct store_attr a = { 0 };
+	struct collect c = { .room = 100 };
+	uint64_t fh, d, e2;
+
+	setup_store(0);
+	ck_assert_int_eq(store_put(st, "a/b/c.txt", -1, 0, &a), 0);
+	ck_assert_int_eq(store_put(st, "x", -1, 0, &a), 0);
+	d = lookup(ROOT, "a");
+	ck_assert(S_ISDIR(stat_(d).st_mode));
+	ck_assert_uint_eq(stat_(d).st_mode, S_IFDIR | 0755);	/* default */
+	e2 = lookup(d, "b");
+	ck_assert(S_ISREG(stat_(lookup(e2, "c.txt")).st_mode));
+	ck_assert_int_eq(objfs_opendir(fs, ROOT, &fh), 0);
+	ck_assert_int_eq(objfs_readdir(fs, fh, 0, false, collect_cb, &c), 0);
+	ck_assert_uint_eq(c.n, 4);
+	ck_assert_str_eq(c.names[2], "a");
+	ck_assert_str_eq(c.names[3], "x");
+	objfs_releasedir(fs, fh);
+	collect_free(&c);
+	/* Removing the last file makes the implied directories empty. */
+	ck_assert_int_eq(objfs_rmdir(fs, d, "b"), -ENOTEMPTY);
+	ck_assert_int_eq(objfs_unlink(fs, e2, "c.txt"), 0);
+	ck_assert_int_eq(objfs_rmdir(fs, d, "b"), 0);
+	teardown_store();
+}
+END_TEST
+
+/* Upload failures reach the application; the data is kept. */
+START_TEST(upload_failure_is_reported)
+{
+	char path[160], buf[16];
+	uint64_t ino, fh;
+	struct objfs_entry e;
+	FILE *p;
+	int fd;
+
+	snprintf(tmpdir, sizeof(tmpdir), "/tmp/objfs-check.XXXXXX");
+	ck_assert_ptr_nonnull(mkdtemp(tmpdir));
+	snprintf(cachedir, sizeof(cachedir), "%s/cache", tmpdir);
+	ck_assert_int_eq(mkdir(cachedir, 0700), 0);
+	open_fs("mem:fail-put=doomed");
+	ck_assert_int_eq(objfs_create(fs, &ctx, ROOT, "doomed", 0644,
+	    O_CREAT | O_WRONLY, &e, &fh), -EIO);
+	/* A rename copies (mem: has no put on the way): it works. */
+	ino = mkfile(ROOT, "fine", "ok");
+	ck_assert_int_eq(objfs_rename(fs, ROOT, "fine", ROOT, "doomed2", 0), 0);
+	fh = open_(ino, O_WRONLY);
+	write_at(fh, 0, "data", 4);
+	ck_assert_int_eq(objfs_flush(fs, fh), -EIO);
+	ck_assert_int_eq(objfs_fsync(fs, fh), -EIO);
+	ck_assert_int_eq(objfs_release(fs, fh), -EIO);
+	/* Not silently dropped: the bytes wait in the cache directory. */
+	snprintf(path, sizeof(path), "ls %s/objfsd-unsaved-*", cachedir);
+	ck_assert_ptr_nonnull(p = popen(path, "r"));
+	ck_assert_ptr_nonnull(fgets(path, sizeof(path), p));
+	pclose(p);
+	path[strcspn(path, "\n")] = '\0';
+	ck_assert_int_ge(fd = open(path, O_RDONLY), 0);
+	ck_assert_int_eq(read(fd, buf, sizeof(buf)), 4);
+	ck_assert_int_eq(memcmp(buf, "data", 4), 0);
+	close(fd);
+	teardown_store();
+}
+END_TEST
+
+/*
+ * Escapes from fs:.  The host directory holds `outside` next to `root`;
+ * nothing the guest does may read or change anything in `outside`.
+ */
+static char outside[128];
+
+static void
+plant(const char *linkname, const char *target)
+{
+	char path[200];
+
+	snprintf(path, sizeof(path), "%s/root/%s", tmpdir, linkname);
+	ck_assert_int_eq(symlink(target, path), 0);
+}
+
+static void
+setup_escape(int which)
+{
+	char secret[200];
+	int fd;
+
+	setup_store(which);
+	snprintf(outside, sizeof(outside), "%s/outside", tmpdir);
+	ck_assert_int_eq(mkdir(outside, 0755), 0);
+	snprintf(secret, sizeof(secret), "%s/secret", outside);
+	ck_assert_int_ge(fd = open(secret, O_CREAT | O_WRONLY, 0600), 0);
+	ck_assert_int_eq(write(fd, "SECRET", 6), 6);
+	close(fd);
+}
+
+static void
+assert_outside_untouched(void)
+{
+	char cmd[256];
+	struct stat sb;
+
+	snprintf(cmd, sizeof(cmd), "test $(ls -A %s | wc -l) -eq 1", outside);
+	ck_assert_int_eq(system(cmd), 0);
+	snprintf(cmd, sizeof(cmd), "%s/secret", outside);
+	ck_assert_int_eq(lstat(cmd, &sb), 0);
+	ck_assert_uint_eq(sb.st_mode, S_IFREG | 0600);
+	ck_assert_uint_eq(sb.st_uid, getuid());
+	ck_assert_int_eq(sb.st_size, 6);
+}
+
+START_TEST(escape_bad_keys)
+{
+	static const char *const keys[] = {
+		"../outside/secret", "/etc/passwd", "a/../../outside/secret",
+		"a//b", "./x", "x/.", "..", "a/..",
+	};
+	struct store_attr a = { 0 };
+	char buf[8];
+	struct iovec iov = { buf, sizeof(buf) };
+	size_t got;
+
+	setup_escape(_i);
+	for (size_t i = 0; i < sizeof(keys) / sizeof(keys[0]); i++) {
+		ck_assert_int_eq(store_head(st, keys[i], &a), -EINVAL);
+		ck_assert_int_eq(store_get(st, keys[i], 0, &iov, 1, &got),
+		    -EINVAL);
+		ck_assert_int_eq(store_put(st, keys[i], -1, 0, &a), -EINVAL);
+		ck_assert_int_eq(store_remove(st, keys[i]), -EINVAL);
+	}
+	assert_outside_untouched();
+	teardown_store();
+}
+END_TEST
+
+START_TEST(escape_through_planted_symlinks)
+{
+	struct store_attr a = { 0 };
+	struct objfs_setattr sa = { .valid = OBJFS_SET_MODE | OBJFS_SET_UID,
+	    .mode = 0777, .uid = 1234 };
+	char buf[64], target[160];
+	struct iovec iov = { buf, sizeof(buf) };
+	struct objfs_entry e;
+	struct stat sb;
+	size_t got;
+	uint64_t ino, fh;
+	unsigned of;
+
+	setup_escape(_i);
+	plant("evil", outside);
+	snprintf(target, sizeof(target), "%s/secret", outside);
+	plant("link", target);
+	/* The links are links; nothing resolves through them. */
+	ino = lookup(ROOT, "evil");
+	ck_assert(S_ISLNK(stat_(ino).st_mode));
+	ck_assert_int_eq(lookup_rc(ino, "secret"), -ENOTDIR);
+	ck_assert_int_ne(store_get(st, "evil/secret", 0, &iov, 1, &got), 0);
+	ck_assert_int_ne(store_head(st, "evil/secret", &a), 0);
+	ck_assert_int_ne(store_put(st, "evil/planted", -1, 0, &a), 0);
+	ck_assert_int_ne(store_put(st, "evil/", -1, 0, &a), 0);
+	ck_assert_int_ne(store_remove(st, "evil/secret"), 0);
+	/* A link to a file: open refuses, reads give the link, not the file. */
+	ino = lookup(ROOT, "link");
+	ck_assert_int_eq(objfs_open(fs, ino, O_RDONLY, false, &fh, &of),
+	    -EINVAL);
+	ck_assert_int_eq(objfs_readlink(fs, ino, buf, sizeof(buf), &got), 0);
+	ck_assert_uint_eq(got, strlen(target));
+	ck_assert_int_eq(objfs_setattr(fs, &ctx, ino, 0, &sa, &sb), 0);
+	ck_assert(S_ISLNK(sb.st_mode));
+	/* Replacing or deleting the link touches only the link. */
+	mkfile(ROOT, "plain", "x");
+	ck_assert_int_eq(objfs_rename(fs, ROOT, "plain", ROOT, "link", 0), 0);
+	ck_assert_int_eq(objfs_unlink(fs, ROOT, "evil"), 0);
+	ck_assert_int_eq(objfs_mkdir(fs, &ctx, ROOT, "evil", 0755, &e), 0);
+	assert_outside_untouched();
+	teardown_store();
+}
+END_TEST
+
+START_TEST(escape_by_swapping_a_directory)
+{
+	char path[200], moved[200];
+	struct collect c = { .room = 100 };
+	struct objfs_entry e;
+	uint64_t d, fh;
+
+	setup_escape(_i);
+	d = mkdir_(ROOT, "d");
+	mkfile(d, "inside", "i");
+	/* The host swaps d for a link to outside behind the guest's back. */
+	snprintf(path, sizeof(path), "%s/root/d", tmpdir);
+	snprintf(moved, sizeof(moved), "%s/root/d.moved", tmpdir);
+	ck_assert_int_eq(rename(path, moved), 0);
+	plant("d", outside);
+	ck_assert_int_ne(lookup_rc(d, "secret"), 0);
+	ck_assert_int_ne(objfs_create(fs, &ctx, d, "planted", 0644,
+	    O_CREAT | O_WRONLY, &e, &fh), 0);
+	ck_assert_int_ne(objfs_mkdir(fs, &ctx, d, "planted", 0755, &e), 0);
+	ck_assert_int_ne(objfs_unlink(fs, d, "secret"), 0);
+	ck_assert_int_ne(objfs_rename(fs, d, "secret", ROOT, "stolen", 0), 0);
+	if (objfs_opendir(fs, d, &fh) == 0) {
+		(void)objfs_readdir(fs, fh, 0, true, collect_cb, &c);
+		for (size_t i = 0; i < c.n; i++)
+			ck_assert_str_ne(c.names[i], "secret");
+		objfs_releasedir(fs, fh);
+	}
+	collect_free(&c);
+	assert_outside_untouched();
+	teardown_store();
+}
+END_TEST
+
+static Suite *
+objfs_suite(void)
+{
+	Suite *s = suite_create("objfs");
+	TCase *tc = tcase_create("semantics");
+
+	/* 0: mem:, 1: fs:, 2: fs: walking paths without openat2 */
+	tcase_add_loop_test(tc, create_write_read_at_offsets, 0, 3);
+	tcase_add_loop_test(tc, overwrite_middle_of_existing_object, 0, 2);
+	tcase_add_loop_test(tc, truncate_shrink_extend_and_o_trunc, 0, 2);
+	tcase_add_loop_test(tc, rename_files, 0, 3);
+	tcase_add_loop_test(tc, rename_directories, 0, 3);
+	tcase_add_loop_test(tc, unlink_while_open, 0, 2);
+	tcase_add_loop_test(tc, mkdir_rmdir, 0, 3);
+	tcase_add_loop_test(tc, names_are_validated, 0, 2);
+	tcase_add_loop_test(tc, readdir_5000_entries_across_calls, 0, 2);
+	tcase_add_loop_test(tc, readdir_rewind_sees_changes, 0, 2);
+	tcase_add_loop_test(tc, symlink_readlink, 0, 3);
+	tcase_add_loop_test(tc, mknod_types, 0, 2);
+	tcase_add_loop_test(tc, chmod_chown_utimens, 0, 3);
+	tcase_add_loop_test(tc, xattrs, 0, 3);
+	tcase_add_loop_test(tc, statfs_reports_space, 0, 2);
+	tcase_add_loop_test(tc, forget_accounting, 0, 2);
+	tcase_add_loop_test(tc, fallocate_lseek_copy_file_range, 0, 2);
+	tcase_add_loop_test(tc, handles_are_checked, 0, 2);
+	tcase_add_loop_test(tc, syncfs_uploads_everything_staged, 0, 2);
+	tcase_add_loop_test(tc, readonly_refuses_changes, 0, 2);
+	tcase_add_test(tc, implied_directories_on_object_store);
+	tcase_add_test(tc, upload_failure_is_reported);
+	tcase_set_timeout(tc, 120);
+	suite_add_tcase(s, tc);
+
+	/* 1: fs: with openat2, 2: walking paths component by component */
+	tc = tcase_create("fs-escapes");
+	tcase_add_loop_test(tc, escape_bad_keys, 1, 3);
+	tcase_add_loop_test(tc, escape_through_planted_symlinks, 1, 3);
+	tcase_add_loop_test(tc, escape_by_swapping_a_directory, 1, 3);
+	suite_add_tcase(s, tc);
+	return s;
+}
+
+int
+main(void)
+{
+	SRunner *sr = srunner_create(objfs_suite());
+	int failed;
+
+	log_init("check_objfs", LOG_LEVEL_ERROR, false);
+	srunner_run_all(sr, CK_NORMAL);
+	failed = srunner_ntests_failed(sr);
+	srunner_free(sr);
+	return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+}
