@@ -146,7 +146,7 @@ fs_list(struct store *st, const char *prefix, const char *after,
 	rc = fs_collect(fss(st), dir, "", recursive, &items);
 	if (rc == -ENOENT || rc == -ENOTDIR)
 		rc = 0;			/* like an empty prefix in S3 */
-	if (rc == 0)
+	if (rc == 0 && items.n > 0)
 		qsort(items.v, items.n, sizeof(items.v[0]), fs_item_cmp);
 	for (size_t i = 0; rc == 0 && i < items.n; i++)
 		if (after == NULL || strcmp(items.v[i].key, after) > 0)
