@@ -1,0 +1,154 @@
+#!/bin/bash
+# A QEMU guest mounts objfsd with `mount -t virtiofs` and runs a workload:
+# a tree of files with checksums, renames, rm -r, ls -l, chmod/chown,
+# symlinks, a 64 MiB dd round trip and a directory of 2,000 files.  The
+# guest checks what it can see; this script then checks the store on the
+# host.  Runs once per store given in GUEST_STORES (default: fs and mem).
+# Exit 77 (skip) only when QEMU, a guest kernel or busybox are missing.
+set -u
+srcdir=${srcdir:-.}
+. "$srcdir/tests/guest/guest.sh"
+
+daemon=${OBJFSD:-src/objfsd}
+guest_tools_present || { echo "SKIP: qemu-system-x86_64, cpio or busybox-static missing"; exit 77; }
+guest_find_kernel || { echo "SKIP: no guest kernel with virtiofs.ko"; exit 77; }
+
+work=$(mktemp -d /tmp/objfsd-e2e.XXXXXX)
+pid=
+cleanup() {
+	[ -n "$pid" ] && kill "$pid" 2>/dev/null && wait "$pid" 2>/dev/null
+	rm -rf "$work"
+}
+trap cleanup EXIT
+
+cat > "$work/test.sh" <<'GUEST'
+M=/mnt
+pass=0
+fail=0
+check() {
+	if eval "$2"; then pass=$((pass + 1)); else fail=$((fail + 1)); echo "FAIL: $1"; fi
+}
+drop_caches() { sync; echo 3 > /proc/sys/vm/drop_caches; }
+
+mount -t virtiofs objfs $M || { echo "RESULT: 0 passed, 1 failed"; exit 1; }
+check "mounted" "grep -q ' $M virtiofs ' /proc/mounts"
+
+# A tree of files, checksummed, read back after the page cache is gone.
+mkdir -p $M/tree/a/b/c $M/tree/d
+i=1
+while [ $i -le 20 ]; do
+	dd if=/dev/urandom of=$M/tree/a/f$i bs=1k count=$i 2>/dev/null
+	dd if=/dev/urandom of=$M/tree/a/b/c/g$i bs=777 count=$i 2>/dev/null
+	i=$((i + 1))
+done
+(cd $M/tree && find . -type f | sort | xargs md5sum) > /tmp/sums
+drop_caches
+check "tree checksums" "(cd $M/tree && md5sum -c -s /tmp/sums)"
+check "tree file count" "[ \$(find $M/tree -type f | wc -l) -eq 40 ]"
+sum_f2=$(md5sum < $M/tree/a/f2)
+
+# Renames: a file across directories, then a whole directory.
+mv $M/tree/a/f1 $M/tree/d/renamed
+check "file renamed" "[ -f $M/tree/d/renamed ] && [ ! -e $M/tree/a/f1 ]"
+mv $M/tree/a $M/tree/a2
+check "dir renamed" "[ -d $M/tree/a2/b/c ] && [ ! -e $M/tree/a ]"
+drop_caches
+check "content after rename" "[ \"\$(md5sum < $M/tree/a2/f2)\" = \"$sum_f2\" ]"
+
+# ls -l sees names, types and sizes.
+check "ls -l sizes" "ls -l $M/tree/a2 | grep -q ' 3072 .* f3\$'"
+check "ls -l count" "[ \$(ls -l $M/tree/a2 | grep -c ' f[0-9]') -eq 19 ]"
+check "ls -l dir" "ls -l $M/tree/a2 | grep -q '^d.* b\$'"
+
+# Modes and owners, as the guest kernel enforces them.
+chmod 640 $M/tree/a2/f2
+chown 1234:5678 $M/tree/a2/f2
+drop_caches
+check "chmod" "[ \$(stat -c %a $M/tree/a2/f2) = 640 ]"
+check "chown" "[ \$(stat -c %u:%g $M/tree/a2/f2) = 1234:5678 ]"
+chmod 4755 $M/tree/a2/f3
+check "setuid bit" "[ \$(stat -c %a $M/tree/a2/f3) = 4755 ]"
+touch -d '2001-02-03 04:05:06' $M/tree/a2/f4
+check "utimes" "[ \$(stat -c %Y $M/tree/a2/f4) -eq 981173106 ]"
+
+# Symlinks.
+ln -s a2/f2 $M/tree/link
+check "readlink" "[ \$(readlink $M/tree/link) = a2/f2 ]"
+check "through link" "cmp -s $M/tree/link $M/tree/a2/f2"
+check "link type" "[ -L $M/tree/link ]"
+
+# 64 MiB there and back.
+dd if=/dev/urandom of=/tmp/src bs=1M count=64 2>/dev/null
+dd if=/tmp/src of=$M/big bs=1M 2>/dev/null
+drop_caches
+check "64 MiB round trip" "cmp -s /tmp/src $M/big"
+check "64 MiB size" "[ \$(stat -c %s $M/big) -eq 67108864 ]"
+echo "BIGSUM $(md5sum < /tmp/src | cut -d' ' -f1)"
+
+# A directory of 2,000 files.
+mkdir $M/many
+i=0
+while [ $i -lt 2000 ]; do echo $i > $M/many/f$i; i=$((i + 1)); done
+drop_caches
+check "2000 entries" "[ \$(ls $M/many | wc -l) -eq 2000 ]"
+check "2000 entries ls -l" "[ \$(ls -l $M/many | grep -c '^-') -eq 2000 ]"
+check "file 1999" "[ \$(cat $M/many/f1999) = 1999 ]"
+
+# Overwrite, append, truncate.
+echo one > $M/rw; echo two >> $M/rw
+check "append" "[ \"\$(cat $M/rw)\" = \"\$(printf 'one\ntwo')\" ]"
+: > $M/rw
+check "truncate" "[ \$(stat -c %s $M/rw) -eq 0 ]"
+
+# rm -r of a tree.
+rm -r $M/tree
+check "rm -r" "[ ! -e $M/tree ]"
+check "rmdir non-empty refused" "! rmdir $M/many 2>/dev/null"
+check "hard link refused" "! ln $M/rw $M/rw2 2>/dev/null"
+
+umount $M
+check "umount" "! grep -q ' $M ' /proc/mounts"
+echo "RESULT: $pass passed, $fail failed"
+[ $fail -eq 0 ]
+GUEST
+guest_build_initrd "$work/initrd.gz" "$work/test.sh" || exit 1
+
+# run_store NAME URL: boot the guest against objfsd on URL.
+run_store() {
+	local name=$1 url=$2
+	local sock="$work/$name.sock" log="$work/$name-daemon.log" console="$work/$name-console.log"
+
+	"$daemon" --socket-path="$sock" --store="$url" --cache-dir="$work" 2> "$log" &
+	pid=$!
+	for _ in $(seq 100); do [ -S "$sock" ] && break; sleep 0.1; done
+	guest_run "$sock" "$work/initrd.gz" "$console" 600
+	status=$?
+	echo "--- $name: guest console"; cat "$console"
+	kill -TERM "$pid"; wait "$pid"; dstatus=$?; pid=
+	echo "--- $name: daemon log"; cat "$log"
+	[ "$status" -eq 0 ] || { echo "FAIL: $name: QEMU exited with $status"; return 1; }
+	[ "$dstatus" -eq 0 ] || { echo "FAIL: $name: objfsd exited with $dstatus"; return 1; }
+	grep -q "^RESULT: [0-9]* passed, 0 failed" "$console" || { echo "FAIL: $name: guest checks failed"; return 1; }
+	BIGSUM=$(sed -n 's/^BIGSUM //p' "$console" | tr -d '\r')
+	return 0
+}
+
+failed=0
+for store in ${GUEST_STORES:-fs mem}; do
+	case $store in
+	fs)
+		mkdir -p "$work/share"
+		run_store fs "fs:$work/share" || { failed=1; continue; }
+		# What the guest left is there on the host, as itself.
+		[ "$(ls "$work/share/many" | wc -l)" -eq 2000 ] || { echo "FAIL: fs: host sees $(ls "$work/share/many" | wc -l) files"; failed=1; }
+		[ "$(md5sum < "$work/share/big" | cut -d' ' -f1)" = "$BIGSUM" ] || { echo "FAIL: fs: big differs on the host"; failed=1; }
+		[ ! -e "$work/share/tree" ] || { echo "FAIL: fs: tree still on the host"; failed=1; }
+		ls "$work/share" | grep -q objfsd-tmp && { echo "FAIL: fs: temporary files left"; failed=1; }
+		;;
+	mem)
+		run_store mem "mem:" || failed=1
+		;;
+	esac
+done
+[ "$failed" -eq 0 ] && echo "PASS: guest workload on ${GUEST_STORES:-fs mem}"
+exit "$failed"
