@@ -305,6 +305,19 @@ config_defaults(struct config *c)
 	c->log_level = LOG_LEVEL_INFO;
 }
 
+/* What a newcomer needs next: how QEMU attaches to this socket. */
+static void
+log_attach_hint(const struct config *c)
+{
+	log_info("attach a guest with: qemu-system-x86_64 ... "
+	    "-object memory-backend-memfd,id=mem,size=1G,share=on "
+	    "-numa node,memdev=mem "
+	    "-chardev socket,id=objfsd,path=%s,reconnect=1 "
+	    "-device vhost-user-fs-pci,queue-size=1024,chardev=objfsd,"
+	    "tag=objfs%s%u; then in the guest: mount -t virtiofs objfs /mnt",
+	    c->vu.socket_path, ",num-request-queues=", c->request_queues);
+}
+
 static int
 serve(struct config *c, struct store *st)
 {
@@ -327,6 +340,8 @@ serve(struct config *c, struct store *st)
 		    c->store_url, c->vu.socket_path != NULL ?
 		    c->vu.socket_path : "an inherited socket",
 		    c->request_queues, c->request_queues == 1 ? "" : "s");
+		if (c->vu.socket_path != NULL)
+			log_attach_hint(c);
 		rc = vu_server_run(server);
 	}
 	vu_server_close(server);

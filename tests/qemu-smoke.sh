@@ -6,7 +6,7 @@ set -u
 srcdir=${srcdir:-.}
 . "$srcdir/tests/guest/guest.sh"
 
-daemon=${SMOKE_DAEMON:-${TESTDEVD:-tests/testdevd}}
+daemon=${SMOKE_DAEMON:-${OBJFSD:-src/objfsd}}
 guest_tools_present || { echo "SKIP: qemu-system-x86_64, cpio or busybox-static missing"; exit 77; }
 guest_find_kernel || { echo "SKIP: no guest kernel with virtiofs.ko"; exit 77; }
 
@@ -23,7 +23,7 @@ ls /sys/bus/virtio/drivers/virtiofs/ | grep -q virtio && echo OBJFSD-VIRTIOFS-BO
 GUEST
 guest_build_initrd "$work/initrd.gz" "$work/test.sh" || exit 1
 
-"$daemon" --socket-path="$work/vu.sock" ${SMOKE_DAEMON_ARGS:-} 2> "$work/daemon.log" &
+"$daemon" --socket-path="$work/vu.sock" ${SMOKE_DAEMON_ARGS:---store=mem:} 2> "$work/daemon.log" &
 pid=$!
 for _ in $(seq 100); do [ -S "$work/vu.sock" ] && break; sleep 0.1; done
 
