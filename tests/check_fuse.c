@@ -14,6 +14,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <sys/xattr.h>
 #include <unistd.h>
 
@@ -815,6 +816,63 @@ START_TEST(forget_and_batch_forget)
 }
 END_TEST
 
+START_TEST(sigterm_uploads_staged_data)
+{
+	struct fuse_entry_out e;
+	char path[300], buf[32], old[128];
+	uint64_t fh;
+	uint32_t n;
+	int status, fd;
+
+	ck_assert_int_eq(fc_create(&c, ROOT, "late", S_IFREG | 0644, O_WRONLY,
+	    &e, &fh), 0);
+	ck_assert_int_eq(fc_write(&c, e.nodeid, fh, 0, "unflushed", 9, &n), 0);
+	/* No flush, no release: the guest is still writing. */
+	kill(daemon_.d.pid, SIGTERM);
+	ck_assert_int_eq(waitpid(daemon_.d.pid, &status, 0), daemon_.d.pid);
+	ck_assert(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+	snprintf(path, sizeof(path), "%s/late", share);
+	ck_assert_int_ge(fd = open(path, O_RDONLY), 0);
+	ck_assert_int_eq(read(fd, buf, sizeof(buf)), 9);
+	ck_assert_int_eq(memcmp(buf, "unflushed", 9), 0);
+	close(fd);
+	/* A fresh daemon for teardown. */
+	fc_close(&c);
+	daemon_.d.pid = 0;
+	strlcpy(old, share, sizeof(old));
+	setup();
+	snprintf(path, sizeof(path), "rm -rf '%s'", old);
+	ck_assert_int_eq(system(path), 0);
+}
+END_TEST
+
+/* QEMU reconnects; the guest's FUSE session and open files carry on. */
+START_TEST(session_survives_reconnect)
+{
+	struct fuse_entry_out e;
+	char buf[32];
+	uint64_t fh;
+	uint32_t n;
+	size_t got;
+
+	ck_assert_int_eq(fc_create(&c, ROOT, "f", S_IFREG | 0644, O_RDWR, &e,
+	    &fh), 0);
+	ck_assert_int_eq(fc_write(&c, e.nodeid, fh, 0, "before", 6, &n), 0);
+	fc_close(&c);
+	ck_assert_int_eq(fc_connect(&c, daemon_.d.sock, 2), 0);
+	/* No INIT: the same session, the same node ids and handles. */
+	ck_assert_int_eq(fc_write(&c, e.nodeid, fh, 6, "+after", 6, &n), 0);
+	ck_assert_int_eq(fc_read(&c, e.nodeid, fh, 0, buf, sizeof(buf), &got),
+	    0);
+	ck_assert_uint_eq(got, 12);
+	ck_assert_int_eq(memcmp(buf, "before+after", 12), 0);
+	ck_assert_int_eq(fc_release(&c, e.nodeid, fh, false), 0);
+	/* A new INIT is a new session: old node ids are gone. */
+	ck_assert_int_eq(fc_init(&c, NULL), 0);
+	ck_assert_int_eq(fc_getattr(&c, e.nodeid, NULL), -ESTALE);
+}
+END_TEST
+
 static Suite *
 fuse_suite(void)
 {
@@ -859,6 +917,8 @@ fuse_suite(void)
 	tcase_add_test(tc, fallocate_lseek_copy_file_range);
 	tcase_add_test(tc, interrupt_and_syncfs);
 	tcase_add_test(tc, forget_and_batch_forget);
+	tcase_add_test(tc, sigterm_uploads_staged_data);
+	tcase_add_test(tc, session_survives_reconnect);
 	suite_add_tcase(s, tc);
 	return s;
 }

@@ -1,0 +1,78 @@
+#!/bin/bash
+# objfsd's command line: what it accepts, what it refuses (exit 2 with
+# one line), and the conventions of vhost-user backend programs.
+set -u
+daemon=${OBJFSD:-src/objfsd}
+work=$(mktemp -d /tmp/objfsd-cli.XXXXXX)
+trap 'rm -rf "$work"' EXIT
+pass=0
+fail=0
+
+ok() { pass=$((pass + 1)); }
+bad() { fail=$((fail + 1)); echo "FAIL: $*"; }
+
+# expect_usage_error DESCRIPTION ARGS...: exit 2, one line on stderr.
+expect_usage_error() {
+	local what=$1 out status lines
+	shift
+	out=$("$daemon" "$@" 2>&1 >/dev/null)
+	status=$?
+	lines=$(printf '%s\n' "$out" | wc -l)
+	if [ "$status" -eq 2 ] && [ "$lines" -eq 1 ] && [ -n "$out" ]; then
+		ok
+	else
+		bad "$what: exit $status, $lines lines: $out"
+	fi
+}
+
+sock=$work/s.sock
+mkdir "$work/share"
+
+caps=$("$daemon" --print-capabilities)
+[ $? -eq 0 ] && printf '%s' "$caps" | tr -d ' \n' | grep -qx '{"type":"fs"}' && ok || bad "print-capabilities: $caps"
+# ... whatever else is on the line.
+"$daemon" --bogus --print-capabilities >/dev/null 2>&1 && ok || bad "print-capabilities with junk"
+"$daemon" --version | grep -q '^objfsd [0-9]' && ok || bad "--version"
+"$daemon" --help | grep -q -- '--socket-path' && ok || bad "--help"
+
+expect_usage_error "no arguments"
+expect_usage_error "unknown option" --socket-path="$sock" --store=mem: --bogus
+expect_usage_error "unknown -o option" --socket-path="$sock" -o bogus
+expect_usage_error "missing value" --socket-path
+expect_usage_error "no store" --socket-path="$sock"
+expect_usage_error "socket and fd" --socket-path="$sock" --fd=3 --store=mem:
+expect_usage_error "two stores" --socket-path="$sock" --store=mem: -o source="$work/share"
+expect_usage_error "unknown store" --socket-path="$sock" --store=ftp://x
+expect_usage_error "bad cache mode" --socket-path="$sock" --store=mem: --cache=sometimes
+expect_usage_error "bad queue count" --socket-path="$sock" --store=mem: --request-queues=0
+expect_usage_error "queue count not a number" --socket-path="$sock" --store=mem: --request-queues=two
+expect_usage_error "bad mode" --socket-path="$sock" --store=mem: --file-mode=999
+expect_usage_error "bad uid" --socket-path="$sock" --store=mem: --uid=-1
+expect_usage_error "bad log level" --socket-path="$sock" --store=mem: --log-level=loud
+expect_usage_error "stray argument" --socket-path="$sock" --store=mem: extra
+
+# Set-up failures are not usage errors: exit 1 with a reason.
+"$daemon" --socket-path="$sock" --store=fs:"$work/missing" 2>"$work/err"
+[ $? -eq 1 ] && grep -q missing "$work/err" && ok || bad "missing store dir"
+"$daemon" --socket-path="$work/no/such/dir/s.sock" --store=mem: 2>"$work/err"
+[ $? -eq 1 ] && ok || bad "socket in a missing directory"
+"$daemon" --fd=0 --store=mem: </dev/null 2>"$work/err"
+[ $? -eq 1 ] && grep -q "not a UNIX domain socket" "$work/err" && ok || bad "--fd not a socket"
+
+# The virtiofsd spellings start the same daemon; SIGTERM ends it with 0.
+for spelling in "-o source=$work/share,cache=none" "--shared-dir=$work/share" "--store=fs:$work/share"; do
+	# shellcheck disable=SC2086
+	"$daemon" --socket-path="$sock" $spelling --request-queues=2 2>"$work/log" &
+	pid=$!
+	for _ in $(seq 100); do [ -S "$sock" ] && break; sleep 0.05; done
+	[ -S "$sock" ] && [ "$(stat -c %a "$sock")" = 600 ] && ok || bad "$spelling: no 0600 socket"
+	grep -q "serving fs:$work/share" "$work/log" && ok || bad "$spelling: wrong store"
+	grep -q "attach a guest with: qemu-system-x86_64" "$work/log" && ok || bad "$spelling: no attach hint"
+	kill -TERM "$pid"
+	wait "$pid"
+	[ $? -eq 0 ] && ok || bad "$spelling: SIGTERM exit status"
+	[ ! -e "$sock" ] && ok || bad "$spelling: socket left behind"
+done
+
+echo "cli: $pass passed, $fail failed"
+[ "$fail" -eq 0 ]
