@@ -43,6 +43,7 @@ typedef void fsrv_handler(struct fsrv_req *req);
 /* fuse_server.c */
 void	fsrv_reply_err(struct fsrv_req *req, int err);
 void	fsrv_reply_ok(struct fsrv_req *req);
+void	fsrv_reply_status(struct fsrv_req *req, int rc);
 void	fsrv_reply(struct fsrv_req *req, const void *arg, size_t len);
 void	fsrv_reply_none(struct fsrv_req *req);
 int	fsrv_reply_begin(struct fsrv_req *req, struct iovcur *hdr_pos);

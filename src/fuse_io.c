@@ -19,15 +19,6 @@ fs_of(struct fsrv_req *req)
 	return req->srv->fs;
 }
 
-static void
-reply_status(struct fsrv_req *req, int rc)
-{
-	if (rc != 0)
-		fsrv_reply_err(req, rc);
-	else
-		fsrv_reply_ok(req);
-}
-
 /* An iovec array able to describe the rest of cursor c. */
 static struct iovec *
 iov_room(const struct iovcur *c, struct iovec *inline_iov, unsigned *max)
@@ -170,7 +161,7 @@ fsrv_do_release(struct fsrv_req *req)
 	struct fuse_release_in in;
 
 	if (fsrv_args(req, &in, sizeof(in)))
-		reply_status(req, objfs_release(fs_of(req), in.fh));
+		fsrv_reply_status(req, objfs_release(fs_of(req), in.fh));
 }
 
 void
@@ -179,7 +170,7 @@ fsrv_do_flush(struct fsrv_req *req)
 	struct fuse_flush_in in;
 
 	if (fsrv_args(req, &in, sizeof(in)))
-		reply_status(req, objfs_flush(fs_of(req), in.fh));
+		fsrv_reply_status(req, objfs_flush(fs_of(req), in.fh));
 }
 
 void
@@ -188,7 +179,7 @@ fsrv_do_fsync(struct fsrv_req *req)
 	struct fuse_fsync_in in;
 
 	if (fsrv_args(req, &in, sizeof(in)))
-		reply_status(req, objfs_fsync(fs_of(req), in.fh));
+		fsrv_reply_status(req, objfs_fsync(fs_of(req), in.fh));
 }
 
 void
@@ -210,7 +201,7 @@ fsrv_do_releasedir(struct fsrv_req *req)
 	struct fuse_release_in in;
 
 	if (fsrv_args(req, &in, sizeof(in)))
-		reply_status(req, objfs_releasedir(fs_of(req), in.fh));
+		fsrv_reply_status(req, objfs_releasedir(fs_of(req), in.fh));
 }
 
 /* Objects are durable once stored: nothing to sync for a directory. */
@@ -300,7 +291,7 @@ fsrv_do_fallocate(struct fsrv_req *req)
 	struct fuse_fallocate_in in;
 
 	if (fsrv_args(req, &in, sizeof(in)))
-		reply_status(req, objfs_fallocate(fs_of(req), in.fh,
+		fsrv_reply_status(req, objfs_fallocate(fs_of(req), in.fh,
 		    (int)in.mode, in.offset, in.length));
 }
 

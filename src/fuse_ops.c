@@ -43,15 +43,6 @@ reply_attr(struct fsrv_req *req, int rc, const struct stat *st)
 	fsrv_reply(req, &out, sizeof(out));
 }
 
-static void
-reply_status(struct fsrv_req *req, int rc)
-{
-	if (rc != 0)
-		fsrv_reply_err(req, rc);
-	else
-		fsrv_reply_ok(req);
-}
-
 /* Take a name or reply the error; true when name holds one. */
 static bool
 take_name(struct fsrv_req *req, char *name)
@@ -230,7 +221,7 @@ fsrv_do_unlink(struct fsrv_req *req)
 	char name[FSRV_NAME_BUF];
 
 	if (take_name(req, name))
-		reply_status(req, objfs_unlink(fs_of(req), req->hdr.nodeid,
+		fsrv_reply_status(req, objfs_unlink(fs_of(req), req->hdr.nodeid,
 		    name));
 }
 
@@ -240,7 +231,7 @@ fsrv_do_rmdir(struct fsrv_req *req)
 	char name[FSRV_NAME_BUF];
 
 	if (take_name(req, name))
-		reply_status(req, objfs_rmdir(fs_of(req), req->hdr.nodeid,
+		fsrv_reply_status(req, objfs_rmdir(fs_of(req), req->hdr.nodeid,
 		    name));
 }
 
@@ -250,7 +241,7 @@ do_rename(struct fsrv_req *req, uint64_t newdir, uint32_t flags)
 	char name[FSRV_NAME_BUF], newname[FSRV_NAME_BUF];
 
 	if (take_name(req, name) && take_name(req, newname))
-		reply_status(req, objfs_rename(fs_of(req), req->hdr.nodeid,
+		fsrv_reply_status(req, objfs_rename(fs_of(req), req->hdr.nodeid,
 		    name, newdir, newname, flags));
 }
 
@@ -312,7 +303,7 @@ fsrv_do_access(struct fsrv_req *req)
 	struct fuse_access_in in;
 
 	if (fsrv_args(req, &in, sizeof(in)))
-		reply_status(req, objfs_access(fs_of(req), &req->ctx,
+		fsrv_reply_status(req, objfs_access(fs_of(req), &req->ctx,
 		    req->hdr.nodeid, (int)in.mask));
 }
 
@@ -322,7 +313,7 @@ fsrv_do_syncfs(struct fsrv_req *req)
 	struct fuse_syncfs_in in;
 
 	if (fsrv_args(req, &in, sizeof(in)))
-		reply_status(req, objfs_syncfs(fs_of(req)));
+		fsrv_reply_status(req, objfs_syncfs(fs_of(req)));
 }
 
 void
@@ -342,7 +333,7 @@ fsrv_do_setxattr(struct fsrv_req *req)
 		fsrv_reply_err(req, rc);
 		return;
 	}
-	reply_status(req, objfs_setxattr(fs_of(req), req->hdr.nodeid, name,
+	fsrv_reply_status(req, objfs_setxattr(fs_of(req), req->hdr.nodeid, name,
 	    value, in.size, (int)in.flags));
 }
 
@@ -405,6 +396,6 @@ fsrv_do_removexattr(struct fsrv_req *req)
 	if ((rc = iovcur_take_str(&req->in, name, sizeof(name), NULL)) != 0)
 		fsrv_reply_err(req, rc);
 	else
-		reply_status(req, objfs_removexattr(fs_of(req),
+		fsrv_reply_status(req, objfs_removexattr(fs_of(req),
 		    req->hdr.nodeid, name));
 }

@@ -143,6 +143,16 @@ fsrv_reply_ok(struct fsrv_req *req)
 	fsrv_put_reply(req, 0, NULL, 0);
 }
 
+/* An error, or success with no payload. */
+void
+fsrv_reply_status(struct fsrv_req *req, int rc)
+{
+	if (rc != 0)
+		fsrv_reply_err(req, rc);
+	else
+		fsrv_reply_ok(req);
+}
+
 void
 fsrv_reply(struct fsrv_req *req, const void *arg, size_t len)
 {

@@ -178,6 +178,41 @@ objfs_child_key(const struct objfs_inode *dir, const char *name, char **keyp)
 	return 0;
 }
 
+/*
+ * With the namespace lock held: directory `parent`, referenced in *dirp,
+ * and the key name has in it.
+ */
+int
+objfs_child(struct objfs *fs, uint64_t parent, const char *name,
+    struct objfs_inode **dirp, char **keyp)
+{
+	struct objfs_inode *dir = objfs_inode_get(fs, parent);
+	int rc;
+
+	*dirp = NULL;
+	*keyp = NULL;
+	if (dir == NULL)
+		return -ESTALE;
+	rc = dir->type != S_IFDIR ? -ENOTDIR : objfs_child_key(dir, name, keyp);
+	if (rc != 0) {
+		objfs_inode_put(fs, dir);
+		return rc;
+	}
+	*dirp = dir;
+	return 0;
+}
+
+/* 0 with its type when key names anything, -ENOENT when not. */
+int
+objfs_exists(struct objfs *fs, const char *key, mode_t *type)
+{
+	struct store_attr a;
+	int rc = objfs_resolve(fs, key, &a, type);
+
+	store_attr_clear(&a);
+	return rc;
+}
+
 char *
 objfs_marker_key(const char *key)
 {

@@ -279,11 +279,12 @@ objfs_readdir(struct objfs *fs, uint64_t fh, uint64_t off, bool plus,
 
 	if (h == NULL)
 		return -EBADF;
-	pthread_mutex_lock(&h->lock);
+	/* Lock order everywhere: namespace, then the handle. */
 	objfs_ns_read(fs);
+	pthread_mutex_lock(&h->lock);
 	rc = objfs_readdir_locked(fs, h, off, plus, fn, arg);
-	objfs_ns_unlock(fs);
 	pthread_mutex_unlock(&h->lock);
+	objfs_ns_unlock(fs);
 	objfs_handle_put(fs, h);
 	return rc;
 }

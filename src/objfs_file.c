@@ -206,35 +206,30 @@ objfs_create(struct objfs *fs, const struct objfs_ctx *ctx, uint64_t parent,
     uint64_t *fh)
 {
 	struct objfs_inode *dir, *ino = NULL;
-	struct store_attr a;
 	mode_t type;
-	char *key = NULL;
+	char *key;
 	int rc;
 
 	if (fs->opts.readonly)
 		return -EROFS;
-	if ((dir = objfs_inode_get(fs, parent)) == NULL)
-		return -ESTALE;
 	objfs_ns_read(fs);
-	if (dir->type != S_IFDIR)
-		rc = -ENOTDIR;
-	else if ((rc = objfs_child_key(dir, name, &key)) == 0) {
-		rc = objfs_resolve(fs, key, &a, &type);
-		store_attr_clear(&a);
-		if (rc == 0 && (flags & O_EXCL))
-			rc = -EEXIST;
-		else if (rc == 0)	/* it appeared meanwhile: open it */
-			rc = objfs_entry_for(fs, dir, name, e, &ino);
-		else if (rc == -ENOENT)
-			rc = objfs_create_new(fs, ctx, key, mode, e, &ino);
-	}
+	if ((rc = objfs_child(fs, parent, name, &dir, &key)) != 0)
+		goto out;
+	rc = objfs_exists(fs, key, &type);
+	if (rc == 0 && (flags & O_EXCL))
+		rc = -EEXIST;
+	else if (rc == 0)	/* it appeared meanwhile: open it */
+		rc = objfs_entry_for(fs, dir, name, e, &ino);
+	else if (rc == -ENOENT)
+		rc = objfs_create_new(fs, ctx, key, mode, e, &ino);
 	if (rc == 0 && (rc = objfs_open_inode(fs, ino, flags, false, fh)) != 0) {
 		objfs_forget(fs, ino->ino, 1);
 		objfs_inode_put(fs, ino);
 	}
-	objfs_ns_unlock(fs);
 	objfs_inode_put(fs, dir);
 	free(key);
+out:
+	objfs_ns_unlock(fs);
 	return rc;
 }
 

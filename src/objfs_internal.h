@@ -90,6 +90,9 @@ struct objfs {
 int	objfs_child_key(const struct objfs_inode *dir, const char *name,
 	    char **keyp);
 char	*objfs_marker_key(const char *key);
+int	objfs_child(struct objfs *fs, uint64_t parent, const char *name,
+	    struct objfs_inode **dirp, char **keyp);
+int	objfs_exists(struct objfs *fs, const char *key, mode_t *type);
 void	objfs_stat(struct objfs *fs, const struct objfs_inode *ino,
 	    const struct store_attr *a, struct stat *st);
 void	objfs_owner_attr(struct objfs *fs, const struct objfs_ctx *ctx,

@@ -55,19 +55,14 @@ objfs_make(struct objfs *fs, const struct objfs_ctx *ctx, uint64_t parent,
 	struct objfs_inode *dir;
 	struct store_attr a;
 	mode_t type;
-	char *key = NULL;
+	char *key;
 	int rc;
 
 	if (fs->opts.readonly)
 		return -EROFS;
-	if ((dir = objfs_inode_get(fs, parent)) == NULL)
-		return -ESTALE;
 	objfs_ns_read(fs);
-	if (dir->type != S_IFDIR)
-		rc = -ENOTDIR;
-	else if ((rc = objfs_child_key(dir, name, &key)) == 0) {
-		rc = objfs_resolve(fs, key, &a, &type);
-		store_attr_clear(&a);
+	if ((rc = objfs_child(fs, parent, name, &dir, &key)) == 0) {
+		rc = objfs_exists(fs, key, &type);
 		if (rc == 0)
 			rc = -EEXIST;
 		else if (rc == -ENOENT) {
@@ -75,12 +70,12 @@ objfs_make(struct objfs *fs, const struct objfs_ctx *ctx, uint64_t parent,
 			rc = make(fs, key, &a, arg);
 			store_attr_clear(&a);
 		}
+		if (rc == 0)
+			rc = objfs_entry_for(fs, dir, name, e, NULL);
+		objfs_inode_put(fs, dir);
+		free(key);
 	}
-	if (rc == 0)
-		rc = objfs_entry_for(fs, dir, name, e, NULL);
 	objfs_ns_unlock(fs);
-	objfs_inode_put(fs, dir);
-	free(key);
 	return rc;
 }
 
@@ -269,26 +264,21 @@ objfs_remove(struct objfs *fs, uint64_t parent, const char *name,
     objfs_remove_fn *remove)
 {
 	struct objfs_inode *dir;
-	struct store_attr a = { 0 };
 	mode_t type;
-	char *key = NULL;
+	char *key;
 	int rc;
 
 	if (fs->opts.readonly)
 		return -EROFS;
-	if ((dir = objfs_inode_get(fs, parent)) == NULL)
-		return -ESTALE;
 	objfs_ns_read(fs);
-	if (dir->type != S_IFDIR)
-		rc = -ENOTDIR;
-	else if ((rc = objfs_child_key(dir, name, &key)) == 0 &&
-	    (rc = objfs_resolve(fs, key, &a, &type)) == 0 &&
-	    (rc = objfs_keep_parent(fs, key)) == 0)
-		rc = remove(fs, key, type);
-	store_attr_clear(&a);
+	if ((rc = objfs_child(fs, parent, name, &dir, &key)) == 0) {
+		if ((rc = objfs_exists(fs, key, &type)) == 0 &&
+		    (rc = objfs_keep_parent(fs, key)) == 0)
+			rc = remove(fs, key, type);
+		objfs_inode_put(fs, dir);
+		free(key);
+	}
 	objfs_ns_unlock(fs);
-	objfs_inode_put(fs, dir);
-	free(key);
 	return rc;
 }
 
@@ -377,7 +367,6 @@ static int
 objfs_rename_check(struct objfs *fs, const struct rename_args *r, char **src,
     char **dst, mode_t *stype, bool *dst_exists)
 {
-	struct store_attr a;
 	mode_t dtype;
 	int rc;
 
@@ -386,15 +375,12 @@ objfs_rename_check(struct objfs *fs, const struct rename_args *r, char **src,
 	if ((rc = objfs_child_key(r->dir, r->name, src)) != 0 ||
 	    (rc = objfs_child_key(r->newdir, r->newname, dst)) != 0)
 		return rc;
-	rc = objfs_resolve(fs, *src, &a, stype);
-	store_attr_clear(&a);
-	if (rc != 0)
+	if ((rc = objfs_exists(fs, *src, stype)) != 0)
 		return rc;
 	if (*stype == S_IFDIR && strncmp(*dst, *src, strlen(*src)) == 0 &&
 	    (*dst)[strlen(*src)] == '/')
 		return -EINVAL;		/* into itself */
-	rc = objfs_resolve(fs, *dst, &a, &dtype);
-	store_attr_clear(&a);
+	rc = objfs_exists(fs, *dst, &dtype);
 	if (rc == -ENOENT) {
 		*dst_exists = false;
 		return 0;

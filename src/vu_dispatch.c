@@ -513,14 +513,8 @@ static int
 vu_get_vring_base(struct vu_dev *dev, struct vu_msg *msg, struct vu_queue *q,
     struct vu_reply *reply)
 {
-	int fd;
-
 	vu_queue_stop(q);
-	if (q->kick_fd != -1)
-		close(q->kick_fd);
-	q->kick_fd = -1;
-	if ((fd = vq_swap_call_fd(&q->vq, -1)) != -1)
-		close(fd);
+	vu_queue_close_fds(q, false);
 	reply->size = sizeof(reply->payload.state);
 	reply->payload.state.index = q->index;
 	reply->payload.state.num = q->base;

@@ -97,6 +97,7 @@ int	vu_queue_check_ring(struct vu_queue *q);
 void	vu_queue_refresh(struct vu_queue *q);
 void	vu_queue_stop(struct vu_queue *q);
 void	vu_queue_reset(struct vu_queue *q);
+void	vu_queue_close_fds(struct vu_queue *q, bool err);
 
 /* vu_backend.c */
 void	vu_backend_set_fd(struct vu_dev *dev, int fd);

@@ -222,20 +222,27 @@ vu_queue_refresh(struct vu_queue *q)
 		vu_queue_stop(q);
 }
 
-/* Back to the state of a fresh connection. */
+/* Close the kick and call fds, and the error fd with `err`. */
 void
-vu_queue_reset(struct vu_queue *q)
+vu_queue_close_fds(struct vu_queue *q, bool err)
 {
 	int fd;
 
-	vu_queue_stop(q);
 	if (q->kick_fd != -1)
 		close(q->kick_fd);
 	q->kick_fd = -1;
 	if ((fd = vq_swap_call_fd(&q->vq, -1)) != -1)
 		close(fd);
-	if ((fd = vq_swap_err_fd(&q->vq, -1)) != -1)
+	if (err && (fd = vq_swap_err_fd(&q->vq, -1)) != -1)
 		close(fd);
+}
+
+/* Back to the state of a fresh connection. */
+void
+vu_queue_reset(struct vu_queue *q)
+{
+	vu_queue_stop(q);
+	vu_queue_close_fds(q, true);
 	vq_detach(&q->vq);
 	q->num = 0;
 	q->base = 0;
