@@ -96,6 +96,7 @@ void	objfs_free(struct objfs *fs);
 void	objfs_reset(struct objfs *fs);
 int	objfs_syncfs(struct objfs *fs);
 size_t	objfs_inode_count(struct objfs *fs);
+uint32_t objfs_time_gran(const struct objfs *fs);
 
 int	objfs_lookup(struct objfs *fs, uint64_t parent, const char *name,
 	    struct objfs_entry *e);

@@ -74,9 +74,23 @@ struct store_listing {
 struct store;
 struct store_reader;
 
+/* s3://BUCKET[/PREFIX] */
+struct store_s3_config {
+	const char	*endpoint;	/* URL; default AWS for the region */
+	const char	*region;
+	int		 path_style;	/* -1: decide from the endpoint */
+	uint64_t	 part_size;	/* multipart part and read-ahead size */
+	unsigned	 parallel;	/* parts and ranges in flight */
+	unsigned	 retries;
+	const char	*credentials_file;
+	bool		 anonymous;
+	bool		 insecure;	/* do not verify TLS certificates */
+};
+
 struct store_config {
-	bool		 readonly;
-	const char	*cache_dir;
+	bool			 readonly;
+	const char		*cache_dir;
+	struct store_s3_config	 s3;
 };
 
 enum {
@@ -86,10 +100,12 @@ enum {
 /*
  * STORE_CAP_TREE: keys form a real tree, as on a filesystem: head(key)
  * answers for a directory too, and no directory is only implied by the
- * keys below it.
+ * keys below it.  STORE_CAP_NSEC: times are kept to the nanosecond (else
+ * to the second, as S3 metadata keeps them).
  */
 enum {
 	STORE_CAP_TREE = 1 << 0,
+	STORE_CAP_NSEC = 1 << 1,	/* times keep their nanoseconds */
 };
 
 struct store_ops {
@@ -117,6 +133,9 @@ struct store_ops {
 	int	(*list)(struct store *st, const char *prefix, const char *after,
 		    bool recursive, size_t max, struct store_listing *out);
 	int	(*remove)(struct store *st, const char *key);
+	/* Remove many keys in one go; optional (else one by one). */
+	int	(*remove_many)(struct store *st, const char *const *keys,
+		    size_t n);
 	/* Server-side copy; attr replaces the metadata when not NULL. */
 	int	(*copy)(struct store *st, const char *src, const char *dst,
 		    const struct store_attr *attr);
@@ -157,12 +176,15 @@ int	store_put(struct store *st, const char *key, int fd, uint64_t size,
 int	store_list(struct store *st, const char *prefix, const char *after,
 	    bool recursive, size_t max, struct store_listing *out);
 int	store_remove(struct store *st, const char *key);
+int	store_remove_many(struct store *st, const char *const *keys,
+	    size_t n);
 int	store_copy(struct store *st, const char *src, const char *dst,
 	    const struct store_attr *attr);
 int	store_rename(struct store *st, const char *src, const char *dst,
 	    unsigned flags);
 bool	store_has_rename(const struct store *st);
 bool	store_is_tree(const struct store *st);
+bool	store_has_nsec(const struct store *st);
 int	store_set_attr(struct store *st, const char *key,
 	    const struct store_attr *attr);
 int	store_statfs(struct store *st, struct statvfs *sv);
@@ -192,5 +214,6 @@ size_t	store_iov_total(const struct iovec *iov, unsigned iovcnt);
 
 extern const struct store_ops store_fs_ops;
 extern const struct store_ops store_mem_ops;
+extern const struct store_ops store_s3_ops;
 
 #endif

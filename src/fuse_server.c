@@ -321,7 +321,7 @@ fsrv_do_init(struct fsrv_req *req)
 	out.max_write = srv->opts.max_write;
 	out.max_background = 64;
 	out.congestion_threshold = 48;
-	out.time_gran = 1;
+	out.time_gran = objfs_time_gran(srv->fs);
 	out.max_pages = (uint16_t)(srv->opts.max_write / 4096);
 	/* A new session: whatever the last one looked up is gone. */
 	objfs_reset(srv->fs);

@@ -139,6 +139,13 @@ objfs_syncfs(struct objfs *fs)
 	return first_error;
 }
 
+/* Nanoseconds the store keeps times to: 1, or a whole second. */
+uint32_t
+objfs_time_gran(const struct objfs *fs)
+{
+	return store_has_nsec(fs->store) ? 1 : 1000000000;
+}
+
 bool
 objfs_name_valid(const char *name, int *err)
 {
@@ -249,6 +256,13 @@ objfs_stat(struct objfs *fs, const struct objfs_inode *ino,
 	st->st_mtim = (a->has & STORE_ATTR_MTIME) ? a->mtime : fs->start_time;
 	st->st_atim = (a->has & STORE_ATTR_ATIME) ? a->atime : st->st_mtim;
 	st->st_ctim = (a->has & STORE_ATTR_CTIME) ? a->ctime : st->st_mtim;
+	/*
+	 * A store that keeps whole seconds: show whole seconds from the
+	 * start, or a file's time would change when its upload lands.
+	 */
+	if (!store_has_nsec(fs->store))
+		st->st_mtim.tv_nsec = st->st_atim.tv_nsec =
+		    st->st_ctim.tv_nsec = 0;
 }
 
 /* Metadata for an object a caller creates now. */

@@ -27,6 +27,7 @@
 
 struct config {
 	struct vu_options	 vu;
+	struct store_config	 store;
 	const char		*store_url;
 	char			*source_url;	/* built from -o source= */
 	unsigned		 request_queues;
@@ -46,7 +47,8 @@ usage(FILE *f)
 "\n"
 "  --socket-path=PATH      listen for the vhost-user frontend on PATH\n"
 "  --fd=N                  use the inherited vhost-user socket N\n"
-"  --store=URL             fs:DIR (a local directory) or mem:\n"
+"  --store=URL             fs:DIR (a local directory), s3://BUCKET[/PREFIX]\n"
+"                          or mem:\n"
 "  -o source=DIR           same as --store=fs:DIR (virtiofsd spelling)\n"
 "  --shared-dir=DIR        same as --store=fs:DIR\n"
 "  --request-queues=N      request virtqueues (default 1)\n"
@@ -60,6 +62,17 @@ usage(FILE *f)
 "  --log-level=LEVEL       error, warn, info (default) or debug\n"
 "  --syslog                log to syslog instead of stderr\n"
 "  --print-capabilities    print the vhost-user backend JSON and exit\n"
+"  --s3-endpoint=URL       S3 service (default: AWS for the region)\n"
+"  --s3-region=REGION      signing region (default AWS_REGION or us-east-1)\n"
+"  --s3-path-style         bucket in the path (default for IP and localhost)\n"
+"  --s3-virtual-host       bucket in the host name\n"
+"  --s3-part-size=SIZE     multipart part size (default 8M)\n"
+"  --s3-parallel=N         parts and ranges in flight (default 4)\n"
+"  --s3-retries=N          retries of a failed request (default 5)\n"
+"  --s3-credentials=FILE   credentials file, after the environment and\n"
+"                          ~/.aws/credentials\n"
+"  --s3-anonymous          send unsigned requests\n"
+"  --s3-insecure           do not verify TLS certificates\n"
 "  --version, --help\n"
 "\n"
 "-o also takes cache=MODE, writeback, no_writeback, readonly and\n"
@@ -92,6 +105,32 @@ parse_number(const char *what, const char *s, long long min, long long max,
 		die_usage("%s must be a number from %lld to %lld, not \"%s\"",
 		    what, min, max, s);
 	return v;
+}
+
+/* A size with an optional K, M or G suffix (powers of 1024). */
+static uint64_t
+parse_size(const char *what, const char *s, uint64_t min, uint64_t max)
+{
+	char *end;
+	unsigned long long v;
+	uint64_t mult = 1;
+
+	errno = 0;
+	v = strtoull(s, &end, 10);
+	if (*end == 'K' || *end == 'k')
+		mult = 1ULL << 10;
+	else if (*end == 'M' || *end == 'm')
+		mult = 1ULL << 20;
+	else if (*end == 'G' || *end == 'g')
+		mult = 1ULL << 30;
+	if (mult != 1)
+		end++;
+	if (*s == '\0' || *s == '-' || *end != '\0' || errno != 0 ||
+	    v > max / mult || v * mult < min)
+		die_usage("%s must be a size from %llu to %llu bytes (K, M, G "
+		    "allowed), not \"%s\"", what, (unsigned long long)min,
+		    (unsigned long long)max, s);
+	return v * mult;
 }
 
 static enum fsrv_cache
@@ -167,7 +206,10 @@ enum {
 	OPT_SOCKET = 256, OPT_FD, OPT_STORE, OPT_SHARED_DIR, OPT_QUEUES,
 	OPT_CACHE, OPT_WRITEBACK, OPT_READONLY, OPT_UID, OPT_GID,
 	OPT_FILE_MODE, OPT_DIR_MODE, OPT_CACHE_DIR, OPT_LOG_LEVEL, OPT_SYSLOG,
-	OPT_CAPS, OPT_VERSION, OPT_HELP,
+	OPT_CAPS, OPT_VERSION, OPT_HELP, OPT_S3_ENDPOINT, OPT_S3_REGION,
+	OPT_S3_PATH_STYLE, OPT_S3_VIRTUAL_HOST, OPT_S3_PART_SIZE,
+	OPT_S3_PARALLEL, OPT_S3_RETRIES, OPT_S3_CREDENTIALS, OPT_S3_ANONYMOUS,
+	OPT_S3_INSECURE,
 };
 
 static const struct option longopts[] = {
@@ -189,8 +231,20 @@ static const struct option longopts[] = {
 	{ "print-capabilities", no_argument, NULL, OPT_CAPS },
 	{ "version", no_argument, NULL, OPT_VERSION },
 	{ "help", no_argument, NULL, OPT_HELP },
+	{ "s3-endpoint", required_argument, NULL, OPT_S3_ENDPOINT },
+	{ "s3-region", required_argument, NULL, OPT_S3_REGION },
+	{ "s3-path-style", no_argument, NULL, OPT_S3_PATH_STYLE },
+	{ "s3-virtual-host", no_argument, NULL, OPT_S3_VIRTUAL_HOST },
+	{ "s3-part-size", required_argument, NULL, OPT_S3_PART_SIZE },
+	{ "s3-parallel", required_argument, NULL, OPT_S3_PARALLEL },
+	{ "s3-retries", required_argument, NULL, OPT_S3_RETRIES },
+	{ "s3-credentials", required_argument, NULL, OPT_S3_CREDENTIALS },
+	{ "s3-anonymous", no_argument, NULL, OPT_S3_ANONYMOUS },
+	{ "s3-insecure", no_argument, NULL, OPT_S3_INSECURE },
 	{ NULL, 0, NULL, 0 },
 };
+
+static void parse_s3(struct config *c, int ch, char *arg);
 
 static void
 parse_one(struct config *c, int ch, char *arg)
@@ -251,6 +305,52 @@ parse_one(struct config *c, int ch, char *arg)
 		c->use_syslog = true;
 		break;
 	default:
+		parse_s3(c, ch, arg);
+	}
+}
+
+static void
+parse_s3(struct config *c, int ch, char *arg)
+{
+	struct store_s3_config *s3 = &c->store.s3;
+
+	switch (ch) {
+	case OPT_S3_ENDPOINT:
+		s3->endpoint = arg;
+		break;
+	case OPT_S3_REGION:
+		s3->region = arg;
+		break;
+	case OPT_S3_PATH_STYLE:
+	case OPT_S3_VIRTUAL_HOST:
+		if (s3->path_style != -1 &&
+		    s3->path_style != (ch == OPT_S3_PATH_STYLE))
+			die_usage("--s3-path-style and --s3-virtual-host "
+			    "conflict");
+		s3->path_style = ch == OPT_S3_PATH_STYLE;
+		break;
+	case OPT_S3_PART_SIZE:
+		s3->part_size = parse_size("--s3-part-size", arg, 5ULL << 20,
+		    5ULL << 30);
+		break;
+	case OPT_S3_PARALLEL:
+		s3->parallel = (unsigned)parse_number("--s3-parallel", arg, 1,
+		    64, 10);
+		break;
+	case OPT_S3_RETRIES:
+		s3->retries = (unsigned)parse_number("--s3-retries", arg, 0,
+		    100, 10);
+		break;
+	case OPT_S3_CREDENTIALS:
+		s3->credentials_file = arg;
+		break;
+	case OPT_S3_ANONYMOUS:
+		s3->anonymous = true;
+		break;
+	case OPT_S3_INSECURE:
+		s3->insecure = true;
+		break;
+	default:
 		die_usage("unknown option");
 	}
 }
@@ -303,6 +403,8 @@ config_defaults(struct config *c)
 	c->objfs.file_mode = 0644;
 	c->objfs.dir_mode = 0755;
 	c->log_level = LOG_LEVEL_INFO;
+	c->store.s3.path_style = -1;
+	c->store.s3.retries = 5;
 }
 
 /* What a newcomer needs next: how QEMU attaches to this socket. */
@@ -353,7 +455,6 @@ serve(struct config *c, struct store *st)
 int
 main(int argc, char **argv)
 {
-	struct store_config scfg = { 0 };
 	struct store *st;
 	struct config c;
 	int rc;
@@ -362,9 +463,9 @@ main(int argc, char **argv)
 	parse_args(&c, argc, argv);
 	log_init("objfsd", c.log_level, c.use_syslog);
 	signal(SIGPIPE, SIG_IGN);
-	scfg.readonly = c.objfs.readonly;
-	scfg.cache_dir = c.objfs.cache_dir;
-	if ((rc = store_open(c.store_url, &scfg, &st)) != 0) {
+	c.store.readonly = c.objfs.readonly;
+	c.store.cache_dir = c.objfs.cache_dir;
+	if ((rc = store_open(c.store_url, &c.store, &st)) != 0) {
 		if (rc == -EPROTONOSUPPORT)
 			die_usage("unknown store \"%s\"; stores are %s",
 			    c.store_url, store_scheme_list());

@@ -15,13 +15,14 @@
 static const struct store_ops *const store_backends[] = {
 	&store_fs_ops,
 	&store_mem_ops,
+	&store_s3_ops,
 	NULL,
 };
 
 const char *
 store_scheme_list(void)
 {
-	return "fs:DIR, mem:";
+	return "fs:DIR, mem: and s3://BUCKET[/PREFIX]";
 }
 
 /* "fs:/srv", "fs:///srv", "mem:", "s3://bucket/prefix" */
@@ -38,7 +39,7 @@ store_open(const char *url, const struct store_config *cfg,
 		return -EINVAL;
 	slen = (size_t)(colon - url);
 	location = colon + 1;
-	if (strncmp(location, "//", 2) == 0 && strncmp(url, "s3", slen) != 0)
+	if (strncmp(location, "//", 2) == 0)
 		location += 2;
 	for (const struct store_ops *const *b = store_backends; *b != NULL;
 	    b++) {
@@ -124,6 +125,19 @@ store_remove(struct store *st, const char *key)
 }
 
 int
+store_remove_many(struct store *st, const char *const *keys, size_t n)
+{
+	int rc = 0;
+
+	if (st->ops->remove_many != NULL)
+		return st->ops->remove_many(st, keys, n);
+	for (size_t i = 0; i < n && rc == 0; i++)
+		if ((rc = store_remove(st, keys[i])) == -ENOENT)
+			rc = 0;
+	return rc;
+}
+
+int
 store_copy(struct store *st, const char *src, const char *dst,
     const struct store_attr *attr)
 {
@@ -147,6 +161,12 @@ bool
 store_is_tree(const struct store *st)
 {
 	return (st->ops->caps & STORE_CAP_TREE) != 0;
+}
+
+bool
+store_has_nsec(const struct store *st)
+{
+	return (st->ops->caps & STORE_CAP_NSEC) != 0;
 }
 
 int

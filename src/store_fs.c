@@ -417,7 +417,7 @@ fs_close(struct store *st)
 
 const struct store_ops store_fs_ops = {
 	.scheme = "fs",
-	.caps = STORE_CAP_TREE,
+	.caps = STORE_CAP_TREE | STORE_CAP_NSEC,
 	.open = fs_open,
 	.close = fs_close,
 	.head = fs_head,

@@ -408,6 +408,7 @@ mem_statfs(struct store *st, struct statvfs *sv)
 
 const struct store_ops store_mem_ops = {
 	.scheme = "mem",
+	.caps = STORE_CAP_NSEC,
 	.open = mem_open,
 	.close = mem_close,
 	.head = mem_head,

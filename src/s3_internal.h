@@ -1,0 +1,130 @@
+/*
+ * S3 store internals shared by s3_*.c and store_s3.c.
+ *
+ * Threading: every request takes a curl handle from the store's pool and
+ * gives it back; the configuration is read-only after open.
+ */
+#ifndef OBJFSD_S3_INTERNAL_H
+#define OBJFSD_S3_INTERNAL_H
+
+#include <curl/curl.h>
+#include <pthread.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <sys/uio.h>
+
+#include "dbuf.h"
+#include "s3_proto.h"
+#include "s3_sigv4.h"
+#include "store.h"
+
+#define S3_POOL_MAX		32
+#define S3_RESP_MAX		(16u << 20)	/* XML bodies we keep */
+#define S3_META_MAX		2048		/* user metadata, as S3 caps it */
+#define S3_MAX_PARTS		10000
+#define S3_COPY_MAX		(5ULL << 30)	/* one CopyObject, one part */
+
+/* Headers we own: names and values are copies. */
+struct s3_hdrs {
+	struct s3_kv	*v;
+	size_t		 n;
+};
+
+struct s3_creds {
+	char		*access_key;
+	char		*secret_key;
+	char		*session_token;
+	const char	*source;	/* where they came from, for the log */
+};
+
+struct s3_store {
+	struct store	 base;
+	char		*bucket;
+	char		*prefix;	/* "" or ending in '/' */
+	char		*region;
+	char		*scheme;	/* http, https */
+	char		*host_header;	/* what Host: says, and is signed */
+	bool		 path_style;
+	bool		 insecure;
+	bool		 anonymous;
+	bool		 readonly;
+	unsigned	 retries;
+	unsigned	 parallel;
+	uint64_t	 part_size;
+	long		 connect_timeout;
+	long		 stall_timeout;
+	struct s3_creds	 creds;
+	pthread_mutex_t	 pool_lock;
+	CURL		*pool[S3_POOL_MAX];
+	unsigned	 npool;
+};
+
+/* One request and what came back. */
+struct s3_req {
+	const char		*method;
+	const char		*key;	/* full key, NULL for the bucket */
+	struct s3_kv		 query[8];
+	size_t			 nquery;
+	struct s3_hdrs		 hdrs;
+	/* body: from memory, or from an fd (streamed, never in RAM) */
+	const char		*body;
+	size_t			 body_len;
+	int			 body_fd;
+	uint64_t		 body_off;
+	uint64_t		 body_size;
+	uint64_t		 sent;
+	/* reply: a GET's bytes go to dst, anything else to resp */
+	const struct iovec	*dst;
+	unsigned		 ndst;
+	size_t			 got;
+	struct dbuf		 resp;
+	struct s3_hdrs		 resp_hdrs;
+	long			 status;
+	struct s3_error		 err;
+	bool			 error_in_200;	/* Copy, Complete: check body */
+	CURL			*curl;
+};
+
+/* s3_http.c */
+void	s3_req_init(struct s3_req *r, const char *method, const char *key);
+void	s3_req_free(struct s3_req *r);
+int	s3_req_query(struct s3_req *r, const char *key, const char *value);
+int	s3_req_header(struct s3_req *r, const char *name, const char *fmt, ...)
+	    __attribute__((format(printf, 3, 4)));
+int	s3_perform(struct s3_store *s, struct s3_req *r);
+void	s3_pool_free(struct s3_store *s);
+int	s3_full_key(struct s3_store *s, const char *key, char **full);
+
+/* s3_hdrs (s3_http.c) */
+int	s3_hdrs_add(struct s3_hdrs *h, const char *name, const char *value);
+const char *s3_hdrs_get(const struct s3_hdrs *h, const char *name);
+void	s3_hdrs_free(struct s3_hdrs *h);
+
+/* s3_meta.c */
+int	s3_meta_to_headers(const struct store_attr *a, bool is_dir,
+	    struct s3_hdrs *h);
+int	s3_meta_from_headers(const struct s3_hdrs *h, struct store_attr *a);
+int	s3_xattrs_encode(const struct store_attr *a, struct dbuf *out);
+int	s3_xattrs_decode(const char *header, struct store_attr *a);
+
+/* s3_creds.c */
+int	s3_creds_load(struct s3_creds *c, const char *file, bool anonymous);
+void	s3_creds_clear(struct s3_creds *c);
+
+/* s3_multipart.c */
+int	s3_put_multipart(struct s3_store *s, const char *key, int fd,
+	    uint64_t size, const struct s3_hdrs *meta);
+int	s3_copy_multipart(struct s3_store *s, const char *src,
+	    const char *dst, uint64_t size, const struct s3_hdrs *meta);
+
+/* s3_reader.c */
+int	s3_reader_open(struct store *st, const char *key,
+	    struct store_reader **rp);
+int	s3_reader_read(struct store_reader *r, uint64_t off,
+	    const struct iovec *iov, unsigned iovcnt, size_t *got);
+void	s3_reader_close(struct store_reader *r);
+int	s3_get_range(struct s3_store *s, const char *fullkey, uint64_t off,
+	    const struct iovec *iov, unsigned iovcnt, size_t *got,
+	    uint64_t *total);
+
+#endif

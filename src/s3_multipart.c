@@ -1,0 +1,249 @@
+/*
+ * Multipart uploads: parts streamed from the staging file (never the whole
+ * object in memory), or copied inside S3 with UploadPartCopy for copies
+ * above 5 GiB; several parts in flight; aborted on any failure so no
+ * parts linger.
+ */
+#include "config.h"
+
+#include <errno.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "log.h"
+#include "s3_internal.h"
+#include "s3_xml.h"
+
+#define COPY_PART	(1ULL << 30)
+
+struct mp {
+	struct s3_store	*s;
+	const char	*key;		/* full destination key */
+	char		*upload_id;
+	int		 fd;		/* upload from here, or */
+	char		*copy_source;	/* copy from here */
+	uint64_t	 size;
+	uint64_t	 part;
+	unsigned	 nparts;
+	char		**etags;
+	pthread_mutex_t	 lock;
+	unsigned	 next;
+	int		 error;
+};
+
+static int
+mp_create(struct mp *m, const struct s3_hdrs *meta)
+{
+	struct s3_req r;
+	int rc = 0;
+
+	s3_req_init(&r, "POST", m->key);
+	for (size_t i = 0; i < meta->n && rc == 0; i++)
+		rc = s3_hdrs_add(&r.hdrs, meta->v[i].key, meta->v[i].value);
+	if (rc == 0 && (rc = s3_req_query(&r, "uploads", "")) == 0 &&
+	    (rc = s3_perform(m->s, &r)) == 0)
+		rc = s3_parse_upload_id(r.resp.data, r.resp.len, &m->upload_id);
+	s3_req_free(&r);
+	return rc;
+}
+
+static int
+mp_copy_etag(const struct s3_req *r, char **etag)
+{
+	struct xml_node *root;
+	const char *t;
+	int rc;
+
+	if ((rc = s3_xml_parse(r->resp.data, r->resp.len, &root)) != 0)
+		return rc;
+	t = s3_xml_text(root, "ETag");
+	rc = t != NULL && (*etag = strdup(t)) != NULL ? 0 : -EPROTO;
+	s3_xml_free(root);
+	return rc;
+}
+
+static int
+mp_part(struct mp *m, unsigned i)
+{
+	uint64_t off = (uint64_t)i * m->part;
+	uint64_t len = m->size - off < m->part ? m->size - off : m->part;
+	char num[16];
+	const char *etag;
+	struct s3_req r;
+	int rc;
+
+	snprintf(num, sizeof(num), "%u", i + 1);
+	s3_req_init(&r, "PUT", m->key);
+	if ((rc = s3_req_query(&r, "partNumber", num)) != 0 ||
+	    (rc = s3_req_query(&r, "uploadId", m->upload_id)) != 0)
+		goto out;
+	if (m->copy_source != NULL) {
+		r.error_in_200 = true;
+		if ((rc = s3_req_header(&r, "x-amz-copy-source", "%s",
+		    m->copy_source)) != 0 || (rc = s3_req_header(&r,
+		    "x-amz-copy-source-range", "bytes=%llu-%llu",
+		    (unsigned long long)off,
+		    (unsigned long long)(off + len - 1))) != 0)
+			goto out;
+	} else {
+		r.body_fd = m->fd;
+		r.body_off = off;
+		r.body_size = len;
+	}
+	if ((rc = s3_perform(m->s, &r)) != 0)
+		goto out;
+	if (m->copy_source != NULL)
+		rc = mp_copy_etag(&r, &m->etags[i]);
+	else if ((etag = s3_hdrs_get(&r.resp_hdrs, "etag")) == NULL)
+		rc = -EPROTO;
+	else if ((m->etags[i] = strdup(etag)) == NULL)
+		rc = -ENOMEM;
+out:
+	s3_req_free(&r);
+	return rc;
+}
+
+static void *
+mp_worker(void *arg)
+{
+	struct mp *m = arg;
+
+	for (;;) {
+		unsigned i;
+		int rc;
+
+		pthread_mutex_lock(&m->lock);
+		i = m->next++;
+		if (m->error != 0 || i >= m->nparts) {
+			pthread_mutex_unlock(&m->lock);
+			return NULL;
+		}
+		pthread_mutex_unlock(&m->lock);
+		if ((rc = mp_part(m, i)) != 0) {
+			pthread_mutex_lock(&m->lock);
+			if (m->error == 0)
+				m->error = rc;
+			pthread_mutex_unlock(&m->lock);
+		}
+	}
+}
+
+static int
+mp_complete(struct mp *m)
+{
+	struct dbuf body;
+	struct s3_req r;
+	int rc;
+
+	dbuf_init(&body, S3_RESP_MAX);
+	dbuf_adds(&body, "<CompleteMultipartUpload>");
+	for (unsigned i = 0; i < m->nparts; i++) {
+		dbuf_addf(&body, "<Part><PartNumber>%u</PartNumber><ETag>",
+		    i + 1);
+		s3_xml_escape(&body, m->etags[i]);
+		dbuf_adds(&body, "</ETag></Part>");
+	}
+	dbuf_adds(&body, "</CompleteMultipartUpload>");
+	s3_req_init(&r, "POST", m->key);
+	r.body = body.data;
+	r.body_len = body.len;
+	/* A 200 can still carry an <Error>: the upload did not complete. */
+	r.error_in_200 = true;
+	if ((rc = body.error) == 0 &&
+	    (rc = s3_req_query(&r, "uploadId", m->upload_id)) == 0 &&
+	    (rc = s3_req_header(&r, "Content-Type", "application/xml")) == 0)
+		rc = s3_perform(m->s, &r);
+	s3_req_free(&r);
+	dbuf_free(&body);
+	return rc;
+}
+
+static void
+mp_abort(struct mp *m)
+{
+	struct s3_req r;
+
+	s3_req_init(&r, "DELETE", m->key);
+	if (s3_req_query(&r, "uploadId", m->upload_id) != 0 ||
+	    s3_perform(m->s, &r) != 0)
+		log_warnx("s3: could not abort the upload of %s; its parts "
+		    "stay until a lifecycle rule removes them", m->key);
+	s3_req_free(&r);
+}
+
+static int
+mp_run(struct mp *m, const struct s3_hdrs *meta)
+{
+	unsigned nthreads = m->s->parallel < m->nparts ? m->s->parallel :
+	    m->nparts, started = 0;
+	pthread_t threads[64];
+	int rc;
+
+	if (nthreads > 64)
+		nthreads = 64;
+	if ((m->etags = calloc(m->nparts, sizeof(char *))) == NULL)
+		return -ENOMEM;
+	pthread_mutex_init(&m->lock, NULL);
+	if ((rc = mp_create(m, meta)) != 0)
+		goto out;
+	for (; started < nthreads; started++)
+		if (pthread_create(&threads[started], NULL, mp_worker, m) != 0)
+			break;
+	if (started == 0)
+		mp_worker(m);	/* no threads to be had: one by one */
+	for (unsigned i = 0; i < started; i++)
+		pthread_join(threads[i], NULL);
+	if ((rc = m->error) == 0)
+		rc = mp_complete(m);
+	if (rc != 0)
+		mp_abort(m);
+out:
+	for (unsigned i = 0; i < m->nparts; i++)
+		free(m->etags[i]);
+	free(m->etags);
+	free(m->upload_id);
+	pthread_mutex_destroy(&m->lock);
+	return rc;
+}
+
+/* Parts of at least min bytes, and no more than S3's 10,000 of them. */
+static void
+mp_size_parts(struct mp *m, uint64_t min)
+{
+	m->part = min;
+	while ((m->size + m->part - 1) / m->part > S3_MAX_PARTS)
+		m->part *= 2;
+	m->nparts = (unsigned)((m->size + m->part - 1) / m->part);
+}
+
+int
+s3_put_multipart(struct s3_store *s, const char *key, int fd, uint64_t size,
+    const struct s3_hdrs *meta)
+{
+	struct mp m = { .s = s, .key = key, .fd = fd, .size = size };
+
+	mp_size_parts(&m, s->part_size);
+	return mp_run(&m, meta);
+}
+
+int
+s3_copy_multipart(struct s3_store *s, const char *src, const char *dst,
+    uint64_t size, const struct s3_hdrs *meta)
+{
+	struct mp m = { .s = s, .key = dst, .fd = -1, .size = size };
+	struct dbuf source;
+	int rc;
+
+	dbuf_init(&source, 4096);
+	dbuf_addf(&source, "/%s/", s->bucket);
+	s3_uri_encode(&source, src, true);
+	if ((rc = source.error) == 0) {
+		m.copy_source = source.data;
+		mp_size_parts(&m, COPY_PART);
+		rc = mp_run(&m, meta);
+	}
+	dbuf_free(&source);
+	return rc;
+}

@@ -1,0 +1,352 @@
+/*
+ * S3 responses, errors and the retry policy.
+ */
+#include "config.h"
+
+#include <ctype.h>
+#include <curl/curl.h>
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "s3_proto.h"
+#include "s3_xml.h"
+
+#define BACKOFF_BASE_MS	50
+#define BACKOFF_CAP_MS	2000
+
+/* 0 when body is an <Error> document; its code and message in e. */
+int
+s3_parse_error(const char *body, size_t len, struct s3_error *e)
+{
+	struct xml_node *root;
+	const char *code, *msg;
+	int rc;
+
+	memset(e, 0, sizeof(*e));
+	if (len == 0 || (rc = s3_xml_parse(body, len, &root)) != 0)
+		return -EPROTO;
+	if (strcmp(root->name, "Error") != 0) {
+		s3_xml_free(root);
+		return -ENOENT;
+	}
+	code = s3_xml_text(root, "Code");
+	msg = s3_xml_text(root, "Message");
+	strlcpy(e->code, code != NULL ? code : "", sizeof(e->code));
+	strlcpy(e->message, msg != NULL ? msg : "", sizeof(e->message));
+	s3_xml_free(root);
+	return 0;
+}
+
+static const struct {
+	const char	*code;
+	int		 err;
+} s3_codes[] = {
+	{ "NoSuchKey", -ENOENT },
+	{ "NoSuchBucket", -ENOENT },
+	{ "NoSuchUpload", -ENOENT },
+	{ "AccessDenied", -EACCES },
+	{ "AllAccessDisabled", -EACCES },
+	{ "InvalidAccessKeyId", -EACCES },
+	{ "SignatureDoesNotMatch", -EACCES },
+	{ "ExpiredToken", -EACCES },
+	{ "EntityTooLarge", -EFBIG },
+	{ "InvalidRange", -EINVAL },
+	{ "InvalidArgument", -EINVAL },
+	{ "KeyTooLongError", -ENAMETOOLONG },
+	{ "PreconditionFailed", -EEXIST },
+	{ "BucketAlreadyExists", -EEXIST },
+	{ "NotImplemented", -ENOSYS },
+	{ "QuotaExceeded", -EDQUOT },
+};
+
+int
+s3_errno_for(long status, const char *code)
+{
+	for (size_t i = 0; code != NULL && i < sizeof(s3_codes) /
+	    sizeof(s3_codes[0]); i++)
+		if (strcmp(code, s3_codes[i].code) == 0)
+			return s3_codes[i].err;
+	switch (status) {
+	case 404:
+		return -ENOENT;
+	case 401:
+	case 403:
+		return -EACCES;
+	case 412:
+		return -EEXIST;
+	case 416:
+		return -EINVAL;
+	case 501:
+		return -ENOSYS;
+	default:
+		return -EIO;
+	}
+}
+
+bool
+s3_status_retryable(long status, const char *code)
+{
+	static const char *const transient[] = {
+		"SlowDown", "InternalError", "RequestTimeout",
+		"ServiceUnavailable", "RequestTimeTooSkewed", "Throttling",
+	};
+
+	for (size_t i = 0; code != NULL && i < sizeof(transient) /
+	    sizeof(transient[0]); i++)
+		if (strcmp(code, transient[i]) == 0)
+			return true;
+	return status >= 500 || status == 429 || status == 408;
+}
+
+bool
+s3_curl_retryable(int c)
+{
+	switch ((CURLcode)c) {
+	case CURLE_COULDNT_CONNECT:
+	case CURLE_COULDNT_RESOLVE_HOST:
+	case CURLE_OPERATION_TIMEDOUT:
+	case CURLE_SEND_ERROR:
+	case CURLE_RECV_ERROR:
+	case CURLE_GOT_NOTHING:
+	case CURLE_PARTIAL_FILE:
+	case CURLE_SSL_CONNECT_ERROR:
+	case CURLE_HTTP2:
+	case CURLE_HTTP2_STREAM:
+		return true;
+	default:
+		return false;
+	}
+}
+
+/* "Full jitter": anywhere up to an exponentially growing ceiling. */
+unsigned
+s3_backoff_ms(unsigned attempt, uint32_t random)
+{
+	unsigned ceiling = BACKOFF_CAP_MS;
+
+	if (attempt < 16 && (BACKOFF_BASE_MS << attempt) < BACKOFF_CAP_MS)
+		ceiling = BACKOFF_BASE_MS << attempt;
+	return random % (ceiling + 1);
+}
+
+int
+s3_url_decode(const char *s, char **out)
+{
+	char *o = malloc(strlen(s) + 1), *p = o;
+
+	if (o == NULL)
+		return -ENOMEM;
+	for (; *s; s++) {
+		if (*s == '%' && isxdigit((unsigned char)s[1]) &&
+		    isxdigit((unsigned char)s[2])) {
+			char hex[3] = { s[1], s[2], 0 };
+
+			*p++ = (char)strtol(hex, NULL, 16);
+			s += 2;
+		} else
+			*p++ = *s == '+' ? ' ' : *s;
+	}
+	*p = '\0';
+	*out = o;
+	return 0;
+}
+
+int
+s3_parse_iso8601(const char *s, struct timespec *ts)
+{
+	struct tm tm;
+	const char *rest;
+
+	memset(&tm, 0, sizeof(tm));
+	if (s == NULL || (rest = strptime(s, "%Y-%m-%dT%H:%M:%S", &tm)) == NULL)
+		return -EINVAL;
+	ts->tv_sec = timegm(&tm);
+	ts->tv_nsec = 0;
+	if (*rest == '.') {
+		long frac = 0, scale = 100000000;
+
+		for (rest++; isdigit((unsigned char)*rest); rest++) {
+			frac += (*rest - '0') * scale;
+			scale /= 10;
+		}
+		ts->tv_nsec = frac;
+	}
+	return *rest == 'Z' || *rest == '\0' ? 0 : -EINVAL;
+}
+
+int
+s3_parse_http_date(const char *s, struct timespec *ts)
+{
+	struct tm tm;
+
+	memset(&tm, 0, sizeof(tm));
+	if (s == NULL || strptime(s, "%a, %d %b %Y %H:%M:%S GMT", &tm) == NULL)
+		return -EINVAL;
+	ts->tv_sec = timegm(&tm);
+	ts->tv_nsec = 0;
+	return 0;
+}
+
+/* A key or prefix from a listing, %-decoded when the response says so. */
+static int
+list_name(const char *raw, bool url, const char *prefix, char **name)
+{
+	size_t plen = strlen(prefix);
+	char *key;
+	int rc;
+
+	if (url)
+		rc = s3_url_decode(raw, &key);
+	else
+		rc = (key = strdup(raw)) != NULL ? 0 : -ENOMEM;
+	if (rc != 0)
+		return rc;
+	if (strncmp(key, prefix, plen) != 0) {
+		free(key);
+		return -ENOENT;		/* not below what was asked: skip */
+	}
+	memmove(key, key + plen, strlen(key + plen) + 1);
+	*name = key;
+	return 0;
+}
+
+static int
+list_add_object(const struct xml_node *c, bool url, const char *prefix,
+    struct store_listing *out)
+{
+	struct store_attr a = { 0 };
+	const char *size = s3_xml_text(c, "Size");
+	char *name;
+	int rc = list_name(s3_xml_text(c, "Key") ? s3_xml_text(c, "Key") : "",
+	    url, prefix, &name);
+
+	if (rc != 0)
+		return rc == -ENOENT ? 0 : rc;
+	a.size = size != NULL ? strtoull(size, NULL, 10) : 0;
+	if (s3_parse_iso8601(s3_xml_text(c, "LastModified"), &a.mtime) == 0)
+		a.has |= STORE_ATTR_MTIME;
+	rc = store_listing_add(out, name, false, &a, false);
+	free(name);
+	return rc;
+}
+
+static int
+list_add_prefix(const struct xml_node *c, bool url, const char *prefix,
+    struct store_listing *out)
+{
+	char *name;
+	size_t len;
+	int rc = list_name(s3_xml_text(c, "Prefix") ? s3_xml_text(c, "Prefix") :
+	    "", url, prefix, &name);
+
+	if (rc != 0)
+		return rc == -ENOENT ? 0 : rc;
+	len = strlen(name);
+	if (len > 0 && name[len - 1] == '/')
+		name[len - 1] = '\0';
+	rc = store_listing_add(out, name, true, NULL, false);
+	free(name);
+	return rc;
+}
+
+/* Key of a Contents or CommonPrefixes element, for merging by order. */
+static const char *
+list_key(const struct xml_node *n)
+{
+	const char *k;
+
+	if (n == NULL)
+		return NULL;
+	k = s3_xml_text(n, strcmp(n->name, "Contents") == 0 ? "Key" :
+	    "Prefix");
+	return k != NULL ? k : "";
+}
+
+/*
+ * ListObjectsV2: Contents and CommonPrefixes merged in key order (S3
+ * sends them as two runs), names relative to prefix.
+ */
+int
+s3_parse_list(const char *body, size_t len, const char *prefix,
+    struct store_listing *out)
+{
+	const struct xml_node *obj, *pre;
+	struct xml_node *root;
+	const char *enc, *trunc, *next;
+	bool url;
+	int rc;
+
+	memset(out, 0, sizeof(*out));
+	if ((rc = s3_xml_parse(body, len, &root)) != 0)
+		return rc;
+	if (strcmp(root->name, "ListBucketResult") != 0) {
+		s3_xml_free(root);
+		return -EPROTO;
+	}
+	enc = s3_xml_text(root, "EncodingType");
+	url = enc != NULL && strcmp(enc, "url") == 0;
+	obj = s3_xml_child(root, "Contents");
+	pre = s3_xml_child(root, "CommonPrefixes");
+	while (rc == 0 && (obj != NULL || pre != NULL)) {
+		if (pre == NULL || (obj != NULL &&
+		    strcmp(list_key(obj), list_key(pre)) <= 0)) {
+			rc = list_add_object(obj, url, prefix, out);
+			obj = s3_xml_next(obj, "Contents");
+		} else {
+			rc = list_add_prefix(pre, url, prefix, out);
+			pre = s3_xml_next(pre, "CommonPrefixes");
+		}
+	}
+	trunc = s3_xml_text(root, "IsTruncated");
+	next = s3_xml_text(root, "NextContinuationToken");
+	if (rc == 0 && trunc != NULL && strcmp(trunc, "true") == 0) {
+		if (next == NULL || *next == '\0')
+			rc = -EPROTO;	/* truncated, and no way on */
+		else if ((out->next = strdup(next)) == NULL)
+			rc = -ENOMEM;
+	}
+	s3_xml_free(root);
+	if (rc != 0)
+		store_listing_clear(out);
+	return rc;
+}
+
+int
+s3_parse_upload_id(const char *body, size_t len, char **id)
+{
+	struct xml_node *root;
+	const char *text;
+	int rc;
+
+	*id = NULL;
+	if ((rc = s3_xml_parse(body, len, &root)) != 0)
+		return rc;
+	text = s3_xml_text(root, "UploadId");
+	if (strcmp(root->name, "InitiateMultipartUploadResult") != 0 ||
+	    text == NULL || *text == '\0')
+		rc = -EPROTO;
+	else if ((*id = strdup(text)) == NULL)
+		rc = -ENOMEM;
+	s3_xml_free(root);
+	return rc;
+}
+
+/* DeleteObjects answers 200 with an <Error> per key it could not delete. */
+int
+s3_parse_delete_result(const char *body, size_t len, unsigned *failed)
+{
+	struct xml_node *root;
+	int rc;
+
+	*failed = 0;
+	if ((rc = s3_xml_parse(body, len, &root)) != 0)
+		return rc;
+	if (strcmp(root->name, "DeleteResult") != 0)
+		rc = -EPROTO;
+	for (const struct xml_node *e = s3_xml_child(root, "Error");
+	    rc == 0 && e != NULL; e = s3_xml_next(e, "Error"))
+		(*failed)++;
+	s3_xml_free(root);
+	return rc;
+}

@@ -1,0 +1,551 @@
+/*
+ * s3://BUCKET[/PREFIX] -- any S3-compatible service.
+ *
+ * Keys live under PREFIX in BUCKET.  Objects are written whole (PutObject,
+ * or a multipart upload streamed from the staging file above the part
+ * size); metadata changes are a copy of the object onto itself with new
+ * metadata; there is no rename, so objfs copies and deletes.
+ */
+#include "config.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <openssl/evp.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "log.h"
+#include "s3_internal.h"
+#include "s3_xml.h"
+
+#define S3_DEFAULT_PART		(8ULL << 20)
+#define S3_MIN_PART		(5ULL << 20)	/* S3's floor, but the last */
+#define S3_LIST_MAX		1000
+#define S3_DELETE_MAX		1000
+
+static struct s3_store *
+s3(struct store *st)
+{
+	return (struct s3_store *)st;
+}
+
+static pthread_once_t curl_once = PTHREAD_ONCE_INIT;
+
+static void
+s3_curl_init(void)
+{
+	curl_global_init(CURL_GLOBAL_DEFAULT);
+}
+
+/* Endpoints on an IP address or localhost cannot do virtual hosts. */
+static bool
+s3_host_is_literal(const char *host)
+{
+	unsigned char buf[16];
+	char h[256];
+
+	if (host[0] == '[' || strcmp(host, "localhost") == 0)
+		return true;
+	strlcpy(h, host, sizeof(h));
+	h[strcspn(h, ":")] = '\0';
+	return inet_pton(AF_INET, h, buf) == 1;
+}
+
+/* scheme://host[:port][/] into scheme and host[:port]. */
+static int
+s3_parse_endpoint(struct s3_store *s, const char *endpoint, char **hostp)
+{
+	const char *sep = strstr(endpoint, "://");
+	size_t hlen;
+
+	if (sep == NULL || (strncmp(endpoint, "http://", 7) != 0 &&
+	    strncmp(endpoint, "https://", 8) != 0)) {
+		log_warnx("s3: endpoint %s is not an http:// or https:// URL",
+		    endpoint);
+		return -EINVAL;
+	}
+	s->scheme = strndup(endpoint, (size_t)(sep - endpoint));
+	sep += 3;
+	hlen = strcspn(sep, "/?#");
+	if (hlen == 0 || (sep[hlen] == '/' && sep[hlen + 1] != '\0')) {
+		log_warnx("s3: endpoint %s must be scheme://host[:port]",
+		    endpoint);
+		return -EINVAL;
+	}
+	*hostp = strndup(sep, hlen);
+	return s->scheme != NULL && *hostp != NULL ? 0 : -ENOMEM;
+}
+
+static int
+s3_configure(struct s3_store *s, const char *location,
+    const struct store_s3_config *cfg)
+{
+	const char *slash = strchr(location, '/'), *region = cfg->region;
+	char *endpoint = NULL, *host = NULL, *p;
+	int rc;
+
+	s->bucket = slash != NULL ? strndup(location, (size_t)(slash - location))
+	    : strdup(location);
+	p = strdup(slash != NULL ? slash + 1 : "");
+	if (s->bucket == NULL || p == NULL)
+		return -ENOMEM;
+	if (*s->bucket == '\0' || strlen(s->bucket) > 63) {
+		free(p);
+		log_warnx("s3: no bucket name in s3://%s", location);
+		return -EINVAL;
+	}
+	while (*p != '\0' && p[strlen(p) - 1] == '/')
+		p[strlen(p) - 1] = '\0';
+	rc = asprintf(&s->prefix, "%s%s", p, *p ? "/" : "");
+	free(p);
+	if (rc == -1)
+		return -ENOMEM;
+	if (region == NULL && (region = getenv("AWS_REGION")) == NULL &&
+	    (region = getenv("AWS_DEFAULT_REGION")) == NULL)
+		region = "us-east-1";
+	s->region = strdup(region);
+	if (cfg->endpoint != NULL)
+		endpoint = strdup(cfg->endpoint);
+	else if (asprintf(&endpoint, "https://s3.%s.amazonaws.com", region) == -1)
+		endpoint = NULL;
+	if (s->region == NULL || endpoint == NULL) {
+		free(endpoint);
+		return -ENOMEM;
+	}
+	rc = s3_parse_endpoint(s, endpoint, &host);
+	free(endpoint);
+	if (rc != 0) {
+		free(host);
+		return rc;
+	}
+	s->path_style = cfg->path_style >= 0 ? cfg->path_style != 0 :
+	    (s3_host_is_literal(host) || strchr(s->bucket, '.') != NULL);
+	if (s->path_style)
+		s->host_header = host;
+	else {
+		rc = asprintf(&s->host_header, "%s.%s", s->bucket, host);
+		free(host);
+		if (rc == -1)
+			return -ENOMEM;
+	}
+	return 0;
+}
+
+static void
+s3_tune(struct s3_store *s, const struct store_config *cfg)
+{
+	const struct store_s3_config *c = &cfg->s3;
+
+	s->readonly = cfg->readonly;
+	s->insecure = c->insecure;
+	s->anonymous = c->anonymous;
+	s->part_size = c->part_size != 0 ? c->part_size : S3_DEFAULT_PART;
+	if (s->part_size < S3_MIN_PART)
+		s->part_size = S3_MIN_PART;
+	s->parallel = c->parallel != 0 ? c->parallel : 4;
+	s->retries = c->retries;
+	s->connect_timeout = 10;
+	s->stall_timeout = 30;
+	pthread_mutex_init(&s->pool_lock, NULL);
+}
+
+static void
+s3_close(struct store *st)
+{
+	struct s3_store *s = s3(st);
+
+	s3_pool_free(s);
+	pthread_mutex_destroy(&s->pool_lock);
+	s3_creds_clear(&s->creds);
+	free(s->bucket);
+	free(s->prefix);
+	free(s->region);
+	free(s->scheme);
+	free(s->host_header);
+	free(s);
+}
+
+/* One small listing: does the bucket exist, may we read it? */
+static int
+s3_check_bucket(struct s3_store *s)
+{
+	struct s3_req r;
+	int rc;
+
+	s3_req_init(&r, "GET", NULL);
+	if ((rc = s3_req_query(&r, "list-type", "2")) == 0 &&
+	    (rc = s3_req_query(&r, "max-keys", "1")) == 0 &&
+	    (rc = s3_req_query(&r, "prefix", s->prefix)) == 0)
+		rc = s3_perform(s, &r);
+	if (rc == -ENOENT)
+		log_warnx("s3: bucket %s does not exist at %s://%s",
+		    s->bucket, s->scheme, s->host_header);
+	else if (rc == -EACCES)
+		log_warnx("s3: access to bucket %s denied (%s); check the "
+		    "credentials and region", s->bucket, r.err.code);
+	else if (rc != 0)
+		log_warnx("s3: cannot reach bucket %s at %s://%s", s->bucket,
+		    s->scheme, s->host_header);
+	s3_req_free(&r);
+	return rc;
+}
+
+static int
+s3_open(const char *location, const struct store_config *cfg,
+    struct store **storep)
+{
+	struct s3_store *s = calloc(1, sizeof(*s));
+	int rc;
+
+	if (s == NULL)
+		return -ENOMEM;
+	pthread_once(&curl_once, s3_curl_init);
+	s->base.ops = &store_s3_ops;
+	s3_tune(s, cfg);
+	if ((rc = s3_configure(s, location, &cfg->s3)) != 0 ||
+	    (rc = s3_creds_load(&s->creds, cfg->s3.credentials_file,
+	    cfg->s3.anonymous)) != 0 || (rc = s3_check_bucket(s)) != 0) {
+		s3_close(&s->base);
+		return rc;
+	}
+	if (s->insecure)
+		log_warnx("s3: TLS certificates are NOT verified "
+		    "(--s3-insecure): anyone on the path can read and change "
+		    "the data");
+	log_info("s3: bucket %s, prefix \"%s\", %s://%s (%s), credentials "
+	    "from %s", s->bucket, s->prefix, s->scheme, s->host_header,
+	    s->path_style ? "path style" : "virtual host", s->creds.source);
+	*storep = &s->base;
+	return 0;
+}
+
+static int
+s3_head(struct store *st, const char *key, struct store_attr *a)
+{
+	struct s3_store *s = s3(st);
+	struct s3_req r;
+	char *full;
+	int rc;
+
+	if (*key == '\0')
+		return -ENOENT;		/* no metadata for the root */
+	if ((rc = s3_full_key(s, key, &full)) != 0)
+		return rc;
+	s3_req_init(&r, "HEAD", full);
+	if ((rc = s3_perform(s, &r)) == 0)
+		rc = s3_meta_from_headers(&r.resp_hdrs, a);
+	s3_req_free(&r);
+	free(full);
+	return rc;
+}
+
+/* "bytes 0-99/1234": the object's size. */
+static void
+s3_content_total(const struct s3_hdrs *h, uint64_t *total)
+{
+	const char *cr = s3_hdrs_get(h, "content-range"), *slash;
+
+	if (total != NULL && cr != NULL && (slash = strchr(cr, '/')) != NULL &&
+	    slash[1] != '*')
+		*total = strtoull(slash + 1, NULL, 10);
+}
+
+int
+s3_get_range(struct s3_store *s, const char *full, uint64_t off,
+    const struct iovec *iov, unsigned iovcnt, size_t *got, uint64_t *total)
+{
+	size_t len = store_iov_total(iov, iovcnt);
+	struct s3_req r;
+	int rc;
+
+	*got = 0;
+	if (len == 0)
+		return 0;
+	s3_req_init(&r, "GET", full);
+	r.dst = iov;
+	r.ndst = iovcnt;
+	rc = s3_req_header(&r, "Range", "bytes=%llu-%llu",
+	    (unsigned long long)off, (unsigned long long)(off + len - 1));
+	if (rc == 0)
+		rc = s3_perform(s, &r);
+	if (rc == 0) {
+		*got = r.got;
+		s3_content_total(&r.resp_hdrs, total);
+	} else if (r.status == 416) {
+		rc = 0;			/* at or past the end */
+		if (total != NULL)
+			*total = off;
+	}
+	s3_req_free(&r);
+	return rc;
+}
+
+static int
+s3_get(struct store *st, const char *key, uint64_t off,
+    const struct iovec *iov, unsigned iovcnt, size_t *got)
+{
+	char *full;
+	int rc = s3_full_key(s3(st), key, &full);
+
+	if (rc == 0)
+		rc = s3_get_range(s3(st), full, off, iov, iovcnt, got, NULL);
+	free(full);
+	return rc;
+}
+
+static bool
+is_marker(const char *key)
+{
+	size_t len = strlen(key);
+
+	return len > 0 && key[len - 1] == '/';
+}
+
+static int
+s3_put(struct store *st, const char *key, int fd, uint64_t size,
+    const struct store_attr *attr)
+{
+	struct s3_store *s = s3(st);
+	struct s3_req r;
+	char *full;
+	int rc;
+
+	if (s->readonly)
+		return -EROFS;
+	if ((rc = s3_full_key(s, key, &full)) != 0)
+		return rc;
+	s3_req_init(&r, "PUT", full);
+	if ((rc = s3_meta_to_headers(attr, is_marker(key), &r.hdrs)) != 0)
+		goto out;
+	if (fd >= 0 && size > s->part_size) {
+		rc = s3_put_multipart(s, full, fd, size, &r.hdrs);
+		goto out;
+	}
+	if (fd >= 0 && size > 0) {
+		r.body_fd = fd;
+		r.body_size = size;
+	}
+	rc = s3_perform(s, &r);
+out:
+	s3_req_free(&r);
+	free(full);
+	return rc;
+}
+
+static int
+s3_list(struct store *st, const char *prefix, const char *after,
+    bool recursive, size_t max, struct store_listing *out)
+{
+	struct s3_store *s = s3(st);
+	char *full, count[16];
+	struct s3_req r;
+	int rc;
+
+	if ((rc = s3_full_key(s, prefix, &full)) != 0)
+		return rc;
+	snprintf(count, sizeof(count), "%zu", max < S3_LIST_MAX ? max :
+	    S3_LIST_MAX);
+	s3_req_init(&r, "GET", NULL);
+	if ((rc = s3_req_query(&r, "list-type", "2")) == 0 &&
+	    (rc = s3_req_query(&r, "prefix", full)) == 0 &&
+	    (rc = s3_req_query(&r, "max-keys", count)) == 0 &&
+	    (rc = s3_req_query(&r, "encoding-type", "url")) == 0 &&
+	    (recursive || (rc = s3_req_query(&r, "delimiter", "/")) == 0) &&
+	    (after == NULL || (rc = s3_req_query(&r, "continuation-token",
+	    after)) == 0) && (rc = s3_perform(s, &r)) == 0)
+		rc = s3_parse_list(r.resp.data, r.resp.len, full, out);
+	if (rc == -EPROTO)
+		log_warnx("s3: unreadable listing of %s", full);
+	s3_req_free(&r);
+	free(full);
+	return rc;
+}
+
+static int
+s3_remove(struct store *st, const char *key)
+{
+	struct s3_store *s = s3(st);
+	struct s3_req r;
+	char *full;
+	int rc;
+
+	if (s->readonly)
+		return -EROFS;
+	if ((rc = s3_full_key(s, key, &full)) != 0)
+		return rc;
+	s3_req_init(&r, "DELETE", full);
+	rc = s3_perform(s, &r);
+	s3_req_free(&r);
+	free(full);
+	return rc;
+}
+
+/* DeleteObjects wants Content-MD5 of its body. */
+static int
+s3_content_md5(struct s3_req *r, const char *body, size_t len)
+{
+	unsigned char md[16], b64[32];
+	unsigned int mdlen = 0;
+
+	EVP_Digest(body, len, md, &mdlen, EVP_md5(), NULL);
+	EVP_EncodeBlock(b64, md, 16);
+	return s3_req_header(r, "Content-MD5", "%s", (char *)b64);
+}
+
+static int
+s3_delete_batch(struct s3_store *s, const char *const *keys, size_t n)
+{
+	struct dbuf body;
+	struct s3_req r;
+	unsigned failed = 0;
+	int rc;
+
+	dbuf_init(&body, S3_RESP_MAX);
+	dbuf_adds(&body, "<Delete><Quiet>true</Quiet>");
+	for (size_t i = 0; i < n; i++) {
+		dbuf_addf(&body, "<Object><Key>%s", s->prefix);
+		s3_xml_escape(&body, keys[i]);
+		dbuf_adds(&body, "</Key></Object>");
+	}
+	dbuf_adds(&body, "</Delete>");
+	s3_req_init(&r, "POST", NULL);
+	r.body = body.data;
+	r.body_len = body.len;
+	if ((rc = body.error) == 0 && (rc = s3_req_query(&r, "delete", "")) ==
+	    0 && (rc = s3_content_md5(&r, body.data, body.len)) == 0 &&
+	    (rc = s3_req_header(&r, "Content-Type", "application/xml")) == 0 &&
+	    (rc = s3_perform(s, &r)) == 0 &&
+	    (rc = s3_parse_delete_result(r.resp.data, r.resp.len, &failed)) ==
+	    0 && failed > 0) {
+		log_warnx("s3: %u of %zu keys could not be deleted", failed, n);
+		rc = -EIO;
+	}
+	s3_req_free(&r);
+	dbuf_free(&body);
+	return rc;
+}
+
+static int
+s3_remove_many(struct store *st, const char *const *keys, size_t n)
+{
+	int rc = 0;
+
+	if (s3(st)->readonly)
+		return -EROFS;
+	for (size_t i = 0; i < n && rc == 0; i += S3_DELETE_MAX)
+		rc = s3_delete_batch(s3(st), keys + i, n - i < S3_DELETE_MAX ?
+		    n - i : S3_DELETE_MAX);
+	return rc;
+}
+
+/* CopyObject, replacing the metadata with meta when given. */
+static int
+s3_copy_object(struct s3_store *s, const char *src, const char *dst,
+    uint64_t size, const struct store_attr *meta)
+{
+	struct s3_hdrs mh = { 0 };
+	struct dbuf source;
+	struct s3_req r;
+	int rc;
+
+	if (meta != NULL && (rc = s3_meta_to_headers(meta, is_marker(dst),
+	    &mh)) != 0)
+		return rc;
+	if (size > S3_COPY_MAX) {
+		rc = s3_copy_multipart(s, src, dst, size, &mh);
+		s3_hdrs_free(&mh);
+		return rc;
+	}
+	s3_req_init(&r, "PUT", dst);
+	r.hdrs = mh;
+	r.error_in_200 = true;
+	dbuf_init(&source, 4096);
+	dbuf_addf(&source, "/%s/", s->bucket);
+	s3_uri_encode(&source, src, true);
+	if ((rc = source.error) == 0 && (rc = s3_req_header(&r,
+	    "x-amz-copy-source", "%s", source.data)) == 0 &&
+	    (rc = s3_req_header(&r, "x-amz-metadata-directive", "%s",
+	    meta != NULL ? "REPLACE" : "COPY")) == 0)
+		rc = s3_perform(s, &r);
+	dbuf_free(&source);
+	s3_req_free(&r);
+	return rc;
+}
+
+/* Copy src to dst: metadata replaced by attr, else kept. */
+static int
+s3_copy(struct store *st, const char *src, const char *dst,
+    const struct store_attr *attr)
+{
+	struct s3_store *s = s3(st);
+	struct store_attr cur = { 0 };
+	char *fsrc = NULL, *fdst = NULL;
+	int rc;
+
+	if (s->readonly)
+		return -EROFS;
+	/* The size decides between CopyObject and UploadPartCopy. */
+	if ((rc = s3_head(st, src, &cur)) == 0 &&
+	    (rc = s3_full_key(s, src, &fsrc)) == 0 &&
+	    (rc = s3_full_key(s, dst, &fdst)) == 0) {
+		if (attr == NULL && cur.size > S3_COPY_MAX)
+			attr = &cur;	/* parts cannot COPY metadata */
+		rc = s3_copy_object(s, fsrc, fdst, cur.size, attr);
+	}
+	store_attr_clear(&cur);
+	free(fsrc);
+	free(fdst);
+	return rc;
+}
+
+/* New metadata, same bytes: the object copied onto itself. */
+static int
+s3_set_attr(struct store *st, const char *key, const struct store_attr *a)
+{
+	struct s3_store *s = s3(st);
+	struct store_attr cur = { 0 };
+	char *full = NULL;
+	int rc;
+
+	if (s->readonly)
+		return -EROFS;
+	if ((rc = s3_head(st, key, &cur)) == 0 &&
+	    (rc = store_attr_merge(&cur, a)) == 0 &&
+	    (rc = s3_full_key(s, key, &full)) == 0)
+		rc = s3_copy_object(s, full, full, cur.size, &cur);
+	store_attr_clear(&cur);
+	free(full);
+	return rc;
+}
+
+/* A bucket has no size: report a very large, mostly free one. */
+static int
+s3_statfs(struct store *st, struct statvfs *sv)
+{
+	sv->f_bsize = sv->f_frsize = 4096;
+	sv->f_blocks = 1ULL << 40;
+	sv->f_bfree = sv->f_bavail = 1ULL << 39;
+	sv->f_files = sv->f_ffree = sv->f_favail = 1ULL << 32;
+	sv->f_namemax = STORE_NAME_MAX;
+	return 0;
+}
+
+const struct store_ops store_s3_ops = {
+	.scheme = "s3",
+	.open = s3_open,
+	.close = s3_close,
+	.head = s3_head,
+	.get = s3_get,
+	.put = s3_put,
+	.list = s3_list,
+	.remove = s3_remove,
+	.remove_many = s3_remove_many,
+	.copy = s3_copy,
+	.set_attr = s3_set_attr,
+	.statfs = s3_statfs,
+	.reader_open = s3_reader_open,
+	.reader_read = s3_reader_read,
+	.reader_close = s3_reader_close,
+};
