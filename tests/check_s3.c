@@ -7,11 +7,17 @@
 
 #include <check.h>
 #include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include "log.h"
+#include "s3_internal.h"
+#include "s3_proto.h"
 #include "s3_sigv4.h"
+#include "s3_xml.h"
 
 #define AK	"AKIAIOSFODNN7EXAMPLE"
 #define SK	"wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY"
@@ -134,6 +140,358 @@ START_TEST(uri_encoding)
 }
 END_TEST
 
+/* XML */
+
+#define LIST_HEAD "<?xml version=\"1.0\" encoding=\"UTF-8\"?>" \
+	"<ListBucketResult xmlns=\"http://s3.amazonaws.com/doc/2006-03-01/\">"
+
+START_TEST(list_merges_objects_and_prefixes)
+{
+	static const char xml[] = LIST_HEAD
+	    "<Name>b</Name><Prefix>p/d/</Prefix><KeyCount>5</KeyCount>"
+	    "<IsTruncated>true</IsTruncated>"
+	    "<NextContinuationToken>tok+/=</NextContinuationToken>"
+	    "<Contents><Key>p/d/</Key><Size>0</Size></Contents>"
+	    "<Contents><Key>p/d/a</Key><Size>10</Size>"
+	    "<LastModified>2026-11-27T00:43:58.500Z</LastModified></Contents>"
+	    "<Contents><Key>p/d/c &amp; d</Key><Size>3</Size></Contents>"
+	    "<CommonPrefixes><Prefix>p/d/a/</Prefix></CommonPrefixes>"
+	    "<CommonPrefixes><Prefix>p/d/b/</Prefix></CommonPrefixes>"
+	    "</ListBucketResult>";
+	struct store_listing l;
+
+	ck_assert_int_eq(s3_parse_list(xml, sizeof(xml) - 1, "p/d/", &l), 0);
+	ck_assert_uint_eq(l.n, 5);
+	ck_assert_str_eq(l.entries[0].name, "");	/* the marker */
+	ck_assert_str_eq(l.entries[1].name, "a");
+	ck_assert(!l.entries[1].is_prefix);
+	ck_assert_uint_eq(l.entries[1].attr.size, 10);
+	ck_assert_int_eq(l.entries[1].attr.mtime.tv_sec, 1795740238);
+	ck_assert_int_eq(l.entries[1].attr.mtime.tv_nsec, 500000000);
+	ck_assert_str_eq(l.entries[2].name, "a");	/* object first */
+	ck_assert(l.entries[2].is_prefix);
+	ck_assert_str_eq(l.entries[3].name, "b");
+	ck_assert_str_eq(l.entries[4].name, "c & d");
+	ck_assert_str_eq(l.next, "tok+/=");
+	store_listing_clear(&l);
+}
+END_TEST
+
+START_TEST(list_url_encoded_keys)
+{
+	static const char xml[] = LIST_HEAD
+	    "<EncodingType>url</EncodingType><IsTruncated>false</IsTruncated>"
+	    "<Contents><Key>x/a%20b%2Bc%0A</Key><Size>1</Size></Contents>"
+	    "<CommonPrefixes><Prefix>x/d%2Fe/</Prefix></CommonPrefixes>"
+	    "</ListBucketResult>";
+	struct store_listing l;
+
+	ck_assert_int_eq(s3_parse_list(xml, sizeof(xml) - 1, "x/", &l), 0);
+	ck_assert_uint_eq(l.n, 2);
+	ck_assert_str_eq(l.entries[0].name, "a b+c\n");
+	ck_assert_str_eq(l.entries[1].name, "d/e");
+	ck_assert_ptr_null(l.next);
+	store_listing_clear(&l);
+}
+END_TEST
+
+START_TEST(list_rejects_bad_documents)
+{
+	static const char *const bad[] = {
+		"",
+		"not xml at all",
+		LIST_HEAD "<Contents><Key>a</Key>",		/* truncated */
+		LIST_HEAD "<Contents><Key>a</Contents></ListBucketResult>",
+		"<Error><Code>InternalError</Code></Error>",
+		LIST_HEAD "<IsTruncated>true</IsTruncated></ListBucketResult>",
+		"<a>" "<b><b><b><b><b><b><b><b><b><b><b><b><b><b><b><b>"
+		"<b><b><b><b><b><b><b><b><b><b><b><b><b><b><b><b><b>",
+	};
+	struct store_listing l;
+
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
+		ck_assert_int_eq(s3_parse_list(bad[i], strlen(bad[i]), "", &l),
+		    -EPROTO);
+}
+END_TEST
+
+START_TEST(list_skips_keys_outside_the_prefix)
+{
+	static const char xml[] = LIST_HEAD
+	    "<Contents><Key>other/x</Key><Size>1</Size></Contents>"
+	    "<Contents><Key>p/y</Key><Size>1</Size></Contents>"
+	    "</ListBucketResult>";
+	struct store_listing l;
+
+	ck_assert_int_eq(s3_parse_list(xml, sizeof(xml) - 1, "p/", &l), 0);
+	ck_assert_uint_eq(l.n, 1);
+	ck_assert_str_eq(l.entries[0].name, "y");
+	store_listing_clear(&l);
+}
+END_TEST
+
+START_TEST(error_documents)
+{
+	static const char err[] = "<?xml version=\"1.0\"?><Error><Code>SlowDown"
+	    "</Code><Message>Reduce your request rate.</Message></Error>";
+	static const char ok[] = "<CopyObjectResult><ETag>x</ETag>"
+	    "</CopyObjectResult>";
+	struct s3_error e;
+
+	ck_assert_int_eq(s3_parse_error(err, sizeof(err) - 1, &e), 0);
+	ck_assert_str_eq(e.code, "SlowDown");
+	ck_assert_str_eq(e.message, "Reduce your request rate.");
+	ck_assert_int_eq(s3_parse_error(ok, sizeof(ok) - 1, &e), -ENOENT);
+	ck_assert_int_eq(s3_parse_error("<Error><Code>", 13, &e), -EPROTO);
+	ck_assert_int_eq(s3_parse_error("", 0, &e), -EPROTO);
+}
+END_TEST
+
+START_TEST(multipart_documents)
+{
+	static const char init[] = "<InitiateMultipartUploadResult><Bucket>b"
+	    "</Bucket><Key>k</Key><UploadId>VXBsb2FkIElE</UploadId>"
+	    "</InitiateMultipartUploadResult>";
+	static const char del[] = "<DeleteResult><Deleted><Key>a</Key>"
+	    "</Deleted><Error><Key>b</Key><Code>AccessDenied</Code></Error>"
+	    "</DeleteResult>";
+	unsigned failed;
+	char *id;
+
+	ck_assert_int_eq(s3_parse_upload_id(init, sizeof(init) - 1, &id), 0);
+	ck_assert_str_eq(id, "VXBsb2FkIElE");
+	free(id);
+	ck_assert_int_eq(s3_parse_upload_id("<InitiateMultipartUploadResult/>",
+	    32, &id), -EPROTO);
+	ck_assert_int_eq(s3_parse_upload_id(init, 40, &id), -EPROTO);
+	ck_assert_int_eq(s3_parse_delete_result(del, sizeof(del) - 1, &failed),
+	    0);
+	ck_assert_uint_eq(failed, 1);
+	ck_assert_int_eq(s3_parse_delete_result("<Error/>", 8, &failed),
+	    -EPROTO);
+}
+END_TEST
+
+START_TEST(xml_escapes)
+{
+	struct dbuf b;
+
+	dbuf_init(&b, 256);
+	s3_xml_escape(&b, "a&b<c>\"d'e");
+	ck_assert_str_eq(b.data, "a&amp;b&lt;c&gt;&quot;d&apos;e");
+	dbuf_free(&b);
+}
+END_TEST
+
+/* Errors, retries, times */
+
+START_TEST(errno_mapping)
+{
+	ck_assert_int_eq(s3_errno_for(404, "NoSuchKey"), -ENOENT);
+	ck_assert_int_eq(s3_errno_for(404, NULL), -ENOENT);
+	ck_assert_int_eq(s3_errno_for(403, "AccessDenied"), -EACCES);
+	ck_assert_int_eq(s3_errno_for(403, "SignatureDoesNotMatch"), -EACCES);
+	ck_assert_int_eq(s3_errno_for(400, "EntityTooLarge"), -EFBIG);
+	ck_assert_int_eq(s3_errno_for(400, "KeyTooLongError"), -ENAMETOOLONG);
+	ck_assert_int_eq(s3_errno_for(412, NULL), -EEXIST);
+	ck_assert_int_eq(s3_errno_for(501, NULL), -ENOSYS);
+	ck_assert_int_eq(s3_errno_for(500, "InternalError"), -EIO);
+	ck_assert_int_eq(s3_errno_for(400, "Whatever"), -EIO);
+}
+END_TEST
+
+START_TEST(retry_policy)
+{
+	ck_assert(s3_status_retryable(503, "SlowDown"));
+	ck_assert(s3_status_retryable(500, "InternalError"));
+	ck_assert(s3_status_retryable(400, "RequestTimeout"));
+	ck_assert(s3_status_retryable(502, NULL));
+	ck_assert(s3_status_retryable(429, NULL));
+	ck_assert(!s3_status_retryable(404, "NoSuchKey"));
+	ck_assert(!s3_status_retryable(403, "AccessDenied"));
+	ck_assert(!s3_status_retryable(400, "InvalidArgument"));
+	ck_assert(s3_curl_retryable(CURLE_RECV_ERROR));
+	ck_assert(s3_curl_retryable(CURLE_COULDNT_CONNECT));
+	ck_assert(s3_curl_retryable(CURLE_OPERATION_TIMEDOUT));
+	ck_assert(!s3_curl_retryable(CURLE_URL_MALFORMAT));
+	ck_assert(!s3_curl_retryable(CURLE_OK));
+	/* Full jitter below a ceiling that doubles up to its cap. */
+	ck_assert_uint_le(s3_backoff_ms(0, UINT32_MAX), 50);
+	ck_assert_uint_le(s3_backoff_ms(1, UINT32_MAX), 100);
+	ck_assert_uint_le(s3_backoff_ms(20, UINT32_MAX), 2000);
+	ck_assert_uint_eq(s3_backoff_ms(3, 0), 0);
+	ck_assert_uint_eq(s3_backoff_ms(2, 150), 150);
+}
+END_TEST
+
+START_TEST(time_formats)
+{
+	struct timespec ts;
+
+	ck_assert_int_eq(s3_parse_iso8601("2013-05-24T00:00:00.000Z", &ts), 0);
+	ck_assert_int_eq(ts.tv_sec, 1369353600);
+	ck_assert_int_eq(s3_parse_iso8601("2013-05-24T00:00:01Z", &ts), 0);
+	ck_assert_int_eq(ts.tv_sec, 1369353601);
+	ck_assert_int_eq(s3_parse_iso8601("yesterday", &ts), -EINVAL);
+	ck_assert_int_eq(s3_parse_http_date("Fri, 24 May 2013 00:00:00 GMT",
+	    &ts), 0);
+	ck_assert_int_eq(ts.tv_sec, 1369353600);
+	ck_assert_int_eq(s3_parse_http_date("24/05/2013", &ts), -EINVAL);
+}
+END_TEST
+
+/* Metadata */
+
+START_TEST(metadata_round_trip)
+{
+	struct store_attr a = { .has = STORE_ATTR_MODE | STORE_ATTR_UID |
+	    STORE_ATTR_GID | STORE_ATTR_MTIME | STORE_ATTR_XATTRS,
+	    .mode = S_IFREG | 0640, .uid = 1000, .gid = 1001,
+	    .mtime = { 1577836801, 0 } };
+	struct store_attr back = { 0 };
+	struct s3_hdrs h = { 0 };
+
+	ck_assert_int_eq(store_xattr_set(&a, "user.foo", "bar", 3), 0);
+	ck_assert_int_eq(store_xattr_set(&a, "user.bin", "\0\377\020", 3),
+	    0);
+	ck_assert_int_eq(s3_meta_to_headers(&a, false, &h), 0);
+	ck_assert_str_eq(s3_hdrs_get(&h, "x-amz-meta-mode"), "33184");
+	ck_assert_str_eq(s3_hdrs_get(&h, "X-Amz-Meta-Uid"), "1000");
+	ck_assert_str_eq(s3_hdrs_get(&h, "x-amz-meta-mtime"), "1577836801");
+	ck_assert_str_eq(s3_hdrs_get(&h, "x-amz-meta-xattr"),
+	    "%7B%22user.foo%22%3A%22YmFy%22%2C%22user.bin%22%3A%22AP8Q%22%7D");
+	ck_assert_int_eq(s3_hdrs_add(&h, "Content-Length", "42"), 0);
+	ck_assert_int_eq(s3_meta_from_headers(&h, &back), 0);
+	ck_assert_uint_eq(back.size, 42);
+	ck_assert_uint_eq(back.mode, S_IFREG | 0640);
+	ck_assert_uint_eq(back.gid, 1001);
+	ck_assert_int_eq(back.mtime.tv_sec, 1577836801);
+	ck_assert_uint_eq(back.nxattrs, 2);
+	ck_assert_int_eq(memcmp(store_xattr_find(&back, "user.bin")->value,
+	    "\0\377\020", 3), 0);
+	store_attr_clear(&a);
+	store_attr_clear(&back);
+	s3_hdrs_free(&h);
+}
+END_TEST
+
+/* What s3fs writes reads back as what it means. */
+START_TEST(metadata_from_s3fs)
+{
+	struct s3_hdrs h = { 0 };
+	struct store_attr a = { 0 };
+
+	s3_hdrs_add(&h, "x-amz-meta-mode", "493");	/* a dir, no type */
+	s3_hdrs_add(&h, "x-amz-meta-mtime", "1795740238.25");
+	s3_hdrs_add(&h, "x-amz-meta-xattr",
+	    "%7B%22user.bin%22%3A%22AP8Q%22%2C%22user.foo%22%3A%22YmFy%22%7D");
+	s3_hdrs_add(&h, "Last-Modified", "Fri, 24 May 2013 00:00:00 GMT");
+	ck_assert_int_eq(s3_meta_from_headers(&h, &a), 0);
+	ck_assert_uint_eq(a.mode, 0755);
+	ck_assert_int_eq(a.mtime.tv_sec, 1795740238);
+	ck_assert_int_eq(a.mtime.tv_nsec, 250000000);
+	ck_assert_uint_eq(store_xattr_find(&a, "user.foo")->len, 3);
+	store_attr_clear(&a);
+	s3_hdrs_free(&h);
+	/* Without x-amz-meta-mtime, Last-Modified stands in. */
+	s3_hdrs_add(&h, "Last-Modified", "Fri, 24 May 2013 00:00:00 GMT");
+	s3_hdrs_add(&h, "x-amz-meta-uid", "-5");	/* garbage: ignored */
+	ck_assert_int_eq(s3_meta_from_headers(&h, &a), 0);
+	ck_assert_int_eq(a.mtime.tv_sec, 1369353600);
+	ck_assert(!(a.has & STORE_ATTR_UID));
+	store_attr_clear(&a);
+	s3_hdrs_free(&h);
+}
+END_TEST
+
+START_TEST(xattr_header_rejects_garbage)
+{
+	static const char *const bad[] = {
+		"%7B%22a%22", "%5B%5D", "%7B%22a%22%3A%22%25%22%7D",
+		"%7B%22a%22%3A1%7D", "%7B%22a%22%3A%22YQ%3D%3D%22", "",
+	};
+	struct store_attr a = { 0 };
+
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		ck_assert_int_eq(s3_xattrs_decode(bad[i], &a), -EPROTO);
+		store_attr_clear(&a);
+	}
+	ck_assert_int_eq(s3_xattrs_decode("%7B%7D", &a), 0);
+	ck_assert_uint_eq(a.nxattrs, 0);
+}
+END_TEST
+
+START_TEST(metadata_is_capped_at_2k)
+{
+	struct store_attr a = { .has = STORE_ATTR_XATTRS };
+	struct s3_hdrs h = { 0 };
+	char big[1800];
+
+	memset(big, 'v', sizeof(big));
+	ck_assert_int_eq(store_xattr_set(&a, "user.big", big, sizeof(big)), 0);
+	ck_assert_int_eq(s3_meta_to_headers(&a, false, &h), -E2BIG);
+	store_attr_clear(&a);
+	s3_hdrs_free(&h);
+}
+END_TEST
+
+/* Credentials */
+
+static void
+write_file(const char *path, const char *text)
+{
+	FILE *f = fopen(path, "w");
+
+	ck_assert_ptr_nonnull(f);
+	fputs(text, f);
+	fclose(f);
+}
+
+START_TEST(credentials_order)
+{
+	char dir[] = "/tmp/objfsd-creds.XXXXXX", shared[64], mine[64];
+	struct s3_creds c;
+
+	ck_assert_ptr_nonnull(mkdtemp(dir));
+	snprintf(shared, sizeof(shared), "%s/shared", dir);
+	snprintf(mine, sizeof(mine), "%s/mine", dir);
+	write_file(shared, "[default]\naws_access_key_id = SHAREDK\n"
+	    "aws_secret_access_key=SHAREDS\n[profile other]\n"
+	    "aws_access_key_id=OTHERK\naws_secret_access_key=OTHERS\n"
+	    "aws_session_token = TOK\n");
+	write_file(mine, "# mine\n[default]\naws_access_key_id=MINEK\n"
+	    "aws_secret_access_key=MINES\n");
+	setenv("AWS_ACCESS_KEY_ID", "ENVK", 1);
+	setenv("AWS_SECRET_ACCESS_KEY", "ENVS", 1);
+	setenv("AWS_SHARED_CREDENTIALS_FILE", shared, 1);
+	ck_assert_int_eq(s3_creds_load(&c, mine, false), 0);
+	ck_assert_str_eq(c.access_key, "ENVK");
+	ck_assert_ptr_null(c.session_token);
+	s3_creds_clear(&c);
+	unsetenv("AWS_ACCESS_KEY_ID");
+	ck_assert_int_eq(s3_creds_load(&c, mine, false), 0);
+	ck_assert_str_eq(c.access_key, "SHAREDK");
+	ck_assert_str_eq(c.secret_key, "SHAREDS");
+	s3_creds_clear(&c);
+	setenv("AWS_PROFILE", "other", 1);
+	ck_assert_int_eq(s3_creds_load(&c, mine, false), 0);
+	ck_assert_str_eq(c.access_key, "OTHERK");
+	ck_assert_str_eq(c.session_token, "TOK");
+	s3_creds_clear(&c);
+	unsetenv("AWS_PROFILE");
+	setenv("AWS_SHARED_CREDENTIALS_FILE", "/nonexistent", 1);
+	ck_assert_int_eq(s3_creds_load(&c, mine, false), 0);
+	ck_assert_str_eq(c.access_key, "MINEK");
+	s3_creds_clear(&c);
+	ck_assert_int_eq(s3_creds_load(&c, NULL, false), -ENOKEY);
+	ck_assert_int_eq(s3_creds_load(&c, NULL, true), 0);
+	ck_assert_ptr_null(c.access_key);
+	unlink(shared);
+	unlink(mine);
+	rmdir(dir);
+}
+END_TEST
+
 static Suite *
 s3_suite(void)
 {
@@ -145,6 +503,30 @@ s3_suite(void)
 	tcase_add_test(tc, sigv4_authorization_shape);
 	tcase_add_test(tc, sigv4_canonical_request);
 	tcase_add_test(tc, uri_encoding);
+	suite_add_tcase(s, tc);
+
+	tc = tcase_create("xml");
+	tcase_add_test(tc, list_merges_objects_and_prefixes);
+	tcase_add_test(tc, list_url_encoded_keys);
+	tcase_add_test(tc, list_rejects_bad_documents);
+	tcase_add_test(tc, list_skips_keys_outside_the_prefix);
+	tcase_add_test(tc, error_documents);
+	tcase_add_test(tc, multipart_documents);
+	tcase_add_test(tc, xml_escapes);
+	suite_add_tcase(s, tc);
+
+	tc = tcase_create("policy");
+	tcase_add_test(tc, errno_mapping);
+	tcase_add_test(tc, retry_policy);
+	tcase_add_test(tc, time_formats);
+	suite_add_tcase(s, tc);
+
+	tc = tcase_create("metadata");
+	tcase_add_test(tc, metadata_round_trip);
+	tcase_add_test(tc, metadata_from_s3fs);
+	tcase_add_test(tc, xattr_header_rejects_garbage);
+	tcase_add_test(tc, metadata_is_capped_at_2k);
+	tcase_add_test(tc, credentials_order);
 	suite_add_tcase(s, tc);
 	return s;
 }
