@@ -82,6 +82,7 @@ struct store_s3_config {
 	uint64_t	 part_size;	/* multipart part and read-ahead size */
 	unsigned	 parallel;	/* parts and ranges in flight */
 	unsigned	 retries;
+	unsigned	 timeout;	/* seconds a transfer may stall */
 	const char	*credentials_file;
 	bool		 anonymous;
 	bool		 insecure;	/* do not verify TLS certificates */

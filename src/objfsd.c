@@ -69,6 +69,8 @@ usage(FILE *f)
 "  --s3-part-size=SIZE     multipart part size (default 8M)\n"
 "  --s3-parallel=N         parts and ranges in flight (default 4)\n"
 "  --s3-retries=N          retries of a failed request (default 5)\n"
+"  --s3-timeout=SECONDS    a stalled connection or transfer fails after\n"
+"                          this long (default 30) and is retried\n"
 "  --s3-credentials=FILE   credentials file, after the environment and\n"
 "                          ~/.aws/credentials\n"
 "  --s3-anonymous          send unsigned requests\n"
@@ -209,7 +211,7 @@ enum {
 	OPT_CAPS, OPT_VERSION, OPT_HELP, OPT_S3_ENDPOINT, OPT_S3_REGION,
 	OPT_S3_PATH_STYLE, OPT_S3_VIRTUAL_HOST, OPT_S3_PART_SIZE,
 	OPT_S3_PARALLEL, OPT_S3_RETRIES, OPT_S3_CREDENTIALS, OPT_S3_ANONYMOUS,
-	OPT_S3_INSECURE,
+	OPT_S3_INSECURE, OPT_S3_TIMEOUT,
 };
 
 static const struct option longopts[] = {
@@ -241,6 +243,7 @@ static const struct option longopts[] = {
 	{ "s3-credentials", required_argument, NULL, OPT_S3_CREDENTIALS },
 	{ "s3-anonymous", no_argument, NULL, OPT_S3_ANONYMOUS },
 	{ "s3-insecure", no_argument, NULL, OPT_S3_INSECURE },
+	{ "s3-timeout", required_argument, NULL, OPT_S3_TIMEOUT },
 	{ NULL, 0, NULL, 0 },
 };
 
@@ -349,6 +352,10 @@ parse_s3(struct config *c, int ch, char *arg)
 		break;
 	case OPT_S3_INSECURE:
 		s3->insecure = true;
+		break;
+	case OPT_S3_TIMEOUT:
+		s3->timeout = (unsigned)parse_number("--s3-timeout", arg, 1,
+		    3600, 10);
 		break;
 	default:
 		die_usage("unknown option");

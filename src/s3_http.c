@@ -470,7 +470,8 @@ s3_perform(struct s3_store *s, struct s3_req *r)
 	}
 	s3_pool_put(s, r->curl);
 	r->curl = NULL;
-	if (rc != 0 && rc != -ENOENT)
+	/* Missing keys and reads past the end are answers, not failures. */
+	if (rc != 0 && rc != -ENOENT && !(r->dst != NULL && r->status == 416))
 		log_warnx("s3: %s %s failed: %ld %s %s", r->method,
 		    r->key ? r->key : "/", r->status, r->err.code,
 		    r->err.message);

@@ -146,8 +146,8 @@ s3_tune(struct s3_store *s, const struct store_config *cfg)
 		s->part_size = S3_MIN_PART;
 	s->parallel = c->parallel != 0 ? c->parallel : 4;
 	s->retries = c->retries;
-	s->connect_timeout = 10;
-	s->stall_timeout = 30;
+	s->stall_timeout = c->timeout != 0 ? c->timeout : 30;
+	s->connect_timeout = s->stall_timeout < 10 ? s->stall_timeout : 10;
 	pthread_mutex_init(&s->pool_lock, NULL);
 }
 

@@ -42,6 +42,11 @@ open_fs(const char *url)
 {
 	struct store_config scfg = { .s3 = { .path_style = -1, .retries = 3,
 	    .endpoint = getenv("OBJFSD_TEST_S3_ENDPOINT") } };
+
+	if (getenv("OBJFSD_TEST_S3_RETRIES") != NULL)
+		scfg.s3.retries = (unsigned)atoi(getenv("OBJFSD_TEST_S3_RETRIES"));
+	if (getenv("OBJFSD_TEST_S3_TIMEOUT") != NULL)
+		scfg.s3.timeout = (unsigned)atoi(getenv("OBJFSD_TEST_S3_TIMEOUT"));
 	struct objfs_options o = {
 		.uid = 0, .gid = 0, .file_mode = 0644, .dir_mode = 0755,
 		.cache_dir = cachedir,

@@ -3,11 +3,13 @@
 # a tree of files with checksums, renames, rm -r, ls -l, chmod/chown,
 # symlinks, a 64 MiB dd round trip and a directory of 2,000 files.  The
 # guest checks what it can see; this script then checks the store on the
-# host.  Runs once per store given in GUEST_STORES (default: fs and mem).
+# host.  Runs once per store given in GUEST_STORES (default: fs, mem and
+# s3, the last on a private s3rver when one is installed).
 # Exit 77 (skip) only when QEMU, a guest kernel or busybox are missing.
 set -u
 srcdir=${srcdir:-.}
 . "$srcdir/tests/guest/guest.sh"
+. "$srcdir/tests/s3/s3rver.sh"
 
 daemon=${OBJFSD:-src/objfsd}
 guest_tools_present || { echo "SKIP: qemu-system-x86_64, cpio or busybox-static missing"; exit 77; }
@@ -17,6 +19,7 @@ work=$(mktemp -d /tmp/objfsd-e2e.XXXXXX)
 pid=
 cleanup() {
 	[ -n "$pid" ] && kill "$pid" 2>/dev/null && wait "$pid" 2>/dev/null
+	s3rver_stop
 	rm -rf "$work"
 }
 trap cleanup EXIT
@@ -113,12 +116,13 @@ echo "RESULT: $pass passed, $fail failed"
 GUEST
 guest_build_initrd "$work/initrd.gz" "$work/test.sh" || exit 1
 
-# run_store NAME URL: boot the guest against objfsd on URL.
+# run_store NAME URL [OPTIONS]: boot the guest against objfsd on URL.
 run_store() {
 	local name=$1 url=$2
 	local sock="$work/$name.sock" log="$work/$name-daemon.log" console="$work/$name-console.log"
+	shift 2
 
-	"$daemon" --socket-path="$sock" --store="$url" --cache-dir="$work" 2> "$log" &
+	"$daemon" --socket-path="$sock" --store="$url" --cache-dir="$work" "$@" 2> "$log" &
 	pid=$!
 	for _ in $(seq 100); do [ -S "$sock" ] && break; sleep 0.1; done
 	guest_run "$sock" "$work/initrd.gz" "$console" 600
@@ -134,7 +138,7 @@ run_store() {
 }
 
 failed=0
-for store in ${GUEST_STORES:-fs mem}; do
+for store in ${GUEST_STORES:-fs mem s3}; do
 	case $store in
 	fs)
 		mkdir -p "$work/share"
@@ -148,7 +152,21 @@ for store in ${GUEST_STORES:-fs mem}; do
 	mem)
 		run_store mem "mem:" || failed=1
 		;;
+	s3)
+		if ! s3rver_find >/dev/null || ! command -v node >/dev/null; then
+			echo "NOTE: s3rver not installed; the s3 run is left out"
+			continue
+		fi
+		s3rver_start "$work/s3" e2e || { failed=1; continue; }
+		run_store s3 "s3://e2e/guest" --s3-endpoint="$OBJFSD_TEST_S3_ENDPOINT" \
+		    || { failed=1; continue; }
+		cli=${OBJFS_CLI:-tests/objfs_cli}
+		[ "$("$cli" s3://e2e/guest ls many | wc -l)" -eq 2000 ] || { echo "FAIL: s3: bucket lacks the 2000 files"; failed=1; }
+		[ "$("$cli" s3://e2e/guest cat big | md5sum | cut -d' ' -f1)" = "$BIGSUM" ] || { echo "FAIL: s3: big differs in the bucket"; failed=1; }
+		"$cli" s3://e2e/guest stat tree >/dev/null 2>&1 && { echo "FAIL: s3: tree still in the bucket"; failed=1; }
+		s3rver_stop
+		;;
 	esac
 done
-[ "$failed" -eq 0 ] && echo "PASS: guest workload on ${GUEST_STORES:-fs mem}"
+[ "$failed" -eq 0 ] && echo "PASS: guest workload on ${GUEST_STORES:-fs mem s3}"
 exit "$failed"

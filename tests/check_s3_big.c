@@ -1,0 +1,271 @@
+/*
+ * objfs over a real S3 server (tests/s3-suite.sh starts s3rver and sets
+ * OBJFSD_TEST_S3_ENDPOINT): a 300 MiB file through a multipart upload and
+ * back with checksums, 3,000 objects listed across pages, and a directory
+ * of 500 files renamed key by key.
+ */
+#include "config.h"
+
+#include <check.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <openssl/evp.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "log.h"
+#include "objfs.h"
+#include "store.h"
+
+#define ROOT	OBJFS_ROOT_INO
+#define MIB	(1u << 20)
+
+static struct objfs *fs;
+static struct store *st;
+static char prefix[64];
+static const struct objfs_ctx ctx = { 0, 0, 1 };
+
+static void
+setup(void)
+{
+	struct store_config cfg = { .s3 = { .path_style = -1, .retries = 5,
+	    .endpoint = getenv("OBJFSD_TEST_S3_ENDPOINT") } };
+	struct objfs_options o = { .file_mode = 0644, .dir_mode = 0755 };
+	char url[160];
+
+	snprintf(prefix, sizeof(prefix), "big-%d-%08x", (int)getpid(),
+	    arc4random());
+	snprintf(url, sizeof(url), "s3://%s/%s",
+	    getenv("OBJFSD_TEST_S3_BUCKET"), prefix);
+	ck_assert_int_eq(store_open(url, &cfg, &st), 0);
+	o.store = st;
+	ck_assert_int_eq(objfs_new(&o, &fs), 0);
+}
+
+static void
+teardown(void)
+{
+	objfs_free(fs);
+	store_close(st);
+}
+
+/* A reproducible stream of bytes: xorshift64 from a seed. */
+static void
+fill(uint64_t *state, char *buf, size_t len)
+{
+	for (size_t i = 0; i < len; i += 8) {
+		uint64_t x = *state;
+
+		x ^= x << 13;
+		x ^= x >> 7;
+		x ^= x << 17;
+		*state = x;
+		memcpy(buf + i, &x, len - i < 8 ? len - i : 8);
+	}
+}
+
+START_TEST(file_of_300_mib_through_multipart)
+{
+	const size_t total = 300 * (size_t)MIB;
+	unsigned char want[32], got[32];
+	char *buf = malloc(MIB);
+	EVP_MD_CTX *md = EVP_MD_CTX_new();
+	struct objfs_entry e;
+	struct store_attr a;
+	uint64_t fh, seed = 0x1234567, off;
+	unsigned mdlen;
+	unsigned of;
+	size_t n;
+
+	ck_assert_int_eq(objfs_create(fs, &ctx, ROOT, "big.bin", 0600,
+	    O_CREAT | O_WRONLY, &e, &fh), 0);
+	EVP_DigestInit_ex(md, EVP_sha256(), NULL);
+	for (off = 0; off < total; off += MIB) {
+		struct iovec iov = { buf, MIB };
+
+		fill(&seed, buf, MIB);
+		EVP_DigestUpdate(md, buf, MIB);
+		ck_assert_int_eq(objfs_write(fs, fh, off, &iov, 1, false, &n),
+		    0);
+		ck_assert_uint_eq(n, MIB);
+	}
+	EVP_DigestFinal_ex(md, want, &mdlen);
+	/* close(): the multipart upload happens here, and must succeed. */
+	ck_assert_int_eq(objfs_flush(fs, fh), 0);
+	ck_assert_int_eq(objfs_release(fs, fh), 0);
+	ck_assert_int_eq(store_head(st, "big.bin", &a), 0);
+	ck_assert_uint_eq(a.size, total);
+	ck_assert_uint_eq(a.mode, S_IFREG | 0600);
+	store_attr_clear(&a);
+	/* Back through a fresh open: sequential reads, fetched ahead. */
+	ck_assert_int_eq(objfs_open(fs, e.ino, O_RDONLY, false, &fh, &of), 0);
+	EVP_DigestInit_ex(md, EVP_sha256(), NULL);
+	for (off = 0;; off += n) {
+		struct iovec iov = { buf, MIB };
+
+		ck_assert_int_eq(objfs_read(fs, fh, off, &iov, 1, &n), 0);
+		if (n == 0)
+			break;
+		EVP_DigestUpdate(md, buf, n);
+	}
+	ck_assert_uint_eq(off, total);
+	EVP_DigestFinal_ex(md, got, &mdlen);
+	ck_assert_int_eq(memcmp(want, got, 32), 0);
+	/* And a random read in the middle. */
+	struct iovec iov = { buf, 4096 };
+	ck_assert_int_eq(objfs_read(fs, fh, 123 * (uint64_t)MIB + 5, &iov, 1,
+	    &n), 0);
+	ck_assert_uint_eq(n, 4096);
+	ck_assert_int_eq(objfs_release(fs, fh), 0);
+	EVP_MD_CTX_free(md);
+	free(buf);
+}
+END_TEST
+
+struct names {
+	char	*seen;
+	size_t	 n;
+	size_t	 room;
+	uint64_t off;
+};
+
+static int
+names_cb(void *arg, const char *name, mode_t type, uint64_t ino,
+    uint64_t off, const struct objfs_entry *e)
+{
+	struct names *c = arg;
+	int k;
+
+	if (c->room == 0)
+		return 1;
+	c->room--;
+	c->off = off;
+	c->n++;
+	if (sscanf(name, "obj%05d", &k) == 1) {
+		ck_assert_msg(!c->seen[k], "%s listed twice", name);
+		c->seen[k] = 1;
+	}
+	return 0;
+}
+
+START_TEST(directory_of_3000_objects_across_pages)
+{
+	enum { N = 3000 };
+	struct store_attr a = { 0 };
+	struct store_listing l;
+	struct names c = { .seen = calloc(N, 1) };
+	size_t pages = 0, total = 0;
+	char key[64], *after = NULL;
+	uint64_t d, fh;
+	struct objfs_entry e;
+
+	for (int i = 0; i < N; i++) {
+		snprintf(key, sizeof(key), "many/obj%05d", i);
+		ck_assert_int_eq(store_put(st, key, -1, 0, &a), 0);
+	}
+	/* The store pages at 1,000 keys, continuing with its token. */
+	do {
+		ck_assert_int_eq(store_list(st, "many/", after, false, 1000, &l),
+		    0);
+		total += l.n;
+		pages++;
+		free(after);
+		after = l.next != NULL ? strdup(l.next) : NULL;
+		store_listing_clear(&l);
+	} while (after != NULL);
+	ck_assert_uint_eq(total, N);
+	ck_assert_uint_ge(pages, 3);
+	/* readdir in small bites over those pages. */
+	ck_assert_int_eq(objfs_lookup(fs, ROOT, "many", &e), 0);
+	d = e.ino;
+	ck_assert_int_eq(objfs_opendir(fs, d, &fh), 0);
+	for (;;) {
+		size_t before = c.n;
+
+		c.room = 250;
+		ck_assert_int_eq(objfs_readdir(fs, fh, c.off, false, names_cb,
+		    &c), 0);
+		if (c.n == before)
+			break;
+	}
+	ck_assert_uint_eq(c.n, N + 2);
+	for (int i = 0; i < N; i++)
+		ck_assert_msg(c.seen[i], "obj%05d missing", i);
+	ck_assert_int_eq(objfs_releasedir(fs, fh), 0);
+	free(c.seen);
+}
+END_TEST
+
+START_TEST(rename_directory_of_500_files)
+{
+	enum { N = 500 };
+	struct store_attr a = { .has = STORE_ATTR_MODE, .mode = S_IFREG | 0640 };
+	struct store_listing l;
+	char key[64], body[64];
+	struct objfs_entry e;
+	uint64_t from, to;
+	int fd = memfd_create("body", 0);
+
+	for (int i = 0; i < N; i++) {
+		int len = snprintf(body, sizeof(body), "content of %d", i);
+
+		ck_assert_int_eq(pwrite(fd, body, (size_t)len, 0), len);
+		snprintf(key, sizeof(key), "from/sub%d/f%03d", i % 5, i);
+		ck_assert_int_eq(store_put(st, key, fd, (uint64_t)len, &a), 0);
+	}
+	close(fd);
+	ck_assert_int_eq(objfs_lookup(fs, ROOT, "from", &e), 0);
+	from = e.ino;
+	ck_assert_int_eq(objfs_rename(fs, ROOT, "from", ROOT, "to", 0), 0);
+	ck_assert_int_eq(objfs_lookup(fs, ROOT, "from", &e), -ENOENT);
+	ck_assert_int_eq(store_list(st, "from/", NULL, true, 1000, &l), 0);
+	ck_assert_uint_eq(l.n, 0);
+	store_listing_clear(&l);
+	ck_assert_int_eq(objfs_lookup(fs, ROOT, "to", &e), 0);
+	to = e.ino;
+	ck_assert_uint_eq(to, from);
+	for (int i = 0; i < N; i += 37) {
+		struct iovec iov = { body, sizeof(body) };
+		size_t got;
+
+		snprintf(key, sizeof(key), "to/sub%d/f%03d", i % 5, i);
+		ck_assert_int_eq(store_get(st, key, 0, &iov, 1, &got), 0);
+		ck_assert_int_eq((int)got, snprintf(key, sizeof(key),
+		    "content of %d", i));
+		ck_assert_int_eq(memcmp(body, key, got), 0);
+	}
+	ck_assert_int_eq(store_list(st, "to/", NULL, true, 1000, &l), 0);
+	ck_assert_uint_eq(l.n, N);
+	store_listing_clear(&l);
+}
+END_TEST
+
+int
+main(void)
+{
+	Suite *s = suite_create("s3-server");
+	TCase *tc = tcase_create("big");
+	SRunner *sr;
+	int failed;
+
+	if (getenv("OBJFSD_TEST_S3_ENDPOINT") == NULL) {
+		printf("SKIP: no S3 server (OBJFSD_TEST_S3_ENDPOINT)\n");
+		return 77;
+	}
+	log_init("check_s3_big", LOG_LEVEL_WARN, false);
+	tcase_add_checked_fixture(tc, setup, teardown);
+	tcase_set_timeout(tc, 600);
+	tcase_add_test(tc, file_of_300_mib_through_multipart);
+	tcase_add_test(tc, directory_of_3000_objects_across_pages);
+	tcase_add_test(tc, rename_directory_of_500_files);
+	suite_add_tcase(s, tc);
+	sr = srunner_create(s);
+	srunner_run_all(sr, CK_NORMAL);
+	failed = srunner_ntests_failed(sr);
+	srunner_free(sr);
+	return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+}

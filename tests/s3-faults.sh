@@ -1,0 +1,116 @@
+#!/bin/bash
+# S3 behind a misbehaving proxy (503 SlowDown, connection resets, stalls,
+# responses cut short).  Every file either arrives whole or its writer
+# gets EIO at close; no read returns wrong bytes; and the objfs suite still
+# passes with a milder proxy in the way.  Skip (77) without s3rver.
+set -u
+srcdir=${srcdir:-.}
+. "$srcdir/tests/s3/s3rver.sh"
+cli=${OBJFS_CLI:-tests/objfs_cli}
+s3rver_find >/dev/null && command -v node >/dev/null && command -v python3 >/dev/null ||
+    { echo "SKIP: s3rver, node or python3 not installed"; exit 77; }
+
+work=$(mktemp -d /tmp/objfsd-faults.XXXXXX)
+proxies=
+stop_proxies() {
+	for p in $proxies; do kill "$p" 2>/dev/null; wait "$p" 2>/dev/null; done
+	proxies=
+}
+cleanup() {
+	stop_proxies
+	s3rver_stop
+	rm -rf "$work"
+}
+trap cleanup EXIT
+s3rver_start "$work" faults || exit 1
+direct=$OBJFSD_TEST_S3_ENDPOINT
+
+# start_proxy NAME SEED SLOWDOWN RESET STALL TRUNCATE: sets $proxy_url
+start_proxy() {
+	python3 "$srcdir/tests/s3/faultproxy.py" "$S3_PORT" "$work/$1.port" "$2" \
+	    "$3" "$4" "$5" "$6" 2> "$work/$1.log" &
+	proxies="$proxies $!"
+	for _ in $(seq 100); do [ -s "$work/$1.port" ] && break; sleep 0.1; done
+	proxy_url="http://127.0.0.1:$(cat "$work/$1.port")"
+}
+
+pass=0
+fail=0
+ok() { pass=$((pass + 1)); }
+bad() { fail=$((fail + 1)); echo "FAIL: $*"; }
+
+# put_and_check NAME: one file through the proxy, then checks through
+# both doors.  Counts written/refused.
+put_and_check() {
+	local i=$1 size st
+	size=$(( $(od -An -N4 -tu4 /dev/urandom) % (3 << 20) ))
+	[ $((i % 6)) -eq 0 ] && size=$(( (9 << 20) + size ))	# multipart
+	head -c "$size" /dev/urandom > "$work/f$i"
+	OBJFSD_TEST_S3_ENDPOINT=$proxy_url "$cli" $url put "f$i" 644 0 0 1600000000 \
+	    < "$work/f$i" 2>> "$work/cli.log"
+	st=$?
+	# 0: stored.  3: EIO from close.  1: an earlier call failed (open,
+	# lookup) and nothing was written.  All fine, if the bytes agree.
+	case $st in
+	0) written=$((written + 1)) ;;
+	1|3) refused=$((refused + 1)) ;;
+	*) bad "f$i: put exited $st" ;;
+	esac
+	# Whatever is stored is all of it, never a part: after a failed
+	# close, the object is still what it was before (empty since the
+	# create, or not there at all).
+	if OBJFSD_TEST_S3_ENDPOINT=$direct "$cli" $url cat "f$i" > "$work/back" 2>/dev/null; then
+		if cmp -s "$work/back" "$work/f$i"; then
+			ok
+		elif [ $st -ne 0 ] && [ ! -s "$work/back" ]; then
+			ok
+		else
+			bad "f$i: stored bytes differ (put exited $st, $(stat -c %s "$work/back") of $(stat -c %s "$work/f$i") bytes)"
+		fi
+	elif [ $st -eq 0 ]; then
+		bad "f$i: put succeeded but the object is missing"
+	else
+		ok
+	fi
+	# Reads through the weather: right bytes or an error, never wrong ones.
+	if OBJFSD_TEST_S3_ENDPOINT=$proxy_url "$cli" $url cat "f$i" > "$work/back" 2>"$work/cat.err"; then
+		cmp "$work/back" "$work/f$i" > "$work/cmp" 2>&1 && ok ||
+		    bad "f$i: read through faults differs: $(cat "$work/cmp") ($(stat -c %s "$work/back") of $(stat -c %s "$work/f$i") bytes) $(tail -n 3 "$work/cat.err")"
+	fi
+}
+
+# Heavy weather: about a third of all requests go wrong somehow; with
+# retries, the uploads get through.
+start_proxy heavy 7 0.15 0.08 0.03 0.06
+export OBJFSD_TEST_S3_TIMEOUT=2 OBJFSD_TEST_S3_RETRIES=5
+url=s3://faults/w
+written=0
+refused=0
+for i in $(seq 1 24); do put_and_check "$i"; done
+echo "heavy faults, retrying: $written files stored, $refused refused with EIO"
+[ "$written" -gt 12 ] && ok || bad "too few uploads survived ($written of 24)"
+
+# No retries at all: failures reach the application as EIO at close, and
+# still nothing half-written is left behind.
+export OBJFSD_TEST_S3_RETRIES=0
+written=0
+refused=0
+for i in $(seq 101 118); do put_and_check "$i"; done
+echo "heavy faults, no retries: $written files stored, $refused refused with EIO"
+[ "$refused" -gt 0 ] && ok || bad "no failure ever reached the writer"
+stop_proxies
+echo "faultproxy (heavy): $(tail -n 1 "$work/heavy.log")"
+
+# Mild weather: the objfs semantics suite must still pass, on retries.
+start_proxy mild 11 0.02 0.01 0.002 0.01
+if OBJFSD_TEST_S3_ENDPOINT=$proxy_url OBJFSD_TEST_S3_RETRIES=8 OBJFSD_TEST_S3_ONLY=1 \
+    OBJFSD_TEST_S3_BUCKET=faults CK_DEFAULT_TIMEOUT=900 "${CHECK_OBJFS:-tests/check_objfs}"; then
+	ok
+else
+	bad "objfs suite behind the mild proxy"
+fi
+stop_proxies
+echo "faultproxy (mild): $(tail -n 1 "$work/mild.log")"
+
+echo "s3 faults: $pass passed, $fail failed"
+[ "$fail" -eq 0 ]

@@ -1,0 +1,84 @@
+#!/bin/bash
+# objfsd and s3fs read each other's buckets: files written through objfs
+# read back through an s3fs mount with the same bytes, mode, owner and
+# mtime (and symlinks, directories, xattrs), and the other way round.
+# Skip (77) without s3fs, /dev/fuse, s3rver or root.
+set -u
+srcdir=${srcdir:-.}
+. "$srcdir/tests/s3/s3rver.sh"
+cli=${OBJFS_CLI:-tests/objfs_cli}
+command -v s3fs >/dev/null || { echo "SKIP: s3fs not installed"; exit 77; }
+[ -c /dev/fuse ] && [ "$(id -u)" -eq 0 ] || { echo "SKIP: needs root and /dev/fuse"; exit 77; }
+s3rver_find >/dev/null && command -v node >/dev/null || { echo "SKIP: s3rver or node not installed"; exit 77; }
+
+work=$(mktemp -d /tmp/objfsd-interop.XXXXXX)
+mnt=$work/mnt
+cleanup() {
+	mountpoint -q "$mnt" 2>/dev/null && umount "$mnt"
+	s3rver_stop
+	rm -rf "$work"
+}
+trap cleanup EXIT
+s3rver_start "$work" interop || exit 1
+url=s3://interop/shared
+pass=0
+fail=0
+check() {
+	if [ "$2" = "$3" ]; then pass=$((pass + 1)); else fail=$((fail + 1)); echo "FAIL: $1: '$2' != '$3'"; fi
+}
+
+echo "S3RVER:S3RVER" > "$work/passwd"
+chmod 600 "$work/passwd"
+mkdir "$mnt"
+mount_s3fs() {
+	s3fs interop:/shared "$mnt" -o url="$OBJFSD_TEST_S3_ENDPOINT" \
+	    -o use_path_request_style -o passwd_file="$work/passwd" \
+	    -o use_xattr -o stat_cache_expire=1 || return 1
+	for _ in $(seq 50); do mountpoint -q "$mnt" && return 0; sleep 0.1; done
+	return 1
+}
+
+# objfsd writes...
+head -c 100000 /dev/urandom > "$work/blob"
+"$cli" $url put blob 640 1000 1001 1577836801 < "$work/blob" || fail=$((fail + 1))
+"$cli" $url mkdir dir 750 || fail=$((fail + 1))
+printf 'inner text' | "$cli" $url put dir/inner 600 0 0 1600000000 || fail=$((fail + 1))
+"$cli" $url symlink blob link || fail=$((fail + 1))
+"$cli" $url setxattr blob user.color blue || fail=$((fail + 1))
+
+# ... s3fs reads.
+mount_s3fs || { echo "SKIP: s3fs cannot mount here"; exit 77; }
+check "blob bytes" "$(md5sum < "$mnt/blob")" "$(md5sum < "$work/blob")"
+check "blob mode/owner/mtime" "$(stat -c '%a %u %g %Y %s' "$mnt/blob")" "640 1000 1001 1577836801 100000"
+check "dir" "$(stat -c '%F %a' "$mnt/dir")" "directory 750"
+check "inner" "$(cat "$mnt/dir/inner")" "inner text"
+check "inner meta" "$(stat -c '%a %Y' "$mnt/dir/inner")" "600 1600000000"
+check "link" "$(readlink "$mnt/link")" "blob"
+check "xattr" "$(getfattr --only-values -n user.color "$mnt/blob" 2>/dev/null)" "blue"
+
+# s3fs writes...
+head -c 300000 /dev/urandom > "$work/blob2"
+cp "$work/blob2" "$mnt/fromfs"
+chmod 604 "$mnt/fromfs"
+chown 1234:4321 "$mnt/fromfs"
+touch -d @1500000000 "$mnt/fromfs"
+mkdir "$mnt/fsdir"
+echo "deep" > "$mnt/fsdir/deep"
+ln -s fsdir/deep "$mnt/fslink"
+setfattr -n user.shade -v dark "$mnt/fromfs" 2>/dev/null || true
+sync
+umount "$mnt"
+
+# ... objfsd reads.
+check "fromfs bytes" "$("$cli" $url cat fromfs | md5sum)" "$(md5sum < "$work/blob2")"
+check "fromfs meta" "$("$cli" $url stat fromfs)" "f 604 1234 4321 300000 1500000000"
+check "fsdir" "$("$cli" $url stat fsdir | cut -d' ' -f1)" "d"
+check "fsdir listing" "$("$cli" $url ls fsdir)" "deep"
+check "deep" "$("$cli" $url cat fsdir/deep)" "deep"
+check "fslink" "$("$cli" $url readlink fslink)" "fsdir/deep"
+check "fslink type" "$("$cli" $url stat fslink | cut -d' ' -f1)" "l"
+check "shade" "$("$cli" $url getxattr fromfs user.shade 2>/dev/null)" "dark"
+check "root listing" "$("$cli" $url ls / | tr '\n' ' ')" "blob dir fromfs fsdir fslink link "
+
+echo "s3fs interop: $pass passed, $fail failed"
+[ "$fail" -eq 0 ]
