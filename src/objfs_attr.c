@@ -24,7 +24,9 @@ objfs_object_type(const struct store_attr *a)
 
 /*
  * What key is: an object, a directory marker, or a directory implied by
- * keys below it.  The object wins when a key is both.
+ * keys below it.  The object wins when a key is both.  On object stores a
+ * missing name costs two requests (HEAD, then one LIST that sees a marker
+ * and implied contents alike); a directory with a marker, three.
  */
 int
 objfs_resolve(struct objfs *fs, const char *key, struct store_attr *a,
@@ -49,14 +51,15 @@ objfs_resolve(struct objfs *fs, const char *key, struct store_attr *a,
 	if ((marker = objfs_marker_key(key)) == NULL)
 		return -ENOMEM;
 	*type = S_IFDIR;
-	rc = store_head(fs->store, marker, a);
-	if (rc == -ENOENT) {
-		store_attr_clear(a);
-		rc = store_list(fs->store, marker, NULL, false, 1, &l);
-		if (rc == 0 && l.n == 0)
-			rc = -ENOENT;
-		store_listing_clear(&l);
-	}
+	rc = store_list(fs->store, marker, NULL, false, 1, &l);
+	if (rc == 0 && l.n == 0)
+		rc = -ENOENT;
+	/* Listed first, the marker itself: it holds the metadata. */
+	if (rc == 0 && l.entries[0].name[0] == '\0' && !l.entries[0].is_prefix)
+		rc = store_head(fs->store, marker, a);
+	if (rc == -ENOENT && l.n > 0)
+		rc = 0;			/* gone meanwhile, yet implied */
+	store_listing_clear(&l);
 	free(marker);
 	return rc;
 }
