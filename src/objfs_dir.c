@@ -12,6 +12,7 @@
 #include "config.h"
 
 #include <errno.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -19,6 +20,7 @@
 #include "objfs_internal.h"
 
 #define DIR_PAGE		1000
+#define DIR_FIRST_PAGE		128	/* the first reply comes quickly */
 #define UNKNOWN_INO		0xffffffffULL	/* readdir without a lookup */
 
 struct dl_entry {
@@ -121,6 +123,7 @@ dl_fetch(struct objfs *fs, struct objfs_inode *dir, struct objfs_dirlist *d)
 {
 	struct store_listing l;
 	char *prefix;
+	size_t max;
 	int rc;
 
 	if (dir->key[0] == '\0')
@@ -129,7 +132,16 @@ dl_fetch(struct objfs *fs, struct objfs_inode *dir, struct objfs_dirlist *d)
 		prefix = objfs_marker_key(dir->key);
 	if (prefix == NULL)
 		return -ENOMEM;
-	rc = store_list(fs->store, prefix, d->cont, false, DIR_PAGE, &l);
+	/*
+	 * A small first page answers the first READDIR quickly; after it, a
+	 * tree store (which reads the whole directory for any page) gives
+	 * the rest at once.
+	 */
+	if (d->n == 0)
+		max = DIR_FIRST_PAGE;
+	else
+		max = store_is_tree(fs->store) ? SIZE_MAX : DIR_PAGE;
+	rc = store_list(fs->store, prefix, d->cont, false, max, &l);
 	free(prefix);
 	for (size_t i = 0; rc == 0 && i < l.n; i++)
 		rc = dl_add(d, &l.entries[i]);

@@ -1,8 +1,11 @@
 /*
- * fs store listings: a directory read whole, sorted into key order.
+ * fs store listings: a directory's names read whole and sorted into key
+ * order, then a page of them stat'ed.
  *
- * A host directory is cheap to read in one go, so one page holds it all;
- * re-reading it for every page would cost far more than the memory.
+ * Reading and sorting names is cheap next to stat'ing them, so a page
+ * re-reads the names but stats only what it returns: the first page of a
+ * large directory comes back quickly and paging costs no more stats than
+ * one whole listing.  Recursive listings (used rarely) stat as they go.
  */
 #include "config.h"
 
@@ -20,6 +23,7 @@
 struct fs_item {
 	char		*key;		/* relative, '/'-terminated for dirs */
 	bool		 is_dir;
+	bool		 stated;	/* st holds the entry's stat */
 	struct stat	 st;
 };
 
@@ -33,6 +37,8 @@ static int
 fs_items_add(struct fs_items *items, char *key, bool is_dir,
     const struct stat *st)
 {
+	static const struct stat none;
+
 	if (items->n == items->cap) {
 		size_t cap = items->cap ? items->cap * 2 : 64;
 		struct fs_item *v = reallocarray(items->v, cap, sizeof(*v));
@@ -42,7 +48,8 @@ fs_items_add(struct fs_items *items, char *key, bool is_dir,
 		items->v = v;
 		items->cap = cap;
 	}
-	items->v[items->n++] = (struct fs_item){ key, is_dir, *st };
+	items->v[items->n++] = (struct fs_item){ key, is_dir, st != NULL,
+	    st != NULL ? *st : none };
 	return 0;
 }
 
@@ -54,10 +61,40 @@ fs_items_free(struct fs_items *items)
 	free(items->v);
 }
 
-/* Read dir (a path below the root) into items, keys prefixed by rel. */
+/*
+ * The type of entry e: from d_type when the filesystem fills it in, else
+ * (or for a recursive listing, which keeps stats) from fstatat into st.
+ * -1: skip the entry.
+ */
+static int
+fs_entry_type(int dfd, const struct dirent *e, bool need_stat,
+    struct stat *st)
+{
+	switch (need_stat ? DT_UNKNOWN : e->d_type) {
+	case DT_REG:
+	case DT_LNK:
+	case DT_FIFO:
+	case DT_SOCK:
+		return 0;
+	case DT_DIR:
+		return 1;
+	case DT_UNKNOWN:
+		if (fstatat(dfd, e->d_name, st, AT_SYMLINK_NOFOLLOW) == -1 ||
+		    !fs_type_ok(st->st_mode))
+			return -1;
+		return S_ISDIR(st->st_mode) ? 1 : 0;
+	default:
+		return -1;	/* device nodes stay invisible */
+	}
+}
+
+/*
+ * Read dir (a path below the root) into items, keys prefixed by rel.
+ * With dfdp, the open directory is handed back for later stats.
+ */
 static int
 fs_collect(struct fs_store *s, const char *dir, const char *rel,
-    bool recursive, struct fs_items *items)
+    bool recursive, struct fs_items *items, int *dfdp)
 {
 	struct dirent *e;
 	DIR *d;
@@ -72,18 +109,18 @@ fs_collect(struct fs_store *s, const char *dir, const char *rel,
 	while (rc == 0 && (e = readdir(d)) != NULL) {
 		struct stat st;
 		char *key;
-		bool is_dir;
+		int is_dir;
 
-		if (fs_hidden(e->d_name) || fstatat(dirfd(d), e->d_name, &st,
-		    AT_SYMLINK_NOFOLLOW) == -1 || !fs_type_ok(st.st_mode))
+		if (fs_hidden(e->d_name) || (is_dir = fs_entry_type(dirfd(d),
+		    e, recursive, &st)) < 0)
 			continue;
-		is_dir = S_ISDIR(st.st_mode);
 		if (asprintf(&key, "%s%s%s", rel, e->d_name, is_dir ? "/" : "")
 		    == -1) {
 			rc = -ENOMEM;
 			break;
 		}
-		if ((rc = fs_items_add(items, key, is_dir, &st)) != 0) {
+		if ((rc = fs_items_add(items, key, is_dir,
+		    recursive ? &st : NULL)) != 0) {
 			free(key);
 			break;
 		}
@@ -95,10 +132,12 @@ fs_collect(struct fs_store *s, const char *dir, const char *rel,
 				rc = -ENOMEM;
 				break;
 			}
-			rc = fs_collect(s, sub, key, true, items);
+			rc = fs_collect(s, sub, key, true, items, NULL);
 			free(sub);
 		}
 	}
+	if (rc == 0 && dfdp != NULL && (*dfdp = dup(dirfd(d))) == -1)
+		rc = -errno;
 	closedir(d);
 	return rc;
 }
@@ -110,13 +149,25 @@ fs_item_cmp(const void *a, const void *b)
 	    ((const struct fs_item *)b)->key);
 }
 
+/* One entry of the page; 1 when it vanished or changed type meanwhile. */
 static int
-fs_emit(const struct fs_item *it, bool recursive, struct store_listing *out)
+fs_emit(int dfd, struct fs_item *it, bool recursive,
+    struct store_listing *out)
 {
 	struct store_attr a = { 0 };
 	size_t len = strlen(it->key);
 	int rc;
 
+	if (!it->stated) {
+		if (it->is_dir)
+			it->key[len - 1] = '\0';
+		rc = fstatat(dfd, it->key, &it->st, AT_SYMLINK_NOFOLLOW);
+		if (it->is_dir)
+			it->key[len - 1] = '/';
+		if (rc == -1 || !fs_type_ok(it->st.st_mode) ||
+		    S_ISDIR(it->st.st_mode) != it->is_dir)
+			return 1;
+	}
 	fs_attr_from_stat(&it->st, &a);
 	if (it->is_dir && !recursive) {
 		/* A directory is a common prefix: its name without the '/'. */
@@ -135,22 +186,31 @@ fs_list(struct store *st, const char *prefix, const char *after,
 {
 	struct fs_items items = { 0 };
 	char dir[STORE_KEY_MAX + 1];
-	size_t plen = strlen(prefix);
-	int rc;
+	size_t plen = strlen(prefix), i = 0;
+	int dfd = -1, rc;
 
 	if (plen > 0 && (prefix[plen - 1] != '/' || !store_key_valid(prefix)))
 		return -EINVAL;		/* only whole directories are listed */
 	strlcpy(dir, prefix, sizeof(dir));
 	if (plen > 0)
 		dir[plen - 1] = '\0';
-	rc = fs_collect(fss(st), dir, "", recursive, &items);
+	rc = fs_collect(fss(st), dir, "", recursive, &items,
+	    recursive ? NULL : &dfd);
 	if (rc == -ENOENT || rc == -ENOTDIR)
 		rc = 0;			/* like an empty prefix in S3 */
 	if (rc == 0 && items.n > 0)
 		qsort(items.v, items.n, sizeof(items.v[0]), fs_item_cmp);
-	for (size_t i = 0; rc == 0 && i < items.n; i++)
-		if (after == NULL || strcmp(items.v[i].key, after) > 0)
-			rc = fs_emit(&items.v[i], recursive, out);
+	while (after != NULL && i < items.n &&
+	    strcmp(items.v[i].key, after) <= 0)
+		i++;
+	for (; rc == 0 && i < items.n && (max == 0 || out->n < max); i++)
+		if ((rc = fs_emit(dfd, &items.v[i], recursive, out)) == 1)
+			rc = 0;
+	if (rc == 0 && i < items.n &&
+	    (out->next = strdup(items.v[i - 1].key)) == NULL)
+		rc = -ENOMEM;
+	if (dfd != -1)
+		close(dfd);
 	fs_items_free(&items);
 	if (rc != 0)
 		store_listing_clear(out);

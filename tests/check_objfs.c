@@ -477,6 +477,56 @@ STORE_TEST(readdir_5000_entries_across_calls)
 	free(seen);
 }
 
+/* Paging a listing: key order, every key once, directories as prefixes. */
+STORE_TEST(store_list_pages_in_key_order)
+{
+	const int N = _i == 3 ? 90 : 250, D = 10, PAGE = 64;
+	struct store_attr a = { 0 };
+	char name[64], *last = NULL, *after = NULL;
+	int objects = 0, prefixes = 0, pages = 0;
+
+	for (int i = 0; i < N; i++) {
+		snprintf(name, sizeof(name), "pl/k%03d", i);
+		ck_assert_int_eq(store_put(st, name, -1, 0, &a), 0);
+	}
+	for (int i = 0; i < D; i++) {
+		snprintf(name, sizeof(name), "pl/d%02d/x", i);
+		ck_assert_int_eq(store_put(st, name, -1, 0, &a), 0);
+	}
+	do {
+		struct store_listing l;
+
+		ck_assert_int_eq(store_list(st, "pl/", after, false, PAGE, &l),
+		    0);
+		ck_assert_uint_le(l.n, PAGE);
+		pages++;
+		for (size_t i = 0; i < l.n; i++) {
+			struct store_entry *e = &l.entries[i];
+
+			if (last != NULL)
+				ck_assert_msg(strcmp(last, e->name) < 0,
+				    "%s after %s", e->name, last);
+			free(last);
+			last = strdup(e->name);
+			if (e->is_prefix) {
+				ck_assert_int_eq(e->name[0], 'd');
+				prefixes++;
+			} else {
+				ck_assert_int_eq(e->name[0], 'k');
+				ck_assert_uint_eq(e->attr.size, 0);
+				objects++;
+			}
+		}
+		free(after);
+		after = l.next != NULL ? strdup(l.next) : NULL;
+		store_listing_clear(&l);
+	} while (after != NULL && pages < 100);
+	ck_assert_int_eq(objects, N);
+	ck_assert_int_eq(prefixes, D);
+	ck_assert_int_ge(pages, (N + D) / PAGE);
+	free(last);
+}
+
 STORE_TEST(readdir_rewind_sees_changes)
 {
 	uint64_t fh;
@@ -1015,6 +1065,7 @@ objfs_suite(void)
 	tcase_add_loop_test(tc, names_are_validated, only_s3, last);
 	tcase_add_loop_test(tc, readdir_5000_entries_across_calls, only_s3, last);
 	tcase_add_loop_test(tc, readdir_rewind_sees_changes, only_s3, last);
+	tcase_add_loop_test(tc, store_list_pages_in_key_order, only_s3, last);
 	tcase_add_loop_test(tc, symlink_readlink, only_s3, last);
 	tcase_add_loop_test(tc, mknod_types, only_s3, last);
 	tcase_add_loop_test(tc, chmod_chown_utimens, only_s3, last);
