@@ -1,0 +1,926 @@
+/*
+ * loadgen: FUSE load over vhost-user against any virtio-fs backend socket
+ * (objfsd, QEMU's virtiofsd, ...), played by the fake frontend the way a
+ * Linux guest lays requests out: header and arguments in one readable
+ * descriptor, data in 4 KiB pages, the reply header and its payload in
+ * writable descriptors, all through indirect tables.
+ *
+ * A run keeps `depth` requests in flight on the request queue(s) for a
+ * fixed time per workload and prints one line each:
+ *
+ *	WORKLOAD depth=D ops/s=N MB/s=M
+ *
+ * The directory served must hold meta/f00000.. (lookup), big/ (readdirplus)
+ * and a file named data (randread, seqread); see tests/bench/bench.sh.
+ */
+#include "config.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <inttypes.h>
+#include <linux/fuse.h>
+#include <linux/virtio_ring.h>
+#include <poll.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/eventfd.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "fakefront.h"
+
+#define LG_PAGE		4096u
+#define LG_IO_MAX	(1u << 20)
+#define LG_HDR_SPACE	LG_PAGE		/* header, arguments and a name */
+#define LG_MAX_DEPTH	128
+#define LG_MAX_BUFS	(2 + 2 * (LG_IO_MAX / LG_PAGE))
+#define LG_RING		256
+#define LG_FORGET_BATCH	256
+#define LG_TIMEOUT_MS	30000
+
+struct lg;
+
+struct lg_slot {
+	uint64_t	 in_gpa;	/* LG_HDR_SPACE, then LG_IO_MAX */
+	uint64_t	 out_gpa;	/* out header, then LG_IO_MAX */
+	unsigned	 q;
+	int		 head;		/* -1 when idle */
+	int		 phase;
+	uint64_t	 unique;
+	uint64_t	 nodeid;
+	uint64_t	 fh;
+	uint64_t	 off;
+	size_t		 want;		/* bytes the reply must carry */
+};
+
+struct workload {
+	const char	*name;
+	int		(*setup)(struct lg *);
+	/* Queue the slot's next request; 0, or 1 when it has none. */
+	int		(*next)(struct lg *, struct lg_slot *);
+	/* The slot's reply arrived (payload of len bytes); 0 or -errno. */
+	int		(*done)(struct lg *, struct lg_slot *, const void *,
+			    size_t);
+	int		(*finish)(struct lg *);
+};
+
+struct lg {
+	struct ff	*ff;
+	unsigned	 nq;		/* request queues */
+	unsigned	 depth;
+	unsigned	 seconds;
+	uint64_t	 unique;
+	struct lg_slot	 slot[LG_MAX_DEPTH];
+	struct lg_slot	 sync;		/* setup, cleanup and FORGETs */
+	int		 head_slot[FF_MAX_QUEUES][LG_RING];
+	uint32_t	 max_write;
+	bool		 stopping;
+
+	/* The workload's state. */
+	uint64_t	 ops, bytes, counter;
+	uint64_t	 dir_node;	/* meta/, big/ or the create directory */
+	uint64_t	 file_node, file_fh, file_size;
+	unsigned	 nfiles;
+	size_t		 io;
+	uint64_t	 rng;
+	uint64_t	*forget;
+	size_t		 nforget, forget_cap;
+};
+
+static double
+now(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+/* --- Requests --------------------------------------------------------- */
+
+/*
+ * Lay out and publish the slot's request: arg (and a NUL-terminated name)
+ * after the header, `data` bytes of the slot's data area after that, and
+ * room for `reply` bytes of payload.
+ */
+static int
+lg_submit(struct lg *lg, struct lg_slot *s, uint32_t opcode, uint64_t nodeid,
+    const void *arg, size_t arglen, const char *name, size_t data,
+    size_t reply)
+{
+	struct ff_buf b[LG_MAX_BUFS];
+	size_t namelen = name != NULL ? strlen(name) + 1 : 0;
+	struct fuse_in_header h = {
+		.len = (uint32_t)(sizeof(h) + arglen + namelen + data),
+		.opcode = opcode, .unique = lg->unique++, .nodeid = nodeid,
+		.pid = 1,
+	};
+	char *p = ff_host(lg->ff, s->in_gpa);
+	unsigned n = 0;
+	int head;
+
+	memcpy(p, &h, sizeof(h));
+	memcpy(p + sizeof(h), arg, arglen);
+	if (namelen > 0)
+		memcpy(p + sizeof(h) + arglen, name, namelen);
+	b[n++] = (struct ff_buf){ s->in_gpa,
+	    (uint32_t)(sizeof(h) + arglen + namelen), false };
+	for (size_t o = 0; o < data; o += LG_PAGE)
+		b[n++] = (struct ff_buf){ s->in_gpa + LG_HDR_SPACE + o,
+		    LG_PAGE, false };
+	if (reply != (size_t)-1) {
+		b[n++] = (struct ff_buf){ s->out_gpa,
+		    sizeof(struct fuse_out_header), true };
+		for (size_t o = 0; o < reply; o += LG_PAGE)
+			b[n++] = (struct ff_buf){ s->out_gpa + LG_PAGE + o,
+			    (uint32_t)(reply - o < LG_PAGE ? reply - o :
+			    LG_PAGE), true };
+	}
+	if ((head = ff_submit(lg->ff, s->q, b, n, true)) < 0)
+		return head;
+	s->head = head;
+	s->unique = h.unique;
+	return 0;
+}
+
+/* Kick unless the backend said (EVENT_IDX) it will look anyway. */
+static int
+lg_kick(struct lg *lg, unsigned qi, uint16_t old)
+{
+	struct ff_queue *q = &lg->ff->q[qi];
+	uint16_t event;
+
+	if (q->avail_idx == old)
+		return 0;
+	__atomic_thread_fence(__ATOMIC_SEQ_CST);
+	event = __atomic_load_n((uint16_t *)&q->used->ring[q->num],
+	    __ATOMIC_ACQUIRE);
+	if (!vring_need_event(event, q->avail_idx, old))
+		return 0;
+	return ff_kick(lg->ff, qi);
+}
+
+/* The reply of a completed slot: its error, payload and length. */
+static int
+lg_reply(struct lg *lg, struct lg_slot *s, uint32_t used, const void **pl,
+    size_t *len)
+{
+	const char *out = ff_host(lg->ff, s->out_gpa);
+	struct fuse_out_header oh;
+
+	if (used < sizeof(oh))
+		return -EPROTO;
+	memcpy(&oh, out, sizeof(oh));
+	if (oh.unique != s->unique || oh.len != used)
+		return -EPROTO;
+	*pl = out + LG_PAGE;
+	*len = used - sizeof(oh);
+	return oh.error;
+}
+
+/* One request on a spare slot, waited for: setup and cleanup steps. */
+static int
+lg_sync(struct lg *lg, uint32_t opcode, uint64_t nodeid, const void *arg,
+    size_t arglen, const char *name, void *out, size_t outcap)
+{
+	struct lg_slot *s = &lg->sync;
+	const void *pl;
+	size_t len;
+	uint16_t id;
+	uint32_t used;
+	int rc;
+
+	if ((rc = lg_submit(lg, s, opcode, nodeid, arg, arglen, name, 0,
+	    outcap)) != 0)
+		return rc;
+	if ((rc = ff_kick(lg->ff, s->q)) != 0 ||
+	    (rc = ff_wait_used(lg->ff, s->q, LG_TIMEOUT_MS, &id, &used)) != 0)
+		return rc;
+	s->head = -1;
+	if ((rc = lg_reply(lg, s, used, &pl, &len)) != 0)
+		return rc;
+	if (out != NULL)
+		memcpy(out, pl, len < outcap ? len : outcap);
+	return 0;
+}
+
+static int
+lg_lookup(struct lg *lg, uint64_t parent, const char *name, uint64_t *node)
+{
+	struct fuse_entry_out e;
+	int rc;
+
+	if ((rc = lg_sync(lg, FUSE_LOOKUP, parent, NULL, 0, name, &e,
+	    sizeof(e))) == 0)
+		*node = e.nodeid;
+	return rc;
+}
+
+/*
+ * FORGETs go on the high-priority queue and take no reply.  The entries
+ * before `keep` (the workload's directory and file) stay until the end.
+ */
+static int
+lg_forget_flush(struct lg *lg, size_t keep)
+{
+	char buf[sizeof(struct fuse_in_header) +
+	    sizeof(struct fuse_batch_forget_in) +
+	    LG_FORGET_BATCH * sizeof(struct fuse_forget_one)];
+	size_t done = keep;
+
+	while (done < lg->nforget) {
+		size_t n = lg->nforget - done < LG_FORGET_BATCH ?
+		    lg->nforget - done : LG_FORGET_BATCH;
+		struct fuse_in_header *h = (void *)buf;
+		struct fuse_batch_forget_in *bf = (void *)(h + 1);
+		struct fuse_forget_one *one = (void *)(bf + 1);
+		uint64_t gpa = lg->sync.in_gpa;
+		struct ff_buf b;
+		uint16_t id;
+		uint32_t used;
+		int rc;
+
+		*h = (struct fuse_in_header){ .opcode = FUSE_BATCH_FORGET,
+		    .unique = lg->unique++, .pid = 1 };
+		*bf = (struct fuse_batch_forget_in){ .count = (uint32_t)n };
+		for (size_t i = 0; i < n; i++)
+			one[i] = (struct fuse_forget_one){
+			    lg->forget[done + i], 1 };
+		h->len = (uint32_t)(sizeof(*h) + sizeof(*bf) +
+		    n * sizeof(*one));
+		memcpy(ff_host(lg->ff, gpa), buf, h->len);
+		b = (struct ff_buf){ gpa, h->len, false };
+		if ((rc = ff_submit(lg->ff, 0, &b, 1, false)) < 0 ||
+		    (rc = ff_kick(lg->ff, 0)) != 0 ||
+		    (rc = ff_wait_used(lg->ff, 0, LG_TIMEOUT_MS, &id,
+		    &used)) != 0)
+			return rc;
+		done += n;
+	}
+	lg->nforget = keep;
+	return 0;
+}
+
+static int
+lg_forget_later(struct lg *lg, uint64_t node)
+{
+	if (lg->nforget == lg->forget_cap) {
+		size_t cap = lg->forget_cap ? lg->forget_cap * 2 : 4096;
+		uint64_t *v = reallocarray(lg->forget, cap, sizeof(*v));
+
+		if (v == NULL)
+			return -ENOMEM;
+		lg->forget = v;
+		lg->forget_cap = cap;
+	}
+	lg->forget[lg->nforget++] = node;
+	return 0;
+}
+
+/* --- Workloads -------------------------------------------------------- */
+
+static int
+meta_setup(struct lg *lg)
+{
+	struct fuse_entry_out e;
+	char name[32];
+	int rc;
+
+	if ((rc = lg_lookup(lg, FUSE_ROOT_ID, "meta", &lg->dir_node)) != 0 ||
+	    (rc = lg_forget_later(lg, lg->dir_node)) != 0)
+		return rc;
+	for (lg->nfiles = 0; lg->nfiles < 100000; lg->nfiles++) {
+		snprintf(name, sizeof(name), "f%05u", lg->nfiles);
+		if (lg_sync(lg, FUSE_LOOKUP, lg->dir_node, NULL, 0, name, &e,
+		    sizeof(e)) != 0)
+			break;
+		if ((rc = lg_forget_later(lg, e.nodeid)) != 0)
+			return rc;
+	}
+	return lg->nfiles > 0 ? 0 : -ENOENT;
+}
+
+static int
+lookup_next(struct lg *lg, struct lg_slot *s)
+{
+	struct fuse_getattr_in ga = { 0 };
+	char name[32];
+
+	if (s->phase == 0) {
+		snprintf(name, sizeof(name), "f%05u",
+		    (unsigned)(lg->counter++ % lg->nfiles));
+		return lg_submit(lg, s, FUSE_LOOKUP, lg->dir_node, NULL, 0,
+		    name, 0, sizeof(struct fuse_entry_out));
+	}
+	return lg_submit(lg, s, FUSE_GETATTR, s->nodeid, &ga, sizeof(ga),
+	    NULL, 0, sizeof(struct fuse_attr_out));
+}
+
+static int
+lookup_done(struct lg *lg, struct lg_slot *s, const void *pl, size_t len)
+{
+	const struct fuse_entry_out *e = pl;
+
+	lg->ops++;
+	if (s->phase == 1) {
+		s->phase = 0;
+		return 0;
+	}
+	if (len < sizeof(*e))
+		return -EPROTO;
+	s->nodeid = e->nodeid;
+	s->phase = 1;
+	return lg_forget_later(lg, e->nodeid);
+}
+
+static int
+create_setup(struct lg *lg)
+{
+	struct fuse_mkdir_in mk = { .mode = 0755 };
+	struct fuse_entry_out e;
+	char name[64];
+	int rc;
+
+	snprintf(name, sizeof(name), "create-%ld-%ld", (long)getpid(),
+	    (long)time(NULL));
+	if ((rc = lg_sync(lg, FUSE_MKDIR, FUSE_ROOT_ID, &mk, sizeof(mk), name,
+	    &e, sizeof(e))) != 0)
+		return rc;
+	lg->dir_node = e.nodeid;
+	return lg_forget_later(lg, e.nodeid);
+}
+
+static int
+create_next(struct lg *lg, struct lg_slot *s)
+{
+	struct fuse_create_in c = { .flags = O_WRONLY | O_CREAT | O_EXCL,
+	    .mode = 0100644, .umask = 022 };
+	struct fuse_release_in r = { .fh = s->fh, .flags = O_WRONLY };
+	char name[32];
+
+	if (s->phase == 0) {
+		snprintf(name, sizeof(name), "c%08" PRIu64, lg->counter++);
+		return lg_submit(lg, s, FUSE_CREATE, lg->dir_node, &c,
+		    sizeof(c), name, 0, sizeof(struct fuse_entry_out) +
+		    sizeof(struct fuse_open_out));
+	}
+	return lg_submit(lg, s, FUSE_RELEASE, s->nodeid, &r, sizeof(r), NULL,
+	    0, 0);
+}
+
+static int
+create_done(struct lg *lg, struct lg_slot *s, const void *pl, size_t len)
+{
+	const struct fuse_entry_out *e = pl;
+	const struct fuse_open_out *o = (const void *)(e + 1);
+
+	lg->ops++;
+	if (s->phase == 1) {
+		s->phase = 0;
+		return 0;
+	}
+	if (len < sizeof(*e) + sizeof(*o))
+		return -EPROTO;
+	s->nodeid = e->nodeid;
+	s->fh = o->fh;
+	s->phase = 1;
+	return lg_forget_later(lg, e->nodeid);
+}
+
+static int
+big_setup(struct lg *lg)
+{
+	int rc;
+
+	if ((rc = lg_lookup(lg, FUSE_ROOT_ID, "big", &lg->dir_node)) != 0)
+		return rc;
+	return lg_forget_later(lg, lg->dir_node);
+}
+
+/* Per slot: OPENDIR, READDIRPLUS until empty, RELEASEDIR. */
+static int
+rdplus_next(struct lg *lg, struct lg_slot *s)
+{
+	struct fuse_open_in o = { .flags = O_RDONLY | O_DIRECTORY };
+	struct fuse_read_in r = { .fh = s->fh, .offset = s->off,
+	    .size = LG_PAGE };
+	struct fuse_release_in rel = { .fh = s->fh };
+
+	switch (s->phase) {
+	case 0:
+		return lg_submit(lg, s, FUSE_OPENDIR, lg->dir_node, &o,
+		    sizeof(o), NULL, 0, sizeof(struct fuse_open_out));
+	case 1:
+		return lg_submit(lg, s, FUSE_READDIRPLUS, lg->dir_node, &r,
+		    sizeof(r), NULL, 0, LG_PAGE);
+	default:
+		return lg_submit(lg, s, FUSE_RELEASEDIR, lg->dir_node, &rel,
+		    sizeof(rel), NULL, 0, 0);
+	}
+}
+
+static int
+rdplus_entries(struct lg *lg, struct lg_slot *s, const char *p, size_t len)
+{
+	while (len >= FUSE_NAME_OFFSET_DIRENTPLUS) {
+		const struct fuse_direntplus *d = (const void *)p;
+		size_t sz = FUSE_DIRENTPLUS_SIZE(d);
+		bool dot = (d->dirent.namelen == 1 && d->dirent.name[0] == '.') ||
+		    (d->dirent.namelen == 2 && memcmp(d->dirent.name, "..", 2) == 0);
+
+		if (sz > len)
+			return -EPROTO;
+		s->off = d->dirent.off;
+		if (!dot) {
+			lg->ops++;
+			if (d->entry_out.nodeid != 0 &&
+			    lg_forget_later(lg, d->entry_out.nodeid) != 0)
+				return -ENOMEM;
+		}
+		p += sz;
+		len -= sz;
+	}
+	return 0;
+}
+
+static int
+rdplus_done(struct lg *lg, struct lg_slot *s, const void *pl, size_t len)
+{
+	const struct fuse_open_out *o = pl;
+
+	switch (s->phase) {
+	case 0:
+		if (len < sizeof(*o))
+			return -EPROTO;
+		s->fh = o->fh;
+		s->off = 0;
+		s->phase = 1;
+		return 0;
+	case 1:
+		if (len == 0)
+			s->phase = 2;
+		return rdplus_entries(lg, s, pl, len);
+	default:
+		s->phase = 0;
+		return 0;
+	}
+}
+
+static int
+open_data(struct lg *lg)
+{
+	struct fuse_getattr_in ga = { 0 };
+	struct fuse_attr_out a;
+	struct fuse_open_in o = { .flags = O_RDONLY };
+	struct fuse_open_out oo;
+	int rc;
+
+	if ((rc = lg_lookup(lg, FUSE_ROOT_ID, "data", &lg->file_node)) != 0 ||
+	    (rc = lg_forget_later(lg, lg->file_node)) != 0 ||
+	    (rc = lg_sync(lg, FUSE_GETATTR, lg->file_node, &ga, sizeof(ga),
+	    NULL, &a, sizeof(a))) != 0 ||
+	    (rc = lg_sync(lg, FUSE_OPEN, lg->file_node, &o, sizeof(o), NULL,
+	    &oo, sizeof(oo))) != 0)
+		return rc;
+	lg->file_fh = oo.fh;
+	lg->file_size = a.attr.size & ~(uint64_t)(LG_IO_MAX - 1);
+	return lg->file_size > 0 ? 0 : -ENOSPC;
+}
+
+static int
+close_file(struct lg *lg, bool flush)
+{
+	struct fuse_flush_in f = { .fh = lg->file_fh };
+	struct fuse_release_in r = { .fh = lg->file_fh };
+	int rc = 0;
+
+	if (flush)
+		rc = lg_sync(lg, FUSE_FLUSH, lg->file_node, &f, sizeof(f),
+		    NULL, NULL, 0);
+	if (rc == 0)
+		rc = lg_sync(lg, FUSE_RELEASE, lg->file_node, &r, sizeof(r),
+		    NULL, NULL, 0);
+	return rc;
+}
+
+static int
+close_data(struct lg *lg)
+{
+	return close_file(lg, false);
+}
+
+static int
+randread_setup(struct lg *lg)
+{
+	lg->io = LG_PAGE;
+	return open_data(lg);
+}
+
+static int
+seqread_setup(struct lg *lg)
+{
+	lg->io = LG_IO_MAX;
+	return open_data(lg);
+}
+
+static uint64_t
+lg_random(struct lg *lg)
+{
+	lg->rng ^= lg->rng << 13;
+	lg->rng ^= lg->rng >> 7;
+	lg->rng ^= lg->rng << 17;
+	return lg->rng;
+}
+
+static int
+read_next(struct lg *lg, struct lg_slot *s)
+{
+	struct fuse_read_in r = { .fh = lg->file_fh, .size = (uint32_t)lg->io };
+
+	if (lg->io == LG_PAGE)
+		r.offset = lg_random(lg) % (lg->file_size / LG_PAGE) * LG_PAGE;
+	else
+		r.offset = lg->counter++ * lg->io % lg->file_size;
+	s->want = lg->io;
+	return lg_submit(lg, s, FUSE_READ, lg->file_node, &r, sizeof(r), NULL,
+	    0, lg->io);
+}
+
+static int
+read_done(struct lg *lg, struct lg_slot *s, const void *pl, size_t len)
+{
+	(void)pl;
+	if (len != s->want)
+		return -EIO;
+	lg->ops++;
+	lg->bytes += len;
+	return 0;
+}
+
+static int
+seqwrite_setup(struct lg *lg)
+{
+	struct fuse_create_in c = { .flags = O_WRONLY | O_CREAT | O_TRUNC,
+	    .mode = 0100644, .umask = 022 };
+	struct {
+		struct fuse_entry_out e;
+		struct fuse_open_out o;
+	} out;
+	char name[64];
+	int rc;
+
+	if (lg->max_write < LG_IO_MAX)
+		fprintf(stderr, "loadgen: max_write %u: writes of that size\n",
+		    lg->max_write);
+	lg->io = lg->max_write < LG_IO_MAX ? lg->max_write : LG_IO_MAX;
+	snprintf(name, sizeof(name), "write-%ld", (long)getpid());
+	if ((rc = lg_sync(lg, FUSE_CREATE, FUSE_ROOT_ID, &c, sizeof(c), name,
+	    &out, sizeof(out))) != 0)
+		return rc;
+	lg->file_node = out.e.nodeid;
+	lg->file_fh = out.o.fh;
+	for (unsigned i = 0; i < lg->depth; i++)
+		memset(ff_host(lg->ff, lg->slot[i].in_gpa + LG_HDR_SPACE),
+		    'a' + i % 26, LG_IO_MAX);
+	return lg_forget_later(lg, lg->file_node);
+}
+
+static int
+write_next(struct lg *lg, struct lg_slot *s)
+{
+	struct fuse_write_in w = { .fh = lg->file_fh,
+	    .offset = lg->counter++ * lg->io % lg->file_size,
+	    .size = (uint32_t)lg->io };
+
+	s->want = lg->io;
+	return lg_submit(lg, s, FUSE_WRITE, lg->file_node, &w, sizeof(w),
+	    NULL, lg->io, sizeof(struct fuse_write_out));
+}
+
+static int
+write_done(struct lg *lg, struct lg_slot *s, const void *pl, size_t len)
+{
+	const struct fuse_write_out *w = pl;
+
+	if (len < sizeof(*w) || w->size != s->want)
+		return -EIO;
+	lg->ops++;
+	lg->bytes += w->size;
+	return 0;
+}
+
+/* Closing counts: that is when an object store's upload happens. */
+static int
+seqwrite_finish(struct lg *lg)
+{
+	return close_file(lg, true);
+}
+
+static const struct workload workloads[] = {
+	{ "lookup", meta_setup, lookup_next, lookup_done, NULL },
+	{ "create", create_setup, create_next, create_done, NULL },
+	{ "readdirplus", big_setup, rdplus_next, rdplus_done, NULL },
+	{ "randread", randread_setup, read_next, read_done, close_data },
+	{ "seqread", seqread_setup, read_next, read_done, close_data },
+	{ "seqwrite", seqwrite_setup, write_next, write_done,
+	    seqwrite_finish },
+};
+
+/* --- The engine ------------------------------------------------------- */
+
+static int
+lg_fill(struct lg *lg, const struct workload *w)
+{
+	uint16_t old[FF_MAX_QUEUES];
+	int rc;
+
+	for (unsigned q = 1; q <= lg->nq; q++)
+		old[q] = lg->ff->q[q].avail_idx;
+	for (unsigned i = 0; i < lg->depth; i++) {
+		struct lg_slot *s = &lg->slot[i];
+
+		/* Once time is up, operations under way still finish. */
+		if (s->head != -1 || (lg->stopping && s->phase == 0))
+			continue;
+		if ((rc = w->next(lg, s)) != 0)
+			return rc;
+		lg->head_slot[s->q][s->head] = (int)i;
+	}
+	for (unsigned q = 1; q <= lg->nq; q++)
+		if ((rc = lg_kick(lg, q, old[q])) != 0)
+			return rc;
+	return 0;
+}
+
+/* Take every completion there is; wait for one when there is none. */
+static int
+lg_reap(struct lg *lg, const struct workload *w, unsigned *inflight)
+{
+	unsigned got = 0;
+	int rc;
+
+	for (;;) {
+		struct pollfd pfd[FF_MAX_QUEUES];
+		uint64_t v;
+
+		for (unsigned q = 1; q <= lg->nq; q++) {
+			uint16_t id;
+			uint32_t used;
+
+			while (ff_poll_used(lg->ff, q, &id, &used)) {
+				struct lg_slot *s;
+				const void *pl;
+				size_t len;
+
+				if (id >= LG_RING || lg->head_slot[q][id] < 0)
+					return -EPROTO;
+				s = &lg->slot[lg->head_slot[q][id]];
+				lg->head_slot[q][id] = -1;
+				s->head = -1;
+				(*inflight)--;
+				got++;
+				if ((rc = lg_reply(lg, s, used, &pl,
+				    &len)) != 0 ||
+				    (rc = w->done(lg, s, pl, len)) != 0)
+					return rc;
+			}
+		}
+		if (got > 0)
+			return 0;
+		for (unsigned q = 1; q <= lg->nq; q++)
+			pfd[q - 1] = (struct pollfd){ lg->ff->q[q].call_fd,
+			    POLLIN, 0 };
+		rc = poll(pfd, lg->nq, LG_TIMEOUT_MS);
+		if (rc == 0)
+			return -ETIMEDOUT;
+		for (unsigned q = 1; q <= lg->nq; q++)
+			if (pfd[q - 1].revents & POLLIN)
+				(void)eventfd_read(pfd[q - 1].fd, &v);
+	}
+}
+
+static unsigned
+lg_busy(const struct lg *lg)
+{
+	unsigned n = 0;
+
+	for (unsigned i = 0; i < lg->depth; i++)
+		n += lg->slot[i].head != -1;
+	return n;
+}
+
+static int
+lg_run(struct lg *lg, const struct workload *w)
+{
+	double t0, t1;
+	size_t keep;
+	unsigned inflight;
+	int rc;
+
+	lg->ops = lg->bytes = lg->counter = 0;
+	lg->stopping = false;
+	lg->file_size = 256u << 20;
+	for (unsigned i = 0; i < lg->depth; i++)
+		lg->slot[i].phase = 0;
+	if ((rc = w->setup(lg)) != 0) {
+		fprintf(stderr, "loadgen: %s: setup: %s\n", w->name,
+		    strerror(-rc));
+		return rc;
+	}
+	keep = lg->nforget;
+	t0 = now();
+	for (;;) {
+		if (!lg->stopping && now() - t0 >= lg->seconds)
+			lg->stopping = true;
+		if ((rc = lg_fill(lg, w)) != 0)
+			break;
+		if ((inflight = lg_busy(lg)) == 0)
+			break;
+		if ((rc = lg_reap(lg, w, &inflight)) != 0)
+			break;
+		if (lg->nforget >= keep + 8192 &&
+		    (rc = lg_forget_flush(lg, keep)) != 0)
+			break;
+	}
+	if (rc == 0 && w->finish != NULL)
+		rc = w->finish(lg);
+	if (rc == 0)
+		rc = lg_forget_flush(lg, keep);
+	t1 = now();
+	if (rc == 0)
+		rc = lg_forget_flush(lg, 0);
+	if (rc != 0) {
+		fprintf(stderr, "loadgen: %s: %s\n", w->name, strerror(-rc));
+		return rc;
+	}
+	printf("%s depth=%u ops/s=%.0f MB/s=%.1f\n", w->name, lg->depth,
+	    (double)lg->ops / (t1 - t0),
+	    (double)lg->bytes / (t1 - t0) / 1e6);
+	fflush(stdout);
+	return 0;
+}
+
+/* --- Bring-up ---------------------------------------------------------- */
+
+static int
+lg_connect(struct lg *lg, const char *sock)
+{
+	uint64_t offered;
+	size_t region = (size_t)(lg->depth + 1) * (LG_HDR_SPACE + LG_IO_MAX) +
+	    (8u << 20);
+	struct fuse_init_in in = {
+		.major = FUSE_KERNEL_VERSION,
+		.minor = FUSE_KERNEL_MINOR_VERSION,
+		.max_readahead = LG_IO_MAX,
+		.flags = FUSE_ASYNC_READ | FUSE_BIG_WRITES |
+		    FUSE_DO_READDIRPLUS | FUSE_MAX_PAGES | FUSE_PARALLEL_DIROPS,
+	};
+	struct fuse_init_out out;
+	int rc;
+
+	if ((lg->ff = ff_connect(sock)) == NULL)
+		return -ECONNREFUSED;
+	if ((rc = ff_get_u64(lg->ff, VU_GET_PROTOCOL_FEATURES, &offered)) != 0)
+		return rc;
+	/* Plays QEMU's part with whatever subset the backend offers. */
+	if ((rc = ff_negotiate(lg->ff, ff_default_features(),
+	    ff_default_protocol_features() & offered)) != 0 ||
+	    (rc = ff_setup_memory(lg->ff, region, false)) != 0)
+		return rc;
+	for (unsigned q = 0; q <= lg->nq && rc == 0; q++)
+		rc = ff_setup_queue(lg->ff, q, LG_RING);
+	if (rc != 0)
+		return rc;
+	for (unsigned q = 0; q <= lg->nq; q++)
+		for (unsigned i = 0; i < LG_RING; i++)
+			lg->head_slot[q][i] = -1;
+	for (unsigned i = 0; i <= lg->depth; i++) {
+		struct lg_slot *s = i < lg->depth ? &lg->slot[i] : &lg->sync;
+
+		s->in_gpa = ff_alloc(lg->ff, 1, LG_HDR_SPACE + LG_IO_MAX,
+		    LG_PAGE);
+		s->out_gpa = ff_alloc(lg->ff, 0, LG_PAGE + LG_IO_MAX, LG_PAGE);
+		s->q = 1 + i % lg->nq;
+		s->head = -1;
+		if (s->in_gpa == 0 || s->out_gpa == 0)
+			return -ENOMEM;
+	}
+	if ((rc = lg_sync(lg, FUSE_INIT, 0, &in, sizeof(in), NULL, &out,
+	    sizeof(out))) != 0)
+		return rc;
+	lg->max_write = out.max_write;
+	return 0;
+}
+
+/*
+ * The ceiling for the 1 MiB cases: memcpy of 1 MiB blocks between two
+ * 256 MiB buffers, after a round that faults every page in.
+ */
+static void
+memcpy_bandwidth(void)
+{
+	size_t size = 256u << 20;
+	char *a = malloc(size), *b = malloc(size);
+	volatile char sink;
+	double t0, t1;
+	int rounds = 8;
+
+	if (a == NULL || b == NULL) {
+		free(a);
+		free(b);
+		return;
+	}
+	memset(a, 1, size);
+	memcpy(b, a, size);
+	t0 = now();
+	for (int r = 0; r < rounds; r++)
+		for (size_t o = 0; o < size; o += LG_IO_MAX)
+			memcpy(b + o, a + o, LG_IO_MAX);
+	t1 = now();
+	sink = b[size - 1];
+	(void)sink;
+	printf("memcpy depth=1 ops/s=%.0f MB/s=%.1f\n",
+	    rounds * (double)(size / LG_IO_MAX) / (t1 - t0),
+	    rounds * (double)size / (t1 - t0) / 1e6);
+	free(a);
+	free(b);
+}
+
+static void
+usage(void)
+{
+	fprintf(stderr, "usage: loadgen --socket=PATH [--depth=N] "
+	    "[--queues=N] [--seconds=N] WORKLOAD...\n"
+	    "       loadgen --memcpy\n"
+	    "workloads: lookup create readdirplus randread seqread "
+	    "seqwrite\n");
+	exit(2);
+}
+
+int
+main(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "socket", required_argument, NULL, 's' },
+		{ "depth", required_argument, NULL, 'd' },
+		{ "queues", required_argument, NULL, 'q' },
+		{ "seconds", required_argument, NULL, 't' },
+		{ "memcpy", no_argument, NULL, 'm' },
+		{ NULL, 0, NULL, 0 },
+	};
+	static struct lg lg;
+	const char *sock = NULL;
+	int c, rc;
+
+	lg.depth = 1;
+	lg.nq = 1;
+	lg.seconds = 3;
+	lg.rng = 0x9e3779b97f4a7c15ULL;
+	lg.unique = 1;
+	while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+		switch (c) {
+		case 's':
+			sock = optarg;
+			break;
+		case 'd':
+			lg.depth = (unsigned)atoi(optarg);
+			break;
+		case 'q':
+			lg.nq = (unsigned)atoi(optarg);
+			break;
+		case 't':
+			lg.seconds = (unsigned)atoi(optarg);
+			break;
+		case 'm':
+			memcpy_bandwidth();
+			return 0;
+		default:
+			usage();
+		}
+	}
+	if (sock == NULL || optind == argc || lg.depth < 1 ||
+	    lg.depth > LG_MAX_DEPTH || lg.nq < 1 || lg.nq >= FF_MAX_QUEUES ||
+	    lg.seconds < 1)
+		usage();
+	if ((rc = lg_connect(&lg, sock)) != 0) {
+		fprintf(stderr, "loadgen: %s: %s\n", sock, strerror(-rc));
+		return 1;
+	}
+	for (int i = optind; i < argc; i++) {
+		const struct workload *w = NULL;
+
+		for (size_t k = 0; k < sizeof(workloads) / sizeof(*workloads);
+		    k++)
+			if (strcmp(argv[i], workloads[k].name) == 0)
+				w = &workloads[k];
+		if (w == NULL)
+			usage();
+		if (lg_run(&lg, w) != 0)
+			return 1;
+	}
+	ff_close(lg.ff);
+	return 0;
+}
