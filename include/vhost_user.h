@@ -27,8 +27,12 @@ struct vu_device_ops {
 	const char	*name;
 	uint64_t	 features;	/* device-specific virtio features */
 
-	/* A ring starts or stops, on the main thread.  Both optional. */
-	int	(*queue_start)(void *ctx, struct vu_dev *dev, unsigned qidx);
+	/*
+	 * A ring starts or stops, on the main thread.  Both optional.  When
+	 * queue_stop is called every element of the ring has been pushed.
+	 */
+	int	(*queue_start)(void *ctx, struct vu_dev *dev, unsigned qidx,
+		    struct vq *vq);
 	void	(*queue_stop)(void *ctx, struct vu_dev *dev, unsigned qidx);
 
 	/*

@@ -3,6 +3,9 @@
  * FUSE server.  Queue 0 is the high-priority queue (FORGET, BATCH_FORGET,
  * INTERRUPT); the others carry requests.  Each chain holds one FUSE
  * request in its readable part and the buffers for the reply after it.
+ *
+ * Requests are served on the queue's own thread, or with pool_size > 0 by
+ * that many workers per request queue, completing in any order.
  */
 #ifndef OBJFSD_VIRTIOFS_H
 #define OBJFSD_VIRTIOFS_H
@@ -10,8 +13,18 @@
 #include "fuse_server.h"
 #include "vhost_user.h"
 
+struct workpool;
+
+struct virtiofs_queue {
+	struct virtiofs	*vfs;
+	struct vq	*vq;
+	struct workpool	*pool;
+};
+
 struct virtiofs {
-	struct fsrv	*srv;
+	struct fsrv		*srv;
+	unsigned		 pool_size;
+	struct virtiofs_queue	 queues[VU_MAX_QUEUES];
 };
 
 extern const struct vu_device_ops virtiofs_ops;

@@ -86,6 +86,8 @@ int	vq_pop(struct vq *vq, const struct guestmem *gm,
 	    struct vq_elem **elemp);
 bool	vq_rearm(struct vq *vq);
 void	vq_push(struct vq *vq, struct vq_elem *elem, uint32_t written);
+void	vq_complete(struct vq *vq, struct vq_elem *elem, uint32_t written,
+	    bool notify);
 void	vq_notify(struct vq *vq);
 void	vq_wait_idle(struct vq *vq);
 

@@ -31,6 +31,7 @@ struct config {
 	const char		*store_url;
 	char			*source_url;	/* built from -o source= */
 	unsigned		 request_queues;
+	int			 pool_size;	/* -1: chosen by store */
 	struct fsrv_options	 fsrv;
 	struct objfs_options	 objfs;
 	enum log_level		 log_level;
@@ -52,6 +53,8 @@ usage(FILE *f)
 "  -o source=DIR           same as --store=fs:DIR (virtiofsd spelling)\n"
 "  --shared-dir=DIR        same as --store=fs:DIR\n"
 "  --request-queues=N      request virtqueues (default 1)\n"
+"  --thread-pool-size=N    workers per request queue; 0 serves requests on\n"
+"                          the queue's thread (default: 0 for fs:, 16 else)\n"
 "  --cache=MODE            none, auto (default) or always\n"
 "  --writeback             let the guest cache writes (FUSE writeback)\n"
 "  --readonly              refuse every change\n"
@@ -211,7 +214,7 @@ enum {
 	OPT_CAPS, OPT_VERSION, OPT_HELP, OPT_S3_ENDPOINT, OPT_S3_REGION,
 	OPT_S3_PATH_STYLE, OPT_S3_VIRTUAL_HOST, OPT_S3_PART_SIZE,
 	OPT_S3_PARALLEL, OPT_S3_RETRIES, OPT_S3_CREDENTIALS, OPT_S3_ANONYMOUS,
-	OPT_S3_INSECURE, OPT_S3_TIMEOUT,
+	OPT_S3_INSECURE, OPT_S3_TIMEOUT, OPT_POOL,
 };
 
 static const struct option longopts[] = {
@@ -220,6 +223,7 @@ static const struct option longopts[] = {
 	{ "store", required_argument, NULL, OPT_STORE },
 	{ "shared-dir", required_argument, NULL, OPT_SHARED_DIR },
 	{ "request-queues", required_argument, NULL, OPT_QUEUES },
+	{ "thread-pool-size", required_argument, NULL, OPT_POOL },
 	{ "cache", required_argument, NULL, OPT_CACHE },
 	{ "writeback", no_argument, NULL, OPT_WRITEBACK },
 	{ "readonly", no_argument, NULL, OPT_READONLY },
@@ -271,6 +275,10 @@ parse_one(struct config *c, int ch, char *arg)
 	case OPT_QUEUES:
 		c->request_queues = (unsigned)parse_number("--request-queues",
 		    arg, 1, VU_MAX_QUEUES - 1, 10);
+		break;
+	case OPT_POOL:
+		c->pool_size = (int)parse_number("--thread-pool-size", arg, 0,
+		    1024, 10);
 		break;
 	case OPT_CACHE:
 		c->fsrv.cache = parse_cache(arg);
@@ -404,6 +412,7 @@ config_defaults(struct config *c)
 	memset(c, 0, sizeof(*c));
 	c->vu.fd = -1;
 	c->request_queues = 1;
+	c->pool_size = -1;
 	c->fsrv.cache = FSRV_CACHE_AUTO;
 	c->objfs.uid = getuid();
 	c->objfs.gid = getgid();
@@ -437,6 +446,14 @@ serve(struct config *c, struct store *st)
 
 	c->objfs.store = st;
 	c->vu.nqueues = 1 + c->request_queues;
+	/*
+	 * A local directory answers in microseconds: handing requests to
+	 * other threads costs more than it saves.  A remote store waits on
+	 * the network, so requests run side by side.
+	 */
+	if (c->pool_size < 0)
+		c->pool_size = store_is_tree(st) ? 0 : 16;
+	vfs.pool_size = (unsigned)c->pool_size;
 	if ((rc = objfs_new(&c->objfs, &fs)) != 0) {
 		log_warnx("cannot set up the filesystem: %s", strerror(-rc));
 		return 1;
@@ -445,10 +462,11 @@ serve(struct config *c, struct store *st)
 	    (rc = vu_server_open(&c->vu, &virtiofs_ops, &vfs, &server)) != 0)
 		log_warnx("cannot listen for a frontend: %s", strerror(-rc));
 	if (rc == 0) {
-		log_info("serving %s on %s with %u request queue%s",
-		    c->store_url, c->vu.socket_path != NULL ?
+		log_info("serving %s on %s with %u request queue%s and %u "
+		    "worker%s each", c->store_url, c->vu.socket_path != NULL ?
 		    c->vu.socket_path : "an inherited socket",
-		    c->request_queues, c->request_queues == 1 ? "" : "s");
+		    c->request_queues, c->request_queues == 1 ? "" : "s",
+		    vfs.pool_size, vfs.pool_size == 1 ? "" : "s");
 		if (c->vu.socket_path != NULL)
 			log_attach_hint(c);
 		rc = vu_server_run(server);

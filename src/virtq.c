@@ -353,8 +353,25 @@ vq_rearm(struct vq *vq)
 	return avail_idx != vq->last_avail;
 }
 
+static bool vq_should_notify(struct vq *vq);
+
+/* Lock held. */
+static void
+vq_notify_locked(struct vq *vq)
+{
+	if (vq_attached(vq) && vq->call_fd != -1 && vq_should_notify(vq))
+		(void)eventfd_write(vq->call_fd, 1);
+	vq->pushed_since_notify = false;
+}
+
+/*
+ * The element is done.  With notify, the driver is signalled too, before
+ * the element stops counting as in flight: vq_wait_idle() then also means
+ * no thread is still reading the rings.
+ */
 void
-vq_push(struct vq *vq, struct vq_elem *elem, uint32_t written)
+vq_complete(struct vq *vq, struct vq_elem *elem, uint32_t written,
+    bool notify)
 {
 	struct vring_used_elem *u;
 
@@ -368,10 +385,18 @@ vq_push(struct vq *vq, struct vq_elem *elem, uint32_t written)
 		    __ATOMIC_RELEASE);
 		vq->pushed_since_notify = true;
 	}
+	if (notify)
+		vq_notify_locked(vq);
 	if (--vq->inflight == 0)
 		pthread_cond_broadcast(&vq->idle);
 	pthread_mutex_unlock(&vq->lock);
 	free(elem);
+}
+
+void
+vq_push(struct vq *vq, struct vq_elem *elem, uint32_t written)
+{
+	vq_complete(vq, elem, written, false);
 }
 
 static bool
@@ -400,9 +425,7 @@ void
 vq_notify(struct vq *vq)
 {
 	pthread_mutex_lock(&vq->lock);
-	if (vq_attached(vq) && vq->call_fd != -1 && vq_should_notify(vq))
-		(void)eventfd_write(vq->call_fd, 1);
-	vq->pushed_since_notify = false;
+	vq_notify_locked(vq);
 	pthread_mutex_unlock(&vq->lock);
 }
 

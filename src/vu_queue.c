@@ -175,7 +175,8 @@ vu_queue_start(struct vu_queue *q)
 		return;
 	}
 	if (dev->ops->queue_start != NULL &&
-	    (rc = dev->ops->queue_start(dev->ctx, dev, q->index)) != 0) {
+	    (rc = dev->ops->queue_start(dev->ctx, dev, q->index,
+	    &q->vq)) != 0) {
 		log_warnx("queue %u: device refused to start: %s", q->index,
 		    strerror(-rc));
 		return;
