@@ -316,9 +316,11 @@ objfs_truncate(struct objfs *fs, struct objfs_inode *ino, uint64_t size)
 		return -EINVAL;
 	if ((rc = objfs_stage_open(fs, ino, size > 0, NULL)) != 0)
 		return rc;
-	if (ftruncate(ino->stage->fd, (off_t)size) == -1)
+	/* Truncating to zero may leave a stage without a spill file. */
+	if (ino->stage->fd != -1 && ftruncate(ino->stage->fd, (off_t)size) == -1)
 		return -errno;
 	ino->stage->size = size;
+	ino->stage->loaded |= size == 0;
 	ino->stage->dirty = true;
 	clock_gettime(CLOCK_REALTIME, &ino->stage->mtime);
 	/* With no writer left to flush it, the truncation is uploaded now. */

@@ -96,7 +96,7 @@ objfs_trunc_on_open(struct objfs *fs, struct objfs_inode *ino)
 
 	if (rc != 0)
 		return rc;
-	if (ftruncate(ino->stage->fd, 0) == -1)
+	if (ino->stage->fd != -1 && ftruncate(ino->stage->fd, 0) == -1)
 		return -errno;
 	ino->stage->size = 0;
 	ino->stage->loaded = true;
@@ -248,7 +248,9 @@ objfs_read(struct objfs *fs, uint64_t fh, uint64_t off,
 	objfs_ns_read(fs);
 	pthread_mutex_lock(&ino->lock);
 	if (ino->stage != NULL && ino->stage->loaded) {
-		rc = preadv_all(ino->stage->fd, iov, iovcnt, off, got);
+		/* No spill file: nothing written yet, the file is empty. */
+		if (ino->stage->fd != -1)
+			rc = preadv_all(ino->stage->fd, iov, iovcnt, off, got);
 		pthread_mutex_unlock(&ino->lock);
 		goto out;
 	}

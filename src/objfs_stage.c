@@ -104,7 +104,9 @@ objfs_stage_load(struct objfs *fs, struct objfs_inode *ino)
 
 /*
  * Make sure ino has a stage; with load, one that holds the object's
- * bytes.  meta seeds a new stage's metadata (else the store's is used).
+ * bytes in a spill file.  Without, the stage may have no spill file yet
+ * (fd -1); it is then empty or not loaded.  meta seeds a new stage's
+ * metadata (else the store's is used).
  */
 int
 objfs_stage_open(struct objfs *fs, struct objfs_inode *ino, bool load,
@@ -121,10 +123,7 @@ objfs_stage_open(struct objfs *fs, struct objfs_inode *ino, bool load,
 			rc = store_attr_copy(&s->meta, meta);
 		else
 			rc = objfs_head_inode(fs, ino, &s->meta);
-		if (rc == 0 && (s->fd = objfs_spill_create(fs)) < 0)
-			rc = s->fd;
 		if (rc != 0) {
-			s->fd = -1;
 			objfs_stage_free(s);
 			return rc;
 		}
@@ -133,6 +132,12 @@ objfs_stage_open(struct objfs *fs, struct objfs_inode *ino, bool load,
 		    fs->start_time;
 		s->loaded = s->size == 0;	/* nothing to copy */
 		ino->stage = s;
+	}
+	/* The spill file comes with the first bytes: a create needs none. */
+	if (load && s->fd == -1) {
+		if ((rc = objfs_spill_create(fs)) < 0)
+			return rc;
+		s->fd = rc;
 	}
 	if (load && !s->loaded)
 		return objfs_stage_load(fs, ino);

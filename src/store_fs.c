@@ -80,22 +80,56 @@ fs_walk(struct fs_store *s, const char *path, int flags)
 	return fd >= 0 ? fd : -errno;
 }
 
+/* mkdir -p path beneath the root, one component at a time. */
+static int
+fs_mkdirs(struct fs_store *s, char *path)
+{
+	for (char *p = path, *slash;; p = slash + 1) {
+		struct fs_dir *pd;
+		char sub[NAME_MAX + 1];
+		int fd, pfd;
+
+		if ((slash = strchr(p, '/')) != NULL)
+			*slash = '\0';
+		fd = fs_walk(s, path, O_PATH | O_DIRECTORY);
+		if (fd == -ENOENT) {
+			if ((pfd = fs_parent(s, path, sub, false, &pd)) < 0)
+				return pfd;
+			fd = mkdirat(pfd, sub, 0755) == -1 && errno != EEXIST ?
+			    -errno : 0;
+			fs_dir_put(s, pd);
+			if (fd < 0)
+				return fd;
+			fd = fs_walk(s, path, O_PATH | O_DIRECTORY);
+		}
+		if (fd < 0)
+			return fd;
+		close(fd);
+		if (slash == NULL)
+			return 0;
+		*slash = '/';
+	}
+}
+
 /*
  * The directory holding key's last component, and that component.
  * "a/b/c" and "a/b/c/" both name c in a/b; "" names the root itself
- * (leaf ".").  With create, missing parent directories are made.
+ * (leaf ".").  With create, missing parent directories are made.  The fd
+ * is borrowed: give it back with fs_dir_put(*dirp).
  */
 int
-fs_parent(struct fs_store *s, const char *key, char *leaf, bool create)
+fs_parent(struct fs_store *s, const char *key, char *leaf, bool create,
+    struct fs_dir **dirp)
 {
 	char path[STORE_KEY_MAX + 1];
 	size_t len = strlen(key);
 	char *slash;
 	int fd;
 
+	*dirp = NULL;
 	if (len == 0) {
 		strlcpy(leaf, ".", NAME_MAX + 1);
-		return fs_walk(s, "", O_PATH | O_DIRECTORY);
+		return s->root;
 	}
 	if (!store_key_valid(key))
 		return -EINVAL;
@@ -108,33 +142,12 @@ fs_parent(struct fs_store *s, const char *key, char *leaf, bool create)
 		*slash = '\0';
 	else
 		path[0] = '\0';
-	fd = fs_walk(s, path, O_PATH | O_DIRECTORY);
+	fd = fs_dir_get(s, path, dirp);
 	if (fd != -ENOENT || !create || path[0] == '\0')
 		return fd;
-	/* mkdir -p, one component at a time, beneath the root. */
-	for (char *p = path;; p = slash + 1) {
-		slash = strchr(p, '/');
-		if (slash != NULL)
-			*slash = '\0';
-		if ((fd = fs_walk(s, path, O_PATH | O_DIRECTORY)) == -ENOENT) {
-			char sub[NAME_MAX + 1];
-			int pfd = fs_parent(s, path, sub, false);
-
-			if (pfd < 0)
-				return pfd;
-			if (mkdirat(pfd, sub, 0755) == -1 && errno != EEXIST) {
-				fd = -errno;
-				close(pfd);
-				return fd;
-			}
-			close(pfd);
-			fd = fs_walk(s, path, O_PATH | O_DIRECTORY);
-		}
-		if (slash == NULL || fd < 0)
-			return fd;
-		close(fd);
-		*slash = '/';
-	}
+	if ((fd = fs_mkdirs(s, path)) < 0)
+		return fd;
+	return fs_dir_get(s, path, dirp);
 }
 
 bool
@@ -179,13 +192,14 @@ int
 fs_stat(struct fs_store *s, const char *key, struct stat *st)
 {
 	char leaf[NAME_MAX + 1];
-	int dfd = fs_parent(s, key, leaf, false), rc = 0;
+	struct fs_dir *dir;
+	int dfd = fs_parent(s, key, leaf, false, &dir), rc = 0;
 
 	if (dfd < 0)
 		return dfd == -ENOTDIR ? -ENOENT : dfd;
 	if (fstatat(dfd, leaf, st, AT_SYMLINK_NOFOLLOW) == -1)
 		rc = -errno;
-	close(dfd);
+	fs_dir_put(s, dir);
 	if (rc == 0 && (!fs_type_ok(st->st_mode) ||
 	    (fs_is_marker(key) && !S_ISDIR(st->st_mode))))
 		rc = -ENOENT;
@@ -208,13 +222,14 @@ int
 fs_open_leaf(struct fs_store *s, const char *key, int flags)
 {
 	char leaf[NAME_MAX + 1];
-	int dfd = fs_parent(s, key, leaf, false), fd;
+	struct fs_dir *dir;
+	int dfd = fs_parent(s, key, leaf, false, &dir), fd;
 
 	if (dfd < 0)
 		return dfd;
 	fd = openat(dfd, leaf, flags | O_NOFOLLOW | O_CLOEXEC | O_NOCTTY);
 	fd = fd >= 0 ? fd : -errno;
-	close(dfd);
+	fs_dir_put(s, dir);
 	return fd;
 }
 
@@ -320,11 +335,12 @@ fs_get(struct store *st, const char *key, uint64_t off,
     const struct iovec *iov, unsigned iovcnt, size_t *got)
 {
 	char leaf[NAME_MAX + 1];
+	struct fs_dir *dir;
 	int dfd, fd, rc;
 
 	if (fs_is_marker(key))
 		return -EISDIR;
-	if ((dfd = fs_parent(fss(st), key, leaf, false)) < 0)
+	if ((dfd = fs_parent(fss(st), key, leaf, false, &dir)) < 0)
 		return dfd == -ENOTDIR ? -ENOENT : dfd;
 	fd = openat(dfd, leaf, O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NOCTTY |
 	    O_NONBLOCK);
@@ -336,7 +352,7 @@ fs_get(struct store *st, const char *key, uint64_t off,
 		rc = fs_preadv(fd, off, iov, iovcnt, got);
 		close(fd);
 	}
-	close(dfd);
+	fs_dir_put(fss(st), dir);
 	return rc;
 }
 
@@ -404,6 +420,9 @@ fs_open(const char *location, const struct store_config *cfg,
 	s->root = root;
 	s->readonly = cfg->readonly;
 	s->no_openat2 = getenv("OBJFSD_FS_NO_OPENAT2") != NULL;
+	s->umask = umask(0);
+	umask(s->umask);
+	fs_dircache_init(s);
 	*storep = &s->base;
 	return 0;
 }
@@ -411,6 +430,7 @@ fs_open(const char *location, const struct store_config *cfg,
 static void
 fs_close(struct store *st)
 {
+	fs_dircache_free(fss(st));
 	close(fss(st)->root);
 	free(st);
 }

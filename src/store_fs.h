@@ -5,6 +5,8 @@
 #define OBJFSD_STORE_FS_H
 
 #include <limits.h>
+#include <pthread.h>
+#include <stdint.h>
 #include <sys/stat.h>
 
 #include "store.h"
@@ -12,18 +14,32 @@
 /* Names a put uses on its way in; listings never show them. */
 #define FS_TMP_PREFIX	".objfsd-tmp-"
 
+#define FS_DC_SHARDS	16
+#define FS_DC_WAYS	16
+
+struct fs_dir;
+
+struct fs_dcshard {
+	pthread_mutex_t	 lock;
+	struct fs_dir	*slot[FS_DC_WAYS];
+	uint64_t	 tick;
+};
+
 struct fs_store {
-	struct store	 base;
-	int		 root;		/* O_PATH of DIR */
-	bool		 readonly;
-	bool		 no_openat2;	/* kernel without it, or forced */
+	struct store		 base;
+	int			 root;		/* O_PATH of DIR */
+	bool			 readonly;
+	bool			 no_openat2;	/* kernel without it, or forced */
+	mode_t			 umask;		/* the process's, at open */
+	uint64_t		 dc_gen;	/* bumped when dirs move */
+	struct fs_dcshard	 dc[FS_DC_SHARDS];
 };
 
 /* store_fs.c */
 struct fs_store *fss(struct store *st);
 int	fs_walk(struct fs_store *s, const char *path, int flags);
 int	fs_parent(struct fs_store *s, const char *key, char *leaf,
-	    bool create);
+	    bool create, struct fs_dir **dirp);
 int	fs_stat(struct fs_store *s, const char *key, struct stat *st);
 int	fs_open_leaf(struct fs_store *s, const char *key, int flags);
 bool	fs_is_marker(const char *key);
@@ -42,6 +58,13 @@ int	fs_rename(struct store *st, const char *src, const char *dst,
 	    unsigned flags);
 int	fs_set_attr(struct store *st, const char *key,
 	    const struct store_attr *attr);
+
+/* store_fs_dircache.c */
+void	fs_dircache_init(struct fs_store *s);
+void	fs_dircache_free(struct fs_store *s);
+void	fs_dircache_invalidate(struct fs_store *s);
+int	fs_dir_get(struct fs_store *s, const char *path, struct fs_dir **dirp);
+void	fs_dir_put(struct fs_store *s, struct fs_dir *d);
 
 /* store_fs_list.c */
 int	fs_list(struct store *st, const char *prefix, const char *after,

@@ -187,6 +187,37 @@ fs_put_file(int dfd, const char *leaf, const char *tmp, int fd, uint64_t size,
 	return rc;
 }
 
+/*
+ * A new empty file needs no temporary name: created exclusively under its
+ * own, it replaces nothing.  Only what creation did not already get right
+ * is applied afterwards.  -EEXIST: there is something to replace.
+ */
+static int
+fs_put_empty(struct fs_store *s, int dfd, const char *leaf,
+    const struct store_attr *a)
+{
+	mode_t perm = (a->has & STORE_ATTR_MODE) ? a->mode & 07777 : 0644;
+	struct store_attr rest = *a;	/* shares a's xattrs, frees nothing */
+	int fd, rc;
+
+	fd = openat(dfd, leaf, O_CREAT | O_EXCL | O_WRONLY | O_NOFOLLOW |
+	    O_CLOEXEC, perm & 0777);
+	if (fd == -1)
+		return -errno;
+	if ((perm & s->umask) == 0 && (perm & 07000) == 0)
+		rest.has &= ~(unsigned)STORE_ATTR_MODE;
+	if ((!(a->has & STORE_ATTR_UID) || a->uid == geteuid()) &&
+	    (!(a->has & STORE_ATTR_GID) || a->gid == getegid()))
+		rest.has &= ~(unsigned)(STORE_ATTR_UID | STORE_ATTR_GID);
+	if ((a->has & STORE_ATTR_XATTRS) && a->nxattrs == 0)
+		rest.has &= ~(unsigned)STORE_ATTR_XATTRS;
+	rc = fs_apply(fd, dfd, leaf, S_IFREG, &rest, false);
+	close(fd);
+	if (rc != 0)
+		(void)unlinkat(dfd, leaf, 0);
+	return rc;
+}
+
 static int
 fs_put_special(int dfd, const char *tmp, mode_t type, int fd, uint64_t size,
     const struct store_attr *a)
@@ -230,6 +261,7 @@ fs_put(struct store *st, const char *key, int fd, uint64_t size,
 	struct fs_store *s = fss(st);
 	char leaf[NAME_MAX + 1], tmp[64];
 	mode_t type = (a->has & STORE_ATTR_MODE) ? a->mode & S_IFMT : 0;
+	struct fs_dir *dir;
 	int dfd, rc;
 
 	if (s->readonly)
@@ -240,11 +272,16 @@ fs_put(struct store *st, const char *key, int fd, uint64_t size,
 		type = S_IFREG;
 	if (!fs_type_ok(type) || key[0] == '\0')
 		return -EINVAL;
-	if ((dfd = fs_parent(s, key, leaf, true)) < 0)
+	if ((dfd = fs_parent(s, key, leaf, true, &dir)) < 0)
 		return dfd;
 	if (type == S_IFDIR) {
 		rc = fs_put_dir(dfd, leaf, a);
-		close(dfd);
+		fs_dir_put(s, dir);
+		return rc;
+	}
+	if (type == S_IFREG && size == 0 &&
+	    (rc = fs_put_empty(s, dfd, leaf, a)) != -EEXIST) {
+		fs_dir_put(s, dir);
 		return rc;
 	}
 	fs_tmp_name(tmp, sizeof(tmp));
@@ -256,7 +293,7 @@ fs_put(struct store *st, const char *key, int fd, uint64_t size,
 		rc = -errno;
 	if (rc != 0)
 		(void)unlinkat(dfd, tmp, 0);
-	close(dfd);
+	fs_dir_put(s, dir);
 	return rc;
 }
 
@@ -264,17 +301,20 @@ int
 fs_remove(struct store *st, const char *key)
 {
 	char leaf[NAME_MAX + 1];
+	struct fs_dir *dir;
 	int dfd, rc = 0;
 
 	if (fss(st)->readonly)
 		return -EROFS;
 	if (key[0] == '\0')
 		return -EBUSY;
-	if ((dfd = fs_parent(fss(st), key, leaf, false)) < 0)
+	if ((dfd = fs_parent(fss(st), key, leaf, false, &dir)) < 0)
 		return dfd == -ENOTDIR ? -ENOENT : dfd;
 	if (unlinkat(dfd, leaf, fs_is_marker(key) ? AT_REMOVEDIR : 0) == -1)
 		rc = errno == ENOTDIR ? -ENOENT : -errno;
-	close(dfd);
+	else if (fs_is_marker(key))
+		fs_dircache_invalidate(fss(st));
+	fs_dir_put(fss(st), dir);
 	return rc;
 }
 
@@ -326,14 +366,15 @@ fs_rename(struct store *st, const char *src, const char *dst, unsigned flags)
 {
 	struct fs_store *s = fss(st);
 	char sleaf[NAME_MAX + 1], dleaf[NAME_MAX + 1];
+	struct fs_dir *sdir, *ddir;
 	int sfd, dfd, rc = 0;
 
 	if (s->readonly)
 		return -EROFS;
-	if ((sfd = fs_parent(s, src, sleaf, false)) < 0)
+	if ((sfd = fs_parent(s, src, sleaf, false, &sdir)) < 0)
 		return sfd;
-	if ((dfd = fs_parent(s, dst, dleaf, true)) < 0) {
-		close(sfd);
+	if ((dfd = fs_parent(s, dst, dleaf, true, &ddir)) < 0) {
+		fs_dir_put(s, sdir);
 		return dfd;
 	}
 	if (renameat2(sfd, sleaf, dfd, dleaf,
@@ -349,8 +390,11 @@ fs_rename(struct store *st, const char *src, const char *dst, unsigned flags)
 				rc = 0;
 		}
 	}
-	close(sfd);
-	close(dfd);
+	/* Whatever moved, no open directory may stand for its old path. */
+	if (rc == 0)
+		fs_dircache_invalidate(s);
+	fs_dir_put(s, sdir);
+	fs_dir_put(s, ddir);
 	return rc;
 }
 
@@ -358,6 +402,7 @@ int
 fs_set_attr(struct store *st, const char *key, const struct store_attr *a)
 {
 	char leaf[NAME_MAX + 1];
+	struct fs_dir *dir;
 	struct stat sb;
 	int dfd, fd = -1, rc;
 
@@ -365,7 +410,7 @@ fs_set_attr(struct store *st, const char *key, const struct store_attr *a)
 		return -EROFS;
 	if ((rc = fs_stat(fss(st), key, &sb)) != 0)
 		return rc;
-	if ((dfd = fs_parent(fss(st), key, leaf, false)) < 0)
+	if ((dfd = fs_parent(fss(st), key, leaf, false, &dir)) < 0)
 		return dfd;
 	if ((a->has & STORE_ATTR_XATTRS) &&
 	    (S_ISREG(sb.st_mode) || S_ISDIR(sb.st_mode)))
@@ -374,6 +419,6 @@ fs_set_attr(struct store *st, const char *key, const struct store_attr *a)
 	rc = fs_apply(fd, dfd, leaf, sb.st_mode & S_IFMT, a, true);
 	if (fd >= 0)
 		close(fd);
-	close(dfd);
+	fs_dir_put(fss(st), dir);
 	return rc;
 }
