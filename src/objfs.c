@@ -86,6 +86,7 @@ objfs_new(const struct objfs_options *opts, struct objfs **fsp)
 	pthread_mutex_init(&fs->table_lock, NULL);
 	RB_INIT(&fs->handles);
 	fs->next_fh = 1;
+	objfs_trim_start(fs);
 	if ((rc = objfs_inode_init_table(fs)) != 0) {
 		objfs_free(fs);
 		return rc;
@@ -99,6 +100,7 @@ objfs_free(struct objfs *fs)
 {
 	if (fs == NULL)
 		return;
+	objfs_trim_stop(fs);
 	objfs_handle_close_all(fs);
 	objfs_inode_free_table(fs);
 	pthread_mutex_destroy(&fs->table_lock);

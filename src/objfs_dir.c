@@ -55,12 +55,13 @@ dl_name_cmp(const struct dl_name *a, const struct dl_name *b)
 RB_GENERATE_LOCAL(dl_names, dl_name, node, dl_name_cmp)
 
 void
-objfs_dirlist_free(struct objfs_dirlist *d)
+objfs_dirlist_free(struct objfs *fs, struct objfs_dirlist *d)
 {
 	struct dl_name *nm, *next;
 
 	if (d == NULL)
 		return;
+	objfs_trim_note(fs, d->n);
 	RB_FOREACH_SAFE(nm, dl_names, &d->names, next) {
 		RB_REMOVE(dl_names, &d->names, nm);
 		free(nm);
@@ -259,7 +260,7 @@ objfs_readdir_locked(struct objfs *fs, struct objfs_handle *h, uint64_t off,
 	int rc = 0;
 
 	if (off == 0 || h->dir == NULL) {
-		objfs_dirlist_free(h->dir);
+		objfs_dirlist_free(fs, h->dir);
 		if ((h->dir = calloc(1, sizeof(*h->dir))) == NULL)
 			return -ENOMEM;
 		RB_INIT(&h->dir->names);

@@ -45,8 +45,10 @@ inode_alloc(struct objfs *fs, const char *key, mode_t type)
 }
 
 static void
-inode_free(struct objfs_inode *ino)
+inode_free(struct objfs *fs, struct objfs_inode *ino)
 {
+	if (fs != NULL)
+		objfs_trim_note(fs, 1);
 	if (ino->stage != NULL)
 		objfs_stage_free(ino->stage);
 	pthread_mutex_destroy(&ino->lock);
@@ -93,7 +95,7 @@ objfs_inode_free_table(struct objfs *fs)
 
 	RB_FOREACH_SAFE(ino, objfs_ino_tree, &fs->inodes, next) {
 		RB_REMOVE(objfs_ino_tree, &fs->inodes, ino);
-		inode_free(ino);
+		inode_free(fs, ino);
 	}
 	RB_INIT(&fs->keys);
 	fs->ninodes = 0;
@@ -202,7 +204,7 @@ objfs_inode_put(struct objfs *fs, struct objfs_inode *ino)
 	dead = inode_release_if_unused(fs, ino);
 	pthread_mutex_unlock(&fs->table_lock);
 	if (dead)
-		inode_free(ino);
+		inode_free(fs, ino);
 }
 
 void
@@ -219,7 +221,7 @@ objfs_forget(struct objfs *fs, uint64_t nodeid, uint64_t nlookup)
 	}
 	pthread_mutex_unlock(&fs->table_lock);
 	if (dead)
-		inode_free(ino);
+		inode_free(fs, ino);
 }
 
 /* The name is gone; the inode lives on for open handles and lookups. */
@@ -313,7 +315,7 @@ objfs_inode_forget_all(struct objfs *fs)
 			continue;
 		ino->nlookup = 0;
 		if (inode_release_if_unused(fs, ino))
-			inode_free(ino);
+			inode_free(fs, ino);
 	}
 	pthread_mutex_unlock(&fs->table_lock);
 }

@@ -84,6 +84,14 @@ struct objfs {
 	struct objfs_handle_tree handles;
 	uint64_t		 next_fh;
 	struct objfs_inode	*root;
+
+	/* objfs_trim.c */
+	pthread_t		 trim_thread;
+	pthread_mutex_t		 trim_lock;
+	pthread_cond_t		 trim_wake;
+	bool			 trim_running;
+	bool			 trim_stop;
+	size_t			 trim_pending;	/* freed since the last trim */
 };
 
 /* objfs.c */
@@ -100,6 +108,11 @@ void	objfs_owner_attr(struct objfs *fs, const struct objfs_ctx *ctx,
 void	objfs_ns_read(struct objfs *fs);
 void	objfs_ns_write(struct objfs *fs);
 void	objfs_ns_unlock(struct objfs *fs);
+
+/* objfs_trim.c */
+void	objfs_trim_start(struct objfs *fs);
+void	objfs_trim_stop(struct objfs *fs);
+void	objfs_trim_note(struct objfs *fs, size_t freed);
 
 /* objfs_inode.c */
 int	objfs_inode_init_table(struct objfs *fs);
@@ -146,6 +159,6 @@ int	objfs_handle_release(struct objfs *fs, uint64_t fh, bool is_dir);
 void	objfs_handle_close_all(struct objfs *fs);
 
 /* objfs_dir.c */
-void	objfs_dirlist_free(struct objfs_dirlist *d);
+void	objfs_dirlist_free(struct objfs *fs, struct objfs_dirlist *d);
 
 #endif

@@ -9,6 +9,7 @@
 
 #include <errno.h>
 #include <getopt.h>
+#include <malloc.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -487,6 +488,13 @@ main(int argc, char **argv)
 	config_defaults(&c);
 	parse_args(&c, argc, argv);
 	log_init("objfsd", c.log_level, c.use_syslog);
+	/*
+	 * Fixed thresholds: glibc otherwise raises both after a big block
+	 * (a listing of a large directory) is freed, and from then on keeps
+	 * tens of MiB of freed heap it would have given back.
+	 */
+	mallopt(M_MMAP_THRESHOLD, 256 * 1024);
+	mallopt(M_TRIM_THRESHOLD, 1024 * 1024);
 	signal(SIGPIPE, SIG_IGN);
 	c.store.readonly = c.objfs.readonly;
 	c.store.cache_dir = c.objfs.cache_dir;

@@ -10,8 +10,11 @@
  *
  *	WORKLOAD depth=D ops/s=N MB/s=M
  *
- * The directory served must hold meta/f00000.. (lookup), big/ (readdirplus)
- * and a file named data (randread, seqread); see tests/bench/bench.sh.
+ * The directory served must hold meta/f00000.. (lookup), big/ (readdirplus,
+ * or the directory --dir names) and a file named data (randread, seqread);
+ * see tests/bench/bench.sh.  With --rss-pid, each line also tells that
+ * process's resident size (VmRSS, and RssAnon: without the guest memory it
+ * maps) before the workload and, --settle seconds after it ended, after.
  */
 #include "config.h"
 
@@ -88,6 +91,10 @@ struct lg {
 	uint64_t	 rng;
 	uint64_t	*forget;
 	size_t		 nforget, forget_cap;
+
+	const char	*big_dir;	/* readdirplus lists this */
+	long		 rss_pid;	/* report this process's RSS */
+	unsigned	 settle;	/* seconds idle before the last RSS */
 };
 
 static double
@@ -395,7 +402,7 @@ big_setup(struct lg *lg)
 {
 	int rc;
 
-	if ((rc = lg_lookup(lg, FUSE_ROOT_ID, "big", &lg->dir_node)) != 0)
+	if ((rc = lg_lookup(lg, FUSE_ROOT_ID, lg->big_dir, &lg->dir_node)) != 0)
 		return rc;
 	return lg_forget_later(lg, lg->dir_node);
 }
@@ -631,6 +638,28 @@ static const struct workload workloads[] = {
 
 /* --- The engine ------------------------------------------------------- */
 
+/*
+ * Resident memory of the process being measured, in KiB: VmRSS, and
+ * RssAnon (its own heap and stacks, without the guest memory it maps).
+ */
+static void
+lg_rss_kb(const struct lg *lg, long *rss, long *anon)
+{
+	char path[64], line[256];
+	FILE *f;
+
+	*rss = *anon = -1;
+	if (lg->rss_pid <= 0)
+		return;
+	snprintf(path, sizeof(path), "/proc/%ld/status", lg->rss_pid);
+	if ((f = fopen(path, "r")) == NULL)
+		return;
+	while (fgets(line, sizeof(line), f) != NULL)
+		if (sscanf(line, "VmRSS: %ld kB", rss) != 1)
+			(void)sscanf(line, "RssAnon: %ld kB", anon);
+	fclose(f);
+}
+
 static int
 lg_fill(struct lg *lg, const struct workload *w)
 {
@@ -718,8 +747,10 @@ lg_run(struct lg *lg, const struct workload *w)
 	double t0, t1;
 	size_t keep;
 	unsigned inflight;
+	long rss0, anon0, rss1, anon1;
 	int rc;
 
+	lg_rss_kb(lg, &rss0, &anon0);
 	lg->ops = lg->bytes = lg->counter = 0;
 	lg->stopping = false;
 	lg->file_size = 256u << 20;
@@ -756,9 +787,16 @@ lg_run(struct lg *lg, const struct workload *w)
 		fprintf(stderr, "loadgen: %s: %s\n", w->name, strerror(-rc));
 		return rc;
 	}
-	printf("%s depth=%u ops/s=%.0f MB/s=%.1f\n", w->name, lg->depth,
+	printf("%s depth=%u ops/s=%.0f MB/s=%.1f", w->name, lg->depth,
 	    (double)lg->ops / (t1 - t0),
 	    (double)lg->bytes / (t1 - t0) / 1e6);
+	if (lg->rss_pid > 0) {
+		sleep(lg->settle);
+		lg_rss_kb(lg, &rss1, &anon1);
+		printf(" ops=%" PRIu64 " rss_kb=%ld,%ld anon_kb=%ld,%ld",
+		    lg->ops, rss0, rss1, anon0, anon1);
+	}
+	printf("\n");
 	fflush(stdout);
 	return 0;
 }
@@ -853,7 +891,8 @@ static void
 usage(void)
 {
 	fprintf(stderr, "usage: loadgen --socket=PATH [--depth=N] "
-	    "[--queues=N] [--seconds=N] WORKLOAD...\n"
+	    "[--queues=N] [--seconds=N] [--dir=NAME] [--rss-pid=PID [--settle=S]] "
+	    "WORKLOAD...\n"
 	    "       loadgen --memcpy\n"
 	    "workloads: lookup create readdirplus randread seqread "
 	    "seqwrite\n");
@@ -869,6 +908,9 @@ main(int argc, char **argv)
 		{ "queues", required_argument, NULL, 'q' },
 		{ "seconds", required_argument, NULL, 't' },
 		{ "memcpy", no_argument, NULL, 'm' },
+		{ "dir", required_argument, NULL, 'D' },
+		{ "rss-pid", required_argument, NULL, 'p' },
+		{ "settle", required_argument, NULL, 'S' },
 		{ NULL, 0, NULL, 0 },
 	};
 	static struct lg lg;
@@ -880,6 +922,7 @@ main(int argc, char **argv)
 	lg.seconds = 3;
 	lg.rng = 0x9e3779b97f4a7c15ULL;
 	lg.unique = 1;
+	lg.big_dir = "big";
 	while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
 		switch (c) {
 		case 's':
@@ -897,6 +940,15 @@ main(int argc, char **argv)
 		case 'm':
 			memcpy_bandwidth();
 			return 0;
+		case 'D':
+			lg.big_dir = optarg;
+			break;
+		case 'p':
+			lg.rss_pid = atol(optarg);
+			break;
+		case 'S':
+			lg.settle = (unsigned)atoi(optarg);
+			break;
 		default:
 			usage();
 		}
