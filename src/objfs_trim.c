@@ -9,6 +9,7 @@
 
 #include <errno.h>
 #include <malloc.h>
+#include <signal.h>
 #include <string.h>
 #include <time.h>
 
@@ -51,11 +52,16 @@ objfs_trim_thread(void *arg)
 void
 objfs_trim_start(struct objfs *fs)
 {
+	sigset_t all, old;
 	int rc;
 
 	pthread_mutex_init(&fs->trim_lock, NULL);
 	pthread_cond_init(&fs->trim_wake, NULL);
+	/* Signals are for the main thread's signalfd, never for this one. */
+	sigfillset(&all);
+	pthread_sigmask(SIG_BLOCK, &all, &old);
 	rc = pthread_create(&fs->trim_thread, NULL, objfs_trim_thread, fs);
+	pthread_sigmask(SIG_SETMASK, &old, NULL);
 	fs->trim_running = rc == 0;
 	if (rc != 0)
 		log_warnx("no housekeeping thread (%s): freed memory stays "

@@ -5,6 +5,7 @@
 
 #include <errno.h>
 #include <pthread.h>
+#include <signal.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -96,6 +97,7 @@ workpool_new(unsigned nthreads, workpool_fn *fn, void *arg,
     struct workpool **poolp)
 {
 	struct workpool *pool;
+	sigset_t all, old;
 	int rc;
 
 	if (nthreads == 0 || (pool = calloc(1, sizeof(*pool))) == NULL)
@@ -113,6 +115,9 @@ workpool_new(unsigned nthreads, workpool_fn *fn, void *arg,
 	}
 	pthread_mutex_init(&pool->lock, NULL);
 	pthread_cond_init(&pool->work, NULL);
+	/* Signals are for the main thread's signalfd, never for workers. */
+	sigfillset(&all);
+	pthread_sigmask(SIG_BLOCK, &all, &old);
 	for (; pool->nthreads < nthreads; pool->nthreads++) {
 		rc = pthread_create(&pool->threads[pool->nthreads], NULL,
 		    workpool_thread, pool);
@@ -120,12 +125,14 @@ workpool_new(unsigned nthreads, workpool_fn *fn, void *arg,
 			log_warnx("cannot start worker thread: %s",
 			    strerror(rc));
 			if (pool->nthreads == 0) {
+				pthread_sigmask(SIG_SETMASK, &old, NULL);
 				workpool_free(pool);
 				return -rc;
 			}
 			break;		/* fewer workers still work */
 		}
 	}
+	pthread_sigmask(SIG_SETMASK, &old, NULL);
 	*poolp = pool;
 	return 0;
 }
