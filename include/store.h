@@ -151,6 +151,13 @@ struct store_ops {
 		    struct store_attr *attr);
 	int	(*statfs)(struct store *st, struct statvfs *sv);
 
+	/*
+	 * The object's own bytes, open for reading and writing in place
+	 * (a regular file of a tree store); optional.  Writes through it are
+	 * the object's new content at once: no put() follows.
+	 */
+	int	(*open_direct)(struct store *st, const char *key, int *fdp);
+
 	/* A handle for many reads of one object; optional. */
 	int	(*reader_open)(struct store *st, const char *key,
 		    struct store_reader **readerp);
@@ -190,6 +197,8 @@ int	store_set_attr(struct store *st, const char *key,
 	    const struct store_attr *attr);
 int	store_statfs(struct store *st, struct statvfs *sv);
 int	store_xattrs(struct store *st, const char *key, struct store_attr *a);
+bool	store_has_direct(const struct store *st);
+int	store_open_direct(struct store *st, const char *key, int *fdp);
 int	store_reader_open(struct store *st, const char *key,
 	    struct store_reader **readerp);
 int	store_reader_read(struct store *st, struct store_reader *r,

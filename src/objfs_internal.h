@@ -19,7 +19,8 @@
 
 /* An open file's bytes while it is being written. */
 struct objfs_stage {
-	int			 fd;	/* unlinked spill file */
+	int			 fd;	/* unlinked spill file, or the object */
+	bool			 direct; /* fd is the object's own file */
 	bool			 loaded; /* holds the whole object */
 	bool			 dirty;	/* differs from the store */
 	uint64_t		 size;

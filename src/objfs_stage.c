@@ -1,6 +1,9 @@
 /*
  * Staging: the bytes of a file being written, in an unlinked spill file
- * under the cache directory, until they are uploaded as one object.
+ * under the cache directory, until they are uploaded as one object.  A
+ * store that can (the fs store: a local file) is written in place
+ * instead: the stage's fd is then the object itself and nothing is
+ * copied, neither in nor out.
  *
  * All functions here are called with ino->lock held (and the namespace
  * lock for reading, since they use ino->key).
@@ -13,6 +16,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "log.h"
@@ -103,6 +107,32 @@ objfs_stage_load(struct objfs *fs, struct objfs_inode *ino)
 }
 
 /*
+ * Write the object in place, where the store allows.  A loaded stage
+ * without a file is empty up to its size (a create, a truncation): the
+ * object is made so now.  -EOPNOTSUPP or -ENOENT: stage in a spill file.
+ */
+static int
+objfs_stage_direct(struct objfs *fs, struct objfs_inode *ino)
+{
+	struct objfs_stage *s = ino->stage;
+	int fd, rc;
+
+	if (!store_has_direct(fs->store) || ino->unlinked)
+		return -EOPNOTSUPP;
+	if ((rc = store_open_direct(fs->store, ino->key, &fd)) != 0)
+		return rc;
+	if (s->loaded && ftruncate(fd, (off_t)s->size) == -1) {
+		rc = -errno;
+		close(fd);
+		return rc;
+	}
+	s->fd = fd;
+	s->direct = true;
+	s->loaded = true;
+	return 0;
+}
+
+/*
  * Make sure ino has a stage; with load, one that holds the object's
  * bytes in a spill file.  Without, the stage may have no spill file yet
  * (fd -1); it is then empty or not loaded.  meta seeds a new stage's
@@ -135,6 +165,10 @@ objfs_stage_open(struct objfs *fs, struct objfs_inode *ino, bool load,
 	}
 	/* The spill file comes with the first bytes: a create needs none. */
 	if (load && s->fd == -1) {
+		if ((rc = objfs_stage_direct(fs, ino)) == 0)
+			return 0;
+		if (rc != -EOPNOTSUPP && rc != -ENOENT)
+			return rc;
 		if ((rc = objfs_spill_create(fs)) < 0)
 			return rc;
 		s->fd = rc;
@@ -153,6 +187,14 @@ objfs_stage_upload(struct objfs *fs, struct objfs_inode *ino)
 
 	if (s == NULL || !s->dirty || ino->unlinked)
 		return 0;
+	if (s->direct) {
+		/* The bytes are there; the time is the one the guest saw. */
+		struct timespec ts[2] = { { .tv_nsec = UTIME_OMIT }, s->mtime };
+
+		(void)futimens(s->fd, ts);
+		s->dirty = false;
+		return 0;
+	}
 	if ((rc = store_attr_copy(&meta, &s->meta)) != 0)
 		return rc;
 	meta.has |= STORE_ATTR_MTIME | STORE_ATTR_MODE;
@@ -209,7 +251,7 @@ objfs_stage_release(struct objfs *fs, struct objfs_inode *ino)
 {
 	if (ino->stage == NULL || ino->opens > 0)
 		return;
-	if (ino->stage->dirty && !ino->unlinked)
+	if (ino->stage->dirty && !ino->unlinked && !ino->stage->direct)
 		objfs_stage_preserve(fs, ino);
 	objfs_stage_free(ino->stage);
 	ino->stage = NULL;

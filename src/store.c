@@ -118,6 +118,20 @@ store_list(struct store *st, const char *prefix, const char *after,
 	return STORE_CALL(st, list, prefix, after, recursive, max, out);
 }
 
+bool
+store_has_direct(const struct store *st)
+{
+	return st->ops->open_direct != NULL;
+}
+
+int
+store_open_direct(struct store *st, const char *key, int *fdp)
+{
+	if (st->ops->open_direct == NULL)
+		return -EOPNOTSUPP;
+	return st->ops->open_direct(st, key, fdp);
+}
+
 int
 store_remove(struct store *st, const char *key)
 {

@@ -356,6 +356,25 @@ fs_get(struct store *st, const char *key, uint64_t off,
 	return rc;
 }
 
+/* Writes go straight into the file, as virtiofsd's do. */
+static int
+fs_open_direct(struct store *st, const char *key, int *fdp)
+{
+	struct stat sb;
+	int fd;
+
+	if (fss(st)->readonly)
+		return -EROFS;
+	if ((fd = fs_open_leaf(fss(st), key, O_RDWR)) < 0)
+		return fd == -ELOOP ? -EINVAL : fd;
+	if (fstat(fd, &sb) == -1 || !S_ISREG(sb.st_mode)) {
+		close(fd);
+		return -EINVAL;
+	}
+	*fdp = fd;
+	return 0;
+}
+
 static int
 fs_reader_open(struct store *st, const char *key, struct store_reader **rp)
 {
@@ -450,6 +469,7 @@ const struct store_ops store_fs_ops = {
 	.set_attr = fs_set_attr,
 	.xattrs = fs_xattrs,
 	.statfs = fs_statfs,
+	.open_direct = fs_open_direct,
 	.reader_open = fs_reader_open,
 	.reader_read = fs_reader_read,
 	.reader_close = fs_reader_close,

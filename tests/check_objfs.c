@@ -267,6 +267,46 @@ STORE_TEST(truncate_to_zero_then_write_while_open)
 	}
 }
 
+/*
+ * The fs store is written in place, as virtiofsd does: the host sees the
+ * bytes before the file is closed, and nothing is left in the cache
+ * directory.  Object stores see the new object only after the upload.
+ */
+STORE_TEST(writes_land_where_the_store_keeps_them)
+{
+	uint64_t ino = mkfile(ROOT, "f", "0123456789"), fh;
+	char path[160], buf[32];
+	struct stat sb;
+	FILE *f;
+
+	fh = open_(ino, O_RDWR);
+	write_at(fh, 2, "ab", 2);
+	if (_i == 1 || _i == 2) {
+		snprintf(path, sizeof(path), "%s/root/f", tmpdir);
+		ck_assert_ptr_nonnull(f = fopen(path, "r"));
+		ck_assert_ptr_nonnull(fgets(buf, sizeof(buf), f));
+		fclose(f);
+		ck_assert_str_eq(buf, "01ab456789");
+	} else {
+		struct store_attr a;
+
+		ck_assert_int_eq(store_head(st, "f", &a), 0);
+		ck_assert_uint_eq(a.size, 10);
+		store_attr_clear(&a);
+	}
+	ck_assert_int_eq(objfs_release(fs, fh), 0);
+	ck_assert_str_eq(slurp(ino), "01ab456789");
+	/* Nothing staged stays behind; the times are the ones reported. */
+	snprintf(path, sizeof(path), "test -z \"$(ls -A '%s')\"", cachedir);
+	ck_assert_int_eq(system(path), 0);
+	sb = stat_(ino);
+	fh = open_(ino, O_WRONLY | O_TRUNC);
+	write_at(fh, 0, "x", 1);
+	ck_assert_int_eq(objfs_release(fs, fh), 0);
+	ck_assert_str_eq(slurp(ino), "x");
+	ck_assert_int_ge(stat_(ino).st_mtime, sb.st_mtime);
+}
+
 STORE_TEST(truncate_shrink_extend_and_o_trunc)
 {
 	struct objfs_setattr sa = { .valid = OBJFS_SET_SIZE, .size = 4 };
@@ -1111,6 +1151,8 @@ objfs_suite(void)
 	tcase_add_loop_test(tc, readdir_rewind_sees_changes, only_s3, last);
 	tcase_add_loop_test(tc, store_list_pages_in_key_order, only_s3, last);
 	tcase_add_loop_test(tc, truncate_to_zero_then_write_while_open, only_s3,
+	    last);
+	tcase_add_loop_test(tc, writes_land_where_the_store_keeps_them, only_s3,
 	    last);
 	tcase_add_loop_test(tc, symlink_readlink, only_s3, last);
 	tcase_add_loop_test(tc, mknod_types, only_s3, last);
