@@ -127,6 +127,7 @@ echo "machine: $(nproc) CPUs ($(sed -n 's/^model name[[:space:]]*: //p' \
     "kernel $(uname -r), filesystem $(stat -f -c %T /var/tmp)"
 echo "rounds: $ROUNDS, $SECS s per workload; preparing the directory..."
 make_tree
+sync
 : > "$work/results"
 for r in $(seq "$ROUNDS"); do
 	if [ $have_virtiofsd = 0 ]; then

@@ -1,0 +1,52 @@
+#!/bin/bash
+# The benchmark's load generator against objfsd, briefly: every workload
+# runs, gets answers and reports non-zero rates, and the daemon's memory
+# comes back after a listing is forgotten.  (tests/bench/bench.sh does the
+# real measurement, side by side with virtiofsd.)
+set -euo pipefail
+OBJFSD=${OBJFSD:-src/objfsd}
+LOADGEN=${LOADGEN:-tests/bench/loadgen}
+work=$(mktemp -d)
+pid=
+cleanup() {
+	[ -n "$pid" ] && kill "$pid" 2>/dev/null && wait "$pid" 2>/dev/null
+	rm -rf "$work"
+}
+trap cleanup EXIT
+mkdir -p "$work/data/meta" "$work/data/big"
+(cd "$work/data/meta" && seq -f "f%05g" 0 49 | xargs touch)
+(cd "$work/data/big" && seq -f "e%05g" 0 2999 | xargs touch)
+head -c $((8 << 20)) /dev/urandom > "$work/data/data"
+
+"$OBJFSD" --socket-path="$work/sock" --store="fs:$work/data" \
+    --cache-dir="$work" --log-level=warn 2>"$work/log" &
+pid=$!
+for _ in $(seq 100); do [ -S "$work/sock" ] && break; sleep 0.05; done
+
+fail=0
+for depth in 1 16; do
+	"$LOADGEN" --socket="$work/sock" --depth=$depth --seconds=1 \
+	    --rss-pid=$pid lookup create readdirplus randread seqread \
+	    seqwrite > "$work/out"
+	cat "$work/out"
+	n=$(awk '$3 ~ /^ops\/s=[1-9]/' "$work/out" | wc -l)
+	if [ "$n" -ne 6 ]; then
+		echo "FAIL: depth $depth: $n of 6 workloads reported a rate"
+		fail=1
+	fi
+done
+# The listing's inodes are forgotten: the daemon's heap comes back.
+"$LOADGEN" --socket="$work/sock" --seconds=1 --rss-pid=$pid --settle=2 \
+    readdirplus readdirplus | tail -1 > "$work/out"
+cat "$work/out"
+if ! awk '{ for (i = 1; i <= NF; i++) if ($i ~ /^anon_kb=/) {
+	split(substr($i, 9), a, ","); exit !(a[2] <= a[1] * 1.1 + 256) } }' \
+    "$work/out"; then
+	echo "FAIL: heap grew after a forgotten listing"
+	fail=1
+fi
+kill "$pid"
+wait "$pid" || { echo "FAIL: objfsd exit status $?"; fail=1; }
+pid=
+grep -v "^$" "$work/log" || true
+exit $fail
