@@ -11,7 +11,8 @@
 #
 # Environment: ROUNDS (3), BENCH_SECONDS per workload (2), BENCH_DIR
 # (a directory on the filesystem to measure; default under /var/tmp),
-# OBJFSD, LOADGEN, VIRTIOFSD (binaries), BENCH_RAW=1 to print every run.
+# OBJFSD, LOADGEN, VIRTIOFSD (binaries), BENCH_RAW=1 to print every run,
+# BENCH_GUEST=0 to skip the in-guest part (tests/bench/guest-bench.sh).
 set -euo pipefail
 
 here=$(cd "$(dirname "$0")" && pwd)
@@ -190,3 +191,10 @@ awk '{
 	printf "  %-10s VmRSS %6.1f -> %6.1f MiB (%+.1f%%)   RssAnon %6.1f -> %6.1f MiB\n",
 	    $1, r[1] / 1024, r[2] / 1024, 100 * (r[2] - r[1]) / r[1], a[1] / 1024, a[2] / 1024
 }' "$work/memory"
+
+# The same comparison from inside a QEMU guest (BENCH_GUEST=0 skips it).
+if [ "${BENCH_GUEST:-1}" = 1 ] && [ $have_virtiofsd = 1 ]; then
+	echo
+	OBJFSD=$OBJFSD VIRTIOFSD=$VIRTIOFSD BENCH_DIR=${BENCH_DIR:-/var/tmp} \
+	    "$here/guest-bench.sh" || echo "(no in-guest run: see above)"
+fi
