@@ -21,7 +21,11 @@
 struct fsrv {
 	struct objfs		*fs;
 	struct fsrv_options	 opts;
-	pthread_mutex_t		 lock;	/* the fields below */
+	/*
+	 * Set by INIT, cleared by DESTROY; read by every request, so an
+	 * atomic rather than a lock.  The kernel sends nothing else while
+	 * INIT is unanswered; minor and flags are written before it is set.
+	 */
 	bool			 initialized;
 	uint32_t		 minor;
 	uint32_t		 flags;	/* negotiated FUSE_* init flags */

@@ -86,7 +86,6 @@ fsrv_new(struct objfs *fs, const struct fsrv_options *opts,
 	srv->opts = *opts;
 	if (srv->opts.max_write == 0 || srv->opts.max_write > FSRV_MAX_WRITE)
 		srv->opts.max_write = FSRV_MAX_WRITE;
-	pthread_mutex_init(&srv->lock, NULL);
 	*srvp = srv;
 	return 0;
 }
@@ -96,7 +95,6 @@ fsrv_free(struct fsrv *srv)
 {
 	if (srv == NULL)
 		return;
-	pthread_mutex_destroy(&srv->lock);
 	free(srv);
 }
 
@@ -325,11 +323,9 @@ fsrv_do_init(struct fsrv_req *req)
 	out.max_pages = (uint16_t)(srv->opts.max_write / 4096);
 	/* A new session: whatever the last one looked up is gone. */
 	objfs_reset(srv->fs);
-	pthread_mutex_lock(&srv->lock);
-	srv->initialized = true;
 	srv->minor = out.minor;
 	srv->flags = out.flags;
-	pthread_mutex_unlock(&srv->lock);
+	__atomic_store_n(&srv->initialized, true, __ATOMIC_RELEASE);
 	log_info("FUSE session 7.%u started (flags 0x%x)", out.minor,
 	    out.flags);
 	fsrv_reply(req, &out, sizeof(out));
@@ -342,9 +338,7 @@ fsrv_do_destroy(struct fsrv_req *req)
 
 	(void)objfs_syncfs(srv->fs);
 	objfs_reset(srv->fs);
-	pthread_mutex_lock(&srv->lock);
-	srv->initialized = false;
-	pthread_mutex_unlock(&srv->lock);
+	__atomic_store_n(&srv->initialized, false, __ATOMIC_RELEASE);
 	log_info("FUSE session ended by the guest");
 	fsrv_reply_ok(req);
 }
@@ -359,12 +353,7 @@ fsrv_do_interrupt(struct fsrv_req *req)
 static bool
 fsrv_initialized(struct fsrv *srv)
 {
-	bool yes;
-
-	pthread_mutex_lock(&srv->lock);
-	yes = srv->initialized;
-	pthread_mutex_unlock(&srv->lock);
-	return yes;
+	return __atomic_load_n(&srv->initialized, __ATOMIC_ACQUIRE);
 }
 
 static void

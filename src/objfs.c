@@ -83,7 +83,8 @@ objfs_new(const struct objfs_options *opts, struct objfs **fsp)
 	    PTHREAD_RWLOCK_PREFER_WRITER_NONRECURSIVE_NP);
 	pthread_rwlock_init(&fs->ns_lock, &attr);
 	pthread_rwlockattr_destroy(&attr);
-	pthread_mutex_init(&fs->table_lock, NULL);
+	pthread_rwlock_init(&fs->table_lock, NULL);
+	pthread_rwlock_init(&fs->handle_lock, NULL);
 	RB_INIT(&fs->handles);
 	fs->next_fh = 1;
 	objfs_trim_start(fs);
@@ -103,7 +104,8 @@ objfs_free(struct objfs *fs)
 	objfs_trim_stop(fs);
 	objfs_handle_close_all(fs);
 	objfs_inode_free_table(fs);
-	pthread_mutex_destroy(&fs->table_lock);
+	pthread_rwlock_destroy(&fs->handle_lock);
+	pthread_rwlock_destroy(&fs->table_lock);
 	pthread_rwlock_destroy(&fs->ns_lock);
 	free(fs->cache_dir);
 	free(fs);

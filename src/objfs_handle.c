@@ -2,7 +2,10 @@
  * Open file and directory handles.
  *
  * File handle numbers come from the guest with every request, so they are
- * looked up in a tree, never trusted as pointers.
+ * looked up in a tree, never trusted as pointers.  Lookups share the
+ * table's lock (for reading); the reference count is an atomic.  A handle
+ * in the table always holds the table's reference, so the last put can
+ * only come after it was taken out.
  */
 #include "config.h"
 
@@ -37,10 +40,10 @@ objfs_handle_new(struct objfs *fs, struct objfs_inode *ino, int flags,
 	h->writable = !is_dir && (flags & O_ACCMODE) != O_RDONLY;
 	h->refs = 1;			/* the table's */
 	pthread_mutex_init(&h->lock, NULL);
-	pthread_mutex_lock(&fs->table_lock);
+	pthread_rwlock_wrlock(&fs->handle_lock);
 	h->fh = fs->next_fh++;
 	RB_INSERT(objfs_handle_tree, &fs->handles, h);
-	pthread_mutex_unlock(&fs->table_lock);
+	pthread_rwlock_unlock(&fs->handle_lock);
 	*fhp = h->fh;
 	return 0;
 }
@@ -50,13 +53,13 @@ objfs_handle_get(struct objfs *fs, uint64_t fh, bool is_dir)
 {
 	struct objfs_handle probe = { .fh = fh }, *h;
 
-	pthread_mutex_lock(&fs->table_lock);
+	pthread_rwlock_rdlock(&fs->handle_lock);
 	h = RB_FIND(objfs_handle_tree, &fs->handles, &probe);
 	if (h != NULL && h->is_dir == is_dir)
-		h->refs++;
+		__atomic_add_fetch(&h->refs, 1, __ATOMIC_ACQ_REL);
 	else
 		h = NULL;
-	pthread_mutex_unlock(&fs->table_lock);
+	pthread_rwlock_unlock(&fs->handle_lock);
 	return h;
 }
 
@@ -73,14 +76,7 @@ objfs_handle_free(struct objfs *fs, struct objfs_handle *h)
 void
 objfs_handle_put(struct objfs *fs, struct objfs_handle *h)
 {
-	bool last;
-
-	if (h == NULL)
-		return;
-	pthread_mutex_lock(&fs->table_lock);
-	last = --h->refs == 0;
-	pthread_mutex_unlock(&fs->table_lock);
-	if (last)
+	if (h != NULL && __atomic_sub_fetch(&h->refs, 1, __ATOMIC_ACQ_REL) == 0)
 		objfs_handle_free(fs, h);
 }
 
@@ -90,13 +86,13 @@ objfs_handle_take(struct objfs *fs, uint64_t fh, bool is_dir)
 {
 	struct objfs_handle probe = { .fh = fh }, *h;
 
-	pthread_mutex_lock(&fs->table_lock);
+	pthread_rwlock_wrlock(&fs->handle_lock);
 	h = RB_FIND(objfs_handle_tree, &fs->handles, &probe);
 	if (h != NULL && h->is_dir == is_dir)
 		RB_REMOVE(objfs_handle_tree, &fs->handles, h);
 	else
 		h = NULL;
-	pthread_mutex_unlock(&fs->table_lock);
+	pthread_rwlock_unlock(&fs->handle_lock);
 	return h;
 }
 
@@ -140,11 +136,11 @@ objfs_handle_close_all(struct objfs *fs)
 	struct objfs_handle *h;
 
 	for (;;) {
-		pthread_mutex_lock(&fs->table_lock);
+		pthread_rwlock_wrlock(&fs->handle_lock);
 		h = RB_MIN(objfs_handle_tree, &fs->handles);
 		if (h != NULL)
 			RB_REMOVE(objfs_handle_tree, &fs->handles, h);
-		pthread_mutex_unlock(&fs->table_lock);
+		pthread_rwlock_unlock(&fs->handle_lock);
 		if (h == NULL)
 			break;
 		(void)objfs_handle_close(fs, h);

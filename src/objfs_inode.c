@@ -5,6 +5,13 @@
  * is using it (refs: open handles, calls in progress).  Inodes whose name
  * went away (unlink, replaced by rename, changed type behind our back)
  * leave the key tree but stay reachable by number until forgotten.
+ *
+ * Finding an inode takes the table lock for reading only, and the counts
+ * are atomics: requests on different inodes never wait for each other.
+ * The lock is taken for writing to add or remove an inode or change a
+ * key.  Whoever drops the last count reaps the inode, by number (numbers
+ * are never reused): it re-checks under the write lock, since a reader
+ * may have found the inode and taken a reference meanwhile.
  */
 #include "config.h"
 
@@ -29,6 +36,19 @@ key_cmp(const struct objfs_inode *a, const struct objfs_inode *b)
 
 RB_GENERATE_LOCAL(objfs_ino_tree, objfs_inode, by_ino, ino_cmp)
 RB_GENERATE_LOCAL(objfs_key_tree, objfs_inode, by_key, key_cmp)
+
+static void
+ino_ref(struct objfs_inode *ino)
+{
+	__atomic_add_fetch(&ino->refs, 1, __ATOMIC_SEQ_CST);
+}
+
+static bool
+ino_unused(const struct objfs_inode *ino)
+{
+	return __atomic_load_n(&ino->refs, __ATOMIC_SEQ_CST) == 0 &&
+	    __atomic_load_n(&ino->nlookup, __ATOMIC_SEQ_CST) == 0;
+}
 
 static struct objfs_inode *
 inode_alloc(struct objfs *fs, const char *key, mode_t type)
@@ -107,9 +127,9 @@ objfs_inode_count(struct objfs *fs)
 {
 	size_t n;
 
-	pthread_mutex_lock(&fs->table_lock);
+	pthread_rwlock_rdlock(&fs->table_lock);
 	n = fs->ninodes;
-	pthread_mutex_unlock(&fs->table_lock);
+	pthread_rwlock_unlock(&fs->table_lock);
 	return n;
 }
 
@@ -119,11 +139,11 @@ objfs_inode_get(struct objfs *fs, uint64_t ino)
 {
 	struct objfs_inode probe = { .ino = ino }, *found;
 
-	pthread_mutex_lock(&fs->table_lock);
+	pthread_rwlock_rdlock(&fs->table_lock);
 	found = RB_FIND(objfs_ino_tree, &fs->inodes, &probe);
 	if (found != NULL)
-		found->refs++;
-	pthread_mutex_unlock(&fs->table_lock);
+		ino_ref(found);
+	pthread_rwlock_unlock(&fs->table_lock);
 	return found;
 }
 
@@ -133,11 +153,11 @@ objfs_inode_by_key(struct objfs *fs, const char *key)
 {
 	struct objfs_inode probe = { .key = (char *)key }, *found;
 
-	pthread_mutex_lock(&fs->table_lock);
+	pthread_rwlock_rdlock(&fs->table_lock);
 	found = RB_FIND(objfs_key_tree, &fs->keys, &probe);
 	if (found != NULL)
-		found->refs++;
-	pthread_mutex_unlock(&fs->table_lock);
+		ino_ref(found);
+	pthread_rwlock_unlock(&fs->table_lock);
 	return found;
 }
 
@@ -152,7 +172,18 @@ objfs_inode_intern(struct objfs *fs, const char *key, mode_t type,
 {
 	struct objfs_inode probe = { .key = (char *)key }, *ino;
 
-	pthread_mutex_lock(&fs->table_lock);
+	/* Usually the inode is known: a read lock is enough. */
+	pthread_rwlock_rdlock(&fs->table_lock);
+	ino = RB_FIND(objfs_key_tree, &fs->keys, &probe);
+	if (ino != NULL && (ino->type == (type & S_IFMT) || ino == fs->root)) {
+		ino_ref(ino);
+		pthread_rwlock_unlock(&fs->table_lock);
+		*inop = ino;
+		return 0;
+	}
+	pthread_rwlock_unlock(&fs->table_lock);
+
+	pthread_rwlock_wrlock(&fs->table_lock);
 	ino = RB_FIND(objfs_key_tree, &fs->keys, &probe);
 	if (ino != NULL && ino->type != (type & S_IFMT) && ino != fs->root) {
 		inode_unkey(fs, ino);
@@ -160,14 +191,14 @@ objfs_inode_intern(struct objfs *fs, const char *key, mode_t type,
 	}
 	if (ino == NULL) {
 		if ((ino = inode_alloc(fs, key, type)) == NULL) {
-			pthread_mutex_unlock(&fs->table_lock);
+			pthread_rwlock_unlock(&fs->table_lock);
 			return -ENOMEM;
 		}
 		ino->ino = fs->next_ino++;
 		inode_insert(fs, ino);
 	}
-	ino->refs++;
-	pthread_mutex_unlock(&fs->table_lock);
+	ino_ref(ino);
+	pthread_rwlock_unlock(&fs->table_lock);
 	*inop = ino;
 	return 0;
 }
@@ -175,16 +206,14 @@ objfs_inode_intern(struct objfs *fs, const char *key, mode_t type,
 void
 objfs_inode_count_lookup(struct objfs *fs, struct objfs_inode *ino)
 {
-	pthread_mutex_lock(&fs->table_lock);
-	ino->nlookup++;
-	pthread_mutex_unlock(&fs->table_lock);
+	__atomic_add_fetch(&ino->nlookup, 1, __ATOMIC_SEQ_CST);
 }
 
-/* Table lock held; true when the caller must inode_free() it. */
+/* Write lock held; true when the caller must inode_free() it. */
 static bool
 inode_release_if_unused(struct objfs *fs, struct objfs_inode *ino)
 {
-	if (ino == fs->root || ino->nlookup > 0 || ino->refs > 0)
+	if (ino == fs->root || !ino_unused(ino))
 		return false;
 	RB_REMOVE(objfs_ino_tree, &fs->inodes, ino);
 	inode_unkey(fs, ino);
@@ -192,46 +221,72 @@ inode_release_if_unused(struct objfs *fs, struct objfs_inode *ino)
 	return true;
 }
 
+/* Both counts of inode number id reached zero: free it if still so. */
+static void
+inode_reap(struct objfs *fs, uint64_t id)
+{
+	struct objfs_inode probe = { .ino = id }, *ino;
+	bool dead = false;
+
+	pthread_rwlock_wrlock(&fs->table_lock);
+	ino = RB_FIND(objfs_ino_tree, &fs->inodes, &probe);
+	if (ino != NULL)
+		dead = inode_release_if_unused(fs, ino);
+	pthread_rwlock_unlock(&fs->table_lock);
+	if (dead)
+		inode_free(fs, ino);
+}
+
+/*
+ * Each side drops its count, then looks at the other's (both sequentially
+ * consistent): of a put and a forget racing to zero, at least one sees
+ * both counts at zero and reaps.
+ */
 void
 objfs_inode_put(struct objfs *fs, struct objfs_inode *ino)
 {
-	bool dead;
+	uint64_t id;
 
 	if (ino == NULL)
 		return;
-	pthread_mutex_lock(&fs->table_lock);
-	ino->refs--;
-	dead = inode_release_if_unused(fs, ino);
-	pthread_mutex_unlock(&fs->table_lock);
-	if (dead)
-		inode_free(fs, ino);
+	id = ino->ino;
+	if (__atomic_sub_fetch(&ino->refs, 1, __ATOMIC_SEQ_CST) == 0 &&
+	    __atomic_load_n(&ino->nlookup, __ATOMIC_SEQ_CST) == 0)
+		inode_reap(fs, id);
 }
 
 void
 objfs_forget(struct objfs *fs, uint64_t nodeid, uint64_t nlookup)
 {
 	struct objfs_inode probe = { .ino = nodeid }, *ino;
-	bool dead = false;
+	bool reap = false;
 
-	pthread_mutex_lock(&fs->table_lock);
+	pthread_rwlock_rdlock(&fs->table_lock);
 	ino = RB_FIND(objfs_ino_tree, &fs->inodes, &probe);
 	if (ino != NULL && ino != fs->root) {
-		ino->nlookup -= nlookup < ino->nlookup ? nlookup : ino->nlookup;
-		dead = inode_release_if_unused(fs, ino);
+		uint64_t cur = __atomic_load_n(&ino->nlookup, __ATOMIC_SEQ_CST),
+		    next;
+
+		do
+			next = cur - (nlookup < cur ? nlookup : cur);
+		while (!__atomic_compare_exchange_n(&ino->nlookup, &cur, next,
+		    false, __ATOMIC_SEQ_CST, __ATOMIC_SEQ_CST));
+		reap = next == 0 &&
+		    __atomic_load_n(&ino->refs, __ATOMIC_SEQ_CST) == 0;
 	}
-	pthread_mutex_unlock(&fs->table_lock);
-	if (dead)
-		inode_free(fs, ino);
+	pthread_rwlock_unlock(&fs->table_lock);
+	if (reap)
+		inode_reap(fs, nodeid);
 }
 
 /* The name is gone; the inode lives on for open handles and lookups. */
 void
 objfs_inode_detach(struct objfs *fs, struct objfs_inode *ino)
 {
-	pthread_mutex_lock(&fs->table_lock);
+	pthread_rwlock_wrlock(&fs->table_lock);
 	inode_unkey(fs, ino);
 	ino->unlinked = true;
-	pthread_mutex_unlock(&fs->table_lock);
+	pthread_rwlock_unlock(&fs->table_lock);
 }
 
 static int
@@ -267,10 +322,10 @@ objfs_inode_rekey(struct objfs *fs, struct objfs_inode *ino,
 	char *oldprefix = NULL;
 	int rc = 0;
 
-	pthread_mutex_lock(&fs->table_lock);
+	pthread_rwlock_wrlock(&fs->table_lock);
 	if (ino->type == S_IFDIR &&
 	    asprintf(&oldprefix, "%s/", ino->key) == -1) {
-		pthread_mutex_unlock(&fs->table_lock);
+		pthread_rwlock_unlock(&fs->table_lock);
 		return -ENOMEM;
 	}
 	if (oldprefix != NULL) {
@@ -298,7 +353,7 @@ objfs_inode_rekey(struct objfs *fs, struct objfs_inode *ino,
 	}
 	if (rc == 0)
 		rc = rekey_one(fs, ino, newkey);
-	pthread_mutex_unlock(&fs->table_lock);
+	pthread_rwlock_unlock(&fs->table_lock);
 	free(oldprefix);
 	return rc;
 }
@@ -309,15 +364,15 @@ objfs_inode_forget_all(struct objfs *fs)
 {
 	struct objfs_inode *ino, *next;
 
-	pthread_mutex_lock(&fs->table_lock);
+	pthread_rwlock_wrlock(&fs->table_lock);
 	RB_FOREACH_SAFE(ino, objfs_ino_tree, &fs->inodes, next) {
 		if (ino == fs->root)
 			continue;
-		ino->nlookup = 0;
+		__atomic_store_n(&ino->nlookup, 0, __ATOMIC_SEQ_CST);
 		if (inode_release_if_unused(fs, ino))
 			inode_free(fs, ino);
 	}
-	pthread_mutex_unlock(&fs->table_lock);
+	pthread_rwlock_unlock(&fs->table_lock);
 }
 
 /* Every inode with a stage, each with a reference, for syncfs. */
@@ -328,24 +383,24 @@ objfs_inode_collect_staged(struct objfs *fs, struct objfs_inode ***listp,
 	struct objfs_inode *ino, **list = NULL;
 	size_t n = 0;
 
-	pthread_mutex_lock(&fs->table_lock);
+	pthread_rwlock_rdlock(&fs->table_lock);
 	RB_FOREACH(ino, objfs_ino_tree, &fs->inodes) {
 		struct objfs_inode **v;
 
 		if (ino->stage == NULL)
 			continue;
 		if ((v = reallocarray(list, n + 1, sizeof(*v))) == NULL) {
+			pthread_rwlock_unlock(&fs->table_lock);
 			for (size_t i = 0; i < n; i++)
-				list[i]->refs--;
-			pthread_mutex_unlock(&fs->table_lock);
+				objfs_inode_put(fs, list[i]);
 			free(list);
 			return -ENOMEM;
 		}
 		list = v;
-		ino->refs++;
+		ino_ref(ino);
 		list[n++] = ino;
 	}
-	pthread_mutex_unlock(&fs->table_lock);
+	pthread_rwlock_unlock(&fs->table_lock);
 	*listp = list;
 	*np = n;
 	return 0;

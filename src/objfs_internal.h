@@ -5,8 +5,10 @@
  *   fs->ns_lock      rwlock; renames take it for writing because they
  *                    change keys, every other operation for reading.
  *   inode->lock      the inode's stage and flags.
- *   fs->table_lock   the inode and handle trees; held only briefly and
- *                    never across a store call.
+ *   fs->table_lock   rwlock over the inode trees, fs->handle_lock over
+ *                    the handle tree: read-locked to find, write-locked
+ *                    to change; held briefly, never across a store call.
+ *                    Reference and lookup counts are atomics.
  */
 #ifndef OBJFSD_OBJFS_INTERNAL_H
 #define OBJFSD_OBJFS_INTERNAL_H
@@ -77,7 +79,8 @@ struct objfs {
 	struct timespec		 start_time;
 	uint64_t		 generation;
 	pthread_rwlock_t	 ns_lock;
-	pthread_mutex_t		 table_lock;
+	pthread_rwlock_t	 table_lock;
+	pthread_rwlock_t	 handle_lock;
 	struct objfs_ino_tree	 inodes;
 	struct objfs_key_tree	 keys;
 	size_t			 ninodes;

@@ -48,5 +48,25 @@ fi
 kill "$pid"
 wait "$pid" || { echo "FAIL: objfsd exit status $?"; fail=1; }
 pid=
+
+# The same with worker pools: requests on one queue run side by side and
+# complete out of order, lookups and forgets racing on the same inodes.
+rm -f "$work/sock"
+"$OBJFSD" --socket-path="$work/sock" --store="fs:$work/data" \
+    --cache-dir="$work" --log-level=warn --thread-pool-size=4 \
+    --request-queues=2 2>>"$work/log" &
+pid=$!
+for _ in $(seq 100); do [ -S "$work/sock" ] && break; sleep 0.05; done
+"$LOADGEN" --socket="$work/sock" --depth=32 --queues=2 --seconds=1 \
+    lookup create readdirplus randread seqread seqwrite > "$work/out"
+cat "$work/out"
+n=$(awk '$3 ~ /^ops\/s=[1-9]/' "$work/out" | wc -l)
+if [ "$n" -ne 6 ]; then
+	echo "FAIL: with workers: $n of 6 workloads reported a rate"
+	fail=1
+fi
+kill "$pid"
+wait "$pid" || { echo "FAIL: objfsd (workers) exit status $?"; fail=1; }
+pid=
 grep -v "^$" "$work/log" || true
 exit $fail
