@@ -130,7 +130,8 @@ lg_submit(struct lg *lg, struct lg_slot *s, uint32_t opcode, uint64_t nodeid,
 	int head;
 
 	memcpy(p, &h, sizeof(h));
-	memcpy(p + sizeof(h), arg, arglen);
+	if (arglen > 0)
+		memcpy(p + sizeof(h), arg, arglen);
 	if (namelen > 0)
 		memcpy(p + sizeof(h) + arglen, name, namelen);
 	b[n++] = (struct ff_buf){ s->in_gpa,
