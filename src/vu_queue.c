@@ -14,6 +14,7 @@
 #include <signal.h>
 #include <string.h>
 #include <sys/eventfd.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "log.h"
@@ -21,6 +22,7 @@
 
 /* Notify the driver at least this often while a long batch is drained. */
 #define VU_NOTIFY_BATCH	64
+#define VU_NOTIFY_US	200
 
 int
 vu_queue_init(struct vu_queue *q, struct vu_dev *dev, unsigned index)
@@ -119,20 +121,41 @@ vu_queue_kick_wait(struct vu_queue *q, bool *kick_dead)
 	}
 }
 
+static int64_t
+vu_now_us(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
+}
+
+/*
+ * Completions are signalled once per batch, but a batch whose requests
+ * are slow (a listing of a huge directory, a store round trip) must not
+ * hold back the ones already done: signal also when time has passed.
+ */
 static void
 vu_queue_drain(struct vu_queue *q)
 {
 	struct vu_dev *dev = q->dev;
 	struct vq_elem *elem;
 	unsigned batch = 0;
+	int64_t signalled = vu_now_us();
 	int rc;
 
 	for (;;) {
 		rc = vq_pop(&q->vq, &dev->mem, &elem);
 		if (rc == 1) {
+			int64_t now;
+
 			dev->ops->handle(dev->ctx, dev, q->index, &q->vq, elem);
-			if (++batch % VU_NOTIFY_BATCH == 0)
+			now = vu_now_us();
+			if (++batch % VU_NOTIFY_BATCH == 0 ||
+			    now - signalled >= VU_NOTIFY_US) {
 				vq_notify(&q->vq);
+				signalled = now;
+			}
 			continue;
 		}
 		vq_notify(&q->vq);
