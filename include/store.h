@@ -221,6 +221,8 @@ int	store_listing_add(struct store_listing *l, const char *name,
 	    bool is_prefix, const struct store_attr *attr, bool has_attr);
 bool	store_key_valid(const char *key);
 size_t	store_iov_total(const struct iovec *iov, unsigned iovcnt);
+unsigned store_iov_after(const struct iovec *iov, unsigned iovcnt,
+	    size_t skip, struct iovec *tail, unsigned max);
 
 extern const struct store_ops store_fs_ops;
 extern const struct store_ops store_mem_ops;

@@ -19,49 +19,30 @@
 #define COPY_CHUNK	(1u << 20)
 
 /*
- * Move *iov past n bytes.  A partly consumed iovec is copied into local
- * (of at most 64 entries) so the caller's array is never written.
+ * The whole of iov from fd at off, or to it; a short transfer resumes
+ * from where it stopped (at most 64 entries at a time after that).
  */
-static void
-iov_skip(const struct iovec **iov, unsigned *iovcnt, size_t n,
-    struct iovec local[64])
-{
-	while (*iovcnt > 0 && n >= (*iov)->iov_len) {
-		n -= (*iov)->iov_len;
-		(*iov)++;
-		(*iovcnt)--;
-	}
-	if (*iovcnt > 0 && n > 0) {
-		unsigned cnt = *iovcnt < 64 ? *iovcnt : 64;
-
-		memmove(local, *iov, cnt * sizeof(**iov));
-		local[0].iov_base = (char *)local[0].iov_base + n;
-		local[0].iov_len -= n;
-		*iov = local;
-		*iovcnt = cnt;
-	}
-}
-
 static int
 preadv_all(int fd, const struct iovec *iov, unsigned iovcnt, uint64_t off,
     size_t *got)
 {
-	struct iovec local[64];
 	size_t want = store_iov_total(iov, iovcnt);
+	struct iovec rest[64];
 
 	*got = 0;
 	while (*got < want) {
-		ssize_t n = preadv(fd, iov, (int)(iovcnt < 1024 ? iovcnt : 1024),
+		unsigned n = *got == 0 ? (iovcnt < 1024 ? iovcnt : 1024) :
+		    store_iov_after(iov, iovcnt, *got, rest, 64);
+		ssize_t r = preadv(fd, *got == 0 ? iov : rest, (int)n,
 		    (off_t)(off + *got));
 
-		if (n < 0 && errno == EINTR)
+		if (r < 0 && errno == EINTR)
 			continue;
-		if (n < 0)
+		if (r < 0)
 			return -errno;
-		if (n == 0)
+		if (r == 0)
 			break;		/* end of file */
-		*got += (size_t)n;
-		iov_skip(&iov, &iovcnt, (size_t)n, local);
+		*got += (size_t)r;
 	}
 	return 0;
 }
@@ -70,20 +51,21 @@ static int
 pwritev_all(int fd, const struct iovec *iov, unsigned iovcnt, uint64_t off,
     size_t *written)
 {
-	struct iovec local[64];
 	size_t want = store_iov_total(iov, iovcnt);
+	struct iovec rest[64];
 
 	*written = 0;
 	while (*written < want) {
-		ssize_t n = pwritev(fd, iov, (int)(iovcnt < 1024 ? iovcnt :
-		    1024), (off_t)(off + *written));
+		unsigned n = *written == 0 ? (iovcnt < 1024 ? iovcnt : 1024) :
+		    store_iov_after(iov, iovcnt, *written, rest, 64);
+		ssize_t r = pwritev(fd, *written == 0 ? iov : rest, (int)n,
+		    (off_t)(off + *written));
 
-		if (n < 0 && errno == EINTR)
+		if (r < 0 && errno == EINTR)
 			continue;
-		if (n <= 0)
-			return n == 0 ? -EIO : -errno;
-		*written += (size_t)n;
-		iov_skip(&iov, &iovcnt, (size_t)n, local);
+		if (r <= 0)
+			return r == 0 ? -EIO : -errno;
+		*written += (size_t)r;
 	}
 	return 0;
 }

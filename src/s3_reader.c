@@ -14,8 +14,8 @@
 #include "log.h"
 #include "s3_internal.h"
 
-#define RA_CHUNK	(1u << 20)
-#define RA_SLOTS	8		/* chunks held: up to 8 MiB a reader */
+#define RA_CHUNK	(8 * (1u << 20))
+#define RA_SLOTS	4		/* chunks held: up to 32 MiB a reader */
 
 enum { RA_EMPTY, RA_LOADING, RA_READY };
 
@@ -158,14 +158,17 @@ ra_prefetch(struct store_reader *r, uint64_t off)
 	}
 }
 
-/* Chunks wholly behind pos are done with. */
+/*
+ * Chunks behind pos are done with.  One chunk of slack: the kernel reads
+ * ahead with several requests at once, and they finish in any order.
+ */
 static void
 ra_evict(struct store_reader *r, uint64_t pos)
 {
 	for (unsigned i = 0; i < RA_SLOTS; i++) {
 		struct ra_chunk *c = &r->ch[i];
 
-		if (c->state == RA_READY && c->off + RA_CHUNK <= pos) {
+		if (c->state == RA_READY && c->off + 2 * RA_CHUNK <= pos) {
 			c->state = RA_EMPTY;
 			free(c->buf);
 			c->buf = NULL;
@@ -210,11 +213,18 @@ ra_read_cached(struct store_reader *r, uint64_t off, const struct iovec *iov,
 		struct ra_chunk *c;
 		size_t in, n;
 
-		ra_prefetch(r, coff);
-		if ((c = ra_find(r, coff)) == NULL)
-			return -EAGAIN;		/* no slot: read directly */
-		while (c->state == RA_LOADING)
+		/*
+		 * Other readers of this handle run meanwhile: after a wait
+		 * the slot may have been evicted and reused, so look again.
+		 */
+		for (;;) {
+			ra_prefetch(r, coff);
+			if ((c = ra_find(r, coff)) == NULL)
+				return -EAGAIN;	/* no slot: read directly */
+			if (c->state != RA_LOADING)
+				break;
 			pthread_cond_wait(&r->cond, &r->lock);
+		}
 		if (c->err != 0)
 			return c->err;
 		in = (size_t)(pos - coff);
@@ -226,6 +236,26 @@ ra_read_cached(struct store_reader *r, uint64_t off, const struct iovec *iov,
 		ra_evict(r, pos + n);
 	}
 	return 0;
+}
+
+/* Random access, or no room: exactly what was asked, after *got. */
+static int
+ra_read_direct(struct store_reader *r, uint64_t off, const struct iovec *iov,
+    unsigned iovcnt, size_t *got)
+{
+	struct iovec *rest = calloc(iovcnt, sizeof(*rest));
+	size_t more = 0;
+	unsigned n;
+	int rc;
+
+	if (rest == NULL)
+		return -ENOMEM;
+	n = store_iov_after(iov, iovcnt, *got, rest, iovcnt);
+	rc = n == 0 ? 0 : s3_get_range(r->s, r->key, off + *got, rest, n,
+	    &more, NULL);
+	*got += more;
+	free(rest);
+	return rc;
 }
 
 int
@@ -245,25 +275,8 @@ s3_reader_read(struct store_reader *r, uint64_t off, const struct iovec *iov,
 	} else
 		r->window = 1;
 	pthread_mutex_unlock(&r->lock);
-	if (rc == -EAGAIN) {
-		/* Random access, or no room: exactly what was asked. */
-		struct iovec rest[64];
-		unsigned n = 0;
-		size_t skip = *got, more = 0;
-
-		for (unsigned i = 0; i < iovcnt && n < 64; i++) {
-			if (skip >= iov[i].iov_len) {
-				skip -= iov[i].iov_len;
-				continue;
-			}
-			rest[n].iov_base = (char *)iov[i].iov_base + skip;
-			rest[n++].iov_len = iov[i].iov_len - skip;
-			skip = 0;
-		}
-		rc = s3_get_range(r->s, r->key, off + *got, rest, n, &more,
-		    NULL);
-		*got += more;
-	}
+	if (rc == -EAGAIN)
+		rc = ra_read_direct(r, off, iov, iovcnt, got);
 	pthread_mutex_lock(&r->lock);
 	r->next = off + *got;
 	pthread_mutex_unlock(&r->lock);

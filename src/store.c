@@ -411,6 +411,28 @@ store_listing_add(struct store_listing *l, const char *name, bool is_prefix,
 	return 0;
 }
 
+/*
+ * The part of iov after its first skip bytes, into tail (at most max
+ * entries, the first shortened): to resume a short read or write.
+ */
+unsigned
+store_iov_after(const struct iovec *iov, unsigned iovcnt, size_t skip,
+    struct iovec *tail, unsigned max)
+{
+	unsigned n = 0;
+
+	for (unsigned i = 0; i < iovcnt && n < max; i++) {
+		if (skip >= iov[i].iov_len) {
+			skip -= iov[i].iov_len;
+			continue;
+		}
+		tail[n].iov_base = (char *)iov[i].iov_base + skip;
+		tail[n++].iov_len = iov[i].iov_len - skip;
+		skip = 0;
+	}
+	return n;
+}
+
 size_t
 store_iov_total(const struct iovec *iov, unsigned iovcnt)
 {

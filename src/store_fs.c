@@ -302,20 +302,11 @@ fs_preadv(int fd, uint64_t off, const struct iovec *iov, unsigned iovcnt,
 
 	while (*got < want) {
 		struct iovec rest[64];
-		unsigned n = 0;
-		size_t skip = *got;
+		unsigned n;
 		ssize_t r;
 
-		/* Rebuild what is still to fill (a short read is rare). */
-		for (unsigned i = 0; i < iovcnt && n < 64; i++) {
-			if (skip >= iov[i].iov_len) {
-				skip -= iov[i].iov_len;
-				continue;
-			}
-			rest[n].iov_base = (char *)iov[i].iov_base + skip;
-			rest[n++].iov_len = iov[i].iov_len - skip;
-			skip = 0;
-		}
+		/* What is still to fill (a short read is rare). */
+		n = store_iov_after(iov, iovcnt, *got, rest, 64);
 		r = preadv(fd, *got == 0 ? iov : rest,
 		    *got == 0 ? (int)(iovcnt < 1024 ? iovcnt : 1024) : (int)n,
 		    (off_t)(off + *got));

@@ -10,6 +10,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <openssl/evp.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -67,6 +68,103 @@ fill(uint64_t *state, char *buf, size_t len)
 		memcpy(buf + i, &x, len - i < 8 ? len - i : 8);
 	}
 }
+
+/* Byte i of the pattern object: a position stamp, easy to check. */
+static char
+pattern_at(uint64_t i)
+{
+	return (char)((i / 4096) * 31 + i % 4096 * 7);
+}
+
+struct reader_arg {
+	uint64_t	 fh;
+	unsigned	 first, step, nchunks;
+	int		 bad;
+};
+
+/* Reads chunks first, first + step, ... in 4 KiB iovecs, as a guest does. */
+static void *
+reader_thread(void *p)
+{
+	struct reader_arg *ra = p;
+	char *buf = malloc(MIB);
+	struct iovec iov[256];
+
+	for (unsigned i = 0; i < 256; i++)
+		iov[i] = (struct iovec){ buf + i * 4096, 4096 };
+	for (unsigned c = ra->first; c < ra->nchunks; c += ra->step) {
+		uint64_t off = (uint64_t)c * MIB;
+		size_t n = 0;
+
+		if (objfs_read(fs, ra->fh, off, iov, 256, &n) != 0 || n != MIB) {
+			ra->bad++;
+			continue;
+		}
+		for (size_t k = 0; k < MIB; k += 512)
+			if (buf[k] != pattern_at(off + k))
+				ra->bad++;
+	}
+	free(buf);
+	return NULL;
+}
+
+/*
+ * Several READs of one open file at once, each in 256 page-sized iovecs,
+ * through the read-ahead and around it: every byte where it belongs.
+ */
+START_TEST(concurrent_page_reads_of_one_file)
+{
+	enum { NCHUNKS = 40, NTHREADS = 8 };
+	const size_t total = NCHUNKS * (size_t)MIB;
+	struct reader_arg ra[NTHREADS];
+	pthread_t t[NTHREADS];
+	struct store_attr a = { 0 };
+	struct iovec iov[256];
+	char *buf = malloc(MIB), *src;
+	uint64_t ino, fh;
+	unsigned of;
+	size_t n = 0;
+	int fd = memfd_create("pattern", 0);
+
+	ck_assert_int_ge(fd, 0);
+	ck_assert_int_eq(ftruncate(fd, (off_t)total), 0);
+	src = mmap(NULL, total, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+	ck_assert_ptr_ne(src, MAP_FAILED);
+	for (size_t i = 0; i < total; i++)
+		src[i] = pattern_at(i);
+	a.has = STORE_ATTR_MODE;
+	a.mode = S_IFREG | 0644;
+	ck_assert_int_eq(store_put(st, "pattern", fd, total, &a), 0);
+	munmap(src, total);
+	close(fd);
+	{
+		struct objfs_entry e;
+
+		ck_assert_int_eq(objfs_lookup(fs, ROOT, "pattern", &e), 0);
+		ino = e.ino;
+	}
+	ck_assert_int_eq(objfs_open(fs, ino, O_RDONLY, false, &fh, &of), 0);
+	for (unsigned i = 0; i < NTHREADS; i++) {
+		ra[i] = (struct reader_arg){ fh, i, NTHREADS, NCHUNKS, 0 };
+		ck_assert_int_eq(pthread_create(&t[i], NULL, reader_thread,
+		    &ra[i]), 0);
+	}
+	for (unsigned i = 0; i < NTHREADS; i++) {
+		pthread_join(t[i], NULL);
+		ck_assert_msg(ra[i].bad == 0, "reader %u: %d bad reads", i,
+		    ra[i].bad);
+	}
+	/* Far from where the sequential readers were: fetched exactly. */
+	for (unsigned i = 0; i < 256; i++)
+		iov[i] = (struct iovec){ buf + i * 4096, 4096 };
+	ck_assert_int_eq(objfs_read(fs, fh, 5 * MIB + 123, iov, 256, &n), 0);
+	ck_assert_uint_eq(n, MIB);
+	for (size_t k = 0; k < MIB; k += 100)
+		ck_assert_int_eq(buf[k], pattern_at(5 * MIB + 123 + k));
+	ck_assert_int_eq(objfs_release(fs, fh), 0);
+	free(buf);
+}
+END_TEST
 
 START_TEST(file_of_300_mib_through_multipart)
 {
@@ -260,6 +358,7 @@ main(void)
 	tcase_add_checked_fixture(tc, setup, teardown);
 	tcase_set_timeout(tc, 600);
 	tcase_add_test(tc, file_of_300_mib_through_multipart);
+	tcase_add_test(tc, concurrent_page_reads_of_one_file);
 	tcase_add_test(tc, directory_of_3000_objects_across_pages);
 	tcase_add_test(tc, rename_directory_of_500_files);
 	suite_add_tcase(s, tc);
