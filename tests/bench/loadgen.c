@@ -12,7 +12,9 @@
  *
  * The directory served must hold meta/f00000.. (lookup), big/ (readdirplus,
  * or the directory --dir names) and a file named data (randread, seqread);
- * see tests/bench/bench.sh.  With --rss-pid, each line also tells that
+ * see tests/bench/bench.sh.  --file names another file to read, --size the
+ * size of the file seqwrite writes (MiB), and --once makes seqread and
+ * seqwrite one pass over the file instead of a timed loop.  With --rss-pid, each line also tells that
  * process's resident size (VmRSS, and RssAnon: without the guest memory it
  * maps) before the workload and, --settle seconds after it ended, after.
  */
@@ -93,6 +95,9 @@ struct lg {
 	size_t		 nforget, forget_cap;
 
 	const char	*big_dir;	/* readdirplus lists this */
+	const char	*file;		/* seqread/randread read this */
+	uint64_t	 size;		/* seqwrite's file size */
+	bool		 once;		/* seq*: one pass over the file */
 	long		 rss_pid;	/* report this process's RSS */
 	unsigned	 settle;	/* seconds idle before the last RSS */
 };
@@ -486,7 +491,7 @@ open_data(struct lg *lg)
 	struct fuse_open_out oo;
 	int rc;
 
-	if ((rc = lg_lookup(lg, FUSE_ROOT_ID, "data", &lg->file_node)) != 0 ||
+	if ((rc = lg_lookup(lg, FUSE_ROOT_ID, lg->file, &lg->file_node)) != 0 ||
 	    (rc = lg_forget_later(lg, lg->file_node)) != 0 ||
 	    (rc = lg_sync(lg, FUSE_GETATTR, lg->file_node, &ga, sizeof(ga),
 	    NULL, &a, sizeof(a))) != 0 ||
@@ -548,11 +553,15 @@ read_next(struct lg *lg, struct lg_slot *s)
 {
 	struct fuse_read_in r = { .fh = lg->file_fh, .size = (uint32_t)lg->io };
 
+	if (lg->once && lg->counter * lg->io >= lg->file_size)
+		return 1;
+
 	if (lg->io == LG_PAGE)
 		r.offset = lg_random(lg) % (lg->file_size / LG_PAGE) * LG_PAGE;
 	else
 		r.offset = lg->counter++ * lg->io % lg->file_size;
 	s->want = lg->io;
+	s->off = r.offset;
 	return lg_submit(lg, s, FUSE_READ, lg->file_node, &r, sizeof(r), NULL,
 	    0, lg->io);
 }
@@ -561,8 +570,11 @@ static int
 read_done(struct lg *lg, struct lg_slot *s, const void *pl, size_t len)
 {
 	(void)pl;
-	if (len != s->want)
+	if (len != s->want) {
+		fprintf(stderr, "loadgen: READ at %" PRIu64 ": %zu bytes, not "
+		    "%zu\n", s->off, len, s->want);
 		return -EIO;
+	}
 	lg->ops++;
 	lg->bytes += len;
 	return 0;
@@ -600,8 +612,12 @@ static int
 write_next(struct lg *lg, struct lg_slot *s)
 {
 	struct fuse_write_in w = { .fh = lg->file_fh,
-	    .offset = lg->counter++ * lg->io % lg->file_size,
+	    .offset = lg->counter * lg->io % lg->file_size,
 	    .size = (uint32_t)lg->io };
+
+	if (lg->once && lg->counter * lg->io >= lg->file_size)
+		return 1;
+	lg->counter++;
 
 	s->want = lg->io;
 	return lg_submit(lg, s, FUSE_WRITE, lg->file_node, &w, sizeof(w),
@@ -675,7 +691,9 @@ lg_fill(struct lg *lg, const struct workload *w)
 		/* Once time is up, operations under way still finish. */
 		if (s->head != -1 || (lg->stopping && s->phase == 0))
 			continue;
-		if ((rc = w->next(lg, s)) != 0)
+		if ((rc = w->next(lg, s)) == 1)
+			continue;	/* nothing left to do: --once */
+		if (rc != 0)
 			return rc;
 		lg->head_slot[s->q][s->head] = (int)i;
 	}
@@ -745,7 +763,7 @@ lg_busy(const struct lg *lg)
 static int
 lg_run(struct lg *lg, const struct workload *w)
 {
-	double t0, t1;
+	double t0, t1, tf;
 	size_t keep;
 	unsigned inflight;
 	long rss0, anon0, rss1, anon1;
@@ -754,7 +772,7 @@ lg_run(struct lg *lg, const struct workload *w)
 	lg_rss_kb(lg, &rss0, &anon0);
 	lg->ops = lg->bytes = lg->counter = 0;
 	lg->stopping = false;
-	lg->file_size = 256u << 20;
+	lg->file_size = lg->size;
 	for (unsigned i = 0; i < lg->depth; i++)
 		lg->slot[i].phase = 0;
 	if ((rc = w->setup(lg)) != 0) {
@@ -765,7 +783,9 @@ lg_run(struct lg *lg, const struct workload *w)
 	keep = lg->nforget;
 	t0 = now();
 	for (;;) {
-		if (!lg->stopping && now() - t0 >= lg->seconds)
+		if (!lg->stopping && (lg->once ? lg->io > 0 &&
+		    lg->counter * lg->io >= lg->file_size :
+		    now() - t0 >= lg->seconds))
 			lg->stopping = true;
 		if ((rc = lg_fill(lg, w)) != 0)
 			break;
@@ -777,6 +797,7 @@ lg_run(struct lg *lg, const struct workload *w)
 		    (rc = lg_forget_flush(lg, keep)) != 0)
 			break;
 	}
+	tf = now();
 	if (rc == 0 && w->finish != NULL)
 		rc = w->finish(lg);
 	if (rc == 0)
@@ -791,6 +812,8 @@ lg_run(struct lg *lg, const struct workload *w)
 	printf("%s depth=%u ops/s=%.0f MB/s=%.1f", w->name, lg->depth,
 	    (double)lg->ops / (t1 - t0),
 	    (double)lg->bytes / (t1 - t0) / 1e6);
+	if (w->finish != NULL)	/* the close: an object store's upload */
+		printf(" close_s=%.3f", t1 - tf);
 	if (lg->rss_pid > 0) {
 		sleep(lg->settle);
 		lg_rss_kb(lg, &rss1, &anon1);
@@ -892,7 +915,8 @@ static void
 usage(void)
 {
 	fprintf(stderr, "usage: loadgen --socket=PATH [--depth=N] "
-	    "[--queues=N] [--seconds=N] [--dir=NAME] [--rss-pid=PID [--settle=S]] "
+	    "[--queues=N] [--seconds=N] [--dir=NAME] [--file=NAME] "
+	    "[--size=MIB] [--once] [--rss-pid=PID [--settle=S]] "
 	    "WORKLOAD...\n"
 	    "       loadgen --memcpy\n"
 	    "workloads: lookup create readdirplus randread seqread "
@@ -912,6 +936,9 @@ main(int argc, char **argv)
 		{ "dir", required_argument, NULL, 'D' },
 		{ "rss-pid", required_argument, NULL, 'p' },
 		{ "settle", required_argument, NULL, 'S' },
+		{ "file", required_argument, NULL, 'f' },
+		{ "size", required_argument, NULL, 'z' },
+		{ "once", no_argument, NULL, 'o' },
 		{ NULL, 0, NULL, 0 },
 	};
 	static struct lg lg;
@@ -924,6 +951,8 @@ main(int argc, char **argv)
 	lg.rng = 0x9e3779b97f4a7c15ULL;
 	lg.unique = 1;
 	lg.big_dir = "big";
+	lg.file = "data";
+	lg.size = 256u << 20;
 	while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
 		switch (c) {
 		case 's':
@@ -949,6 +978,15 @@ main(int argc, char **argv)
 			break;
 		case 'S':
 			lg.settle = (unsigned)atoi(optarg);
+			break;
+		case 'f':
+			lg.file = optarg;
+			break;
+		case 'z':
+			lg.size = strtoull(optarg, NULL, 10) << 20;
+			break;
+		case 'o':
+			lg.once = true;
 			break;
 		default:
 			usage();
