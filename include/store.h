@@ -80,6 +80,7 @@ struct store_s3_config {
 	const char	*region;
 	int		 path_style;	/* -1: decide from the endpoint */
 	uint64_t	 part_size;	/* multipart part and read-ahead size */
+	uint64_t	 upload_cutoff;	/* above: multipart (0: default) */
 	unsigned	 parallel;	/* parts and ranges in flight */
 	unsigned	 retries;
 	unsigned	 timeout;	/* seconds a transfer may stall */

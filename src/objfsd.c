@@ -72,6 +72,8 @@ usage(FILE *f)
 "  --s3-virtual-host       bucket in the host name\n"
 "  --s3-part-size=SIZE     multipart part size (default 8M)\n"
 "  --s3-parallel=N         parts and ranges in flight (default 4)\n"
+"  --s3-upload-cutoff=SIZE files up to SIZE go up in one PUT, larger ones\n"
+"                          in parts (default 64M)\n"
 "  --s3-retries=N          retries of a failed request (default 5)\n"
 "  --s3-timeout=SECONDS    a stalled connection or transfer fails after\n"
 "                          this long (default 30) and is retried\n"
@@ -215,7 +217,7 @@ enum {
 	OPT_CAPS, OPT_VERSION, OPT_HELP, OPT_S3_ENDPOINT, OPT_S3_REGION,
 	OPT_S3_PATH_STYLE, OPT_S3_VIRTUAL_HOST, OPT_S3_PART_SIZE,
 	OPT_S3_PARALLEL, OPT_S3_RETRIES, OPT_S3_CREDENTIALS, OPT_S3_ANONYMOUS,
-	OPT_S3_INSECURE, OPT_S3_TIMEOUT, OPT_POOL,
+	OPT_S3_INSECURE, OPT_S3_TIMEOUT, OPT_POOL, OPT_S3_UPLOAD_CUTOFF,
 };
 
 static const struct option longopts[] = {
@@ -244,6 +246,7 @@ static const struct option longopts[] = {
 	{ "s3-virtual-host", no_argument, NULL, OPT_S3_VIRTUAL_HOST },
 	{ "s3-part-size", required_argument, NULL, OPT_S3_PART_SIZE },
 	{ "s3-parallel", required_argument, NULL, OPT_S3_PARALLEL },
+	{ "s3-upload-cutoff", required_argument, NULL, OPT_S3_UPLOAD_CUTOFF },
 	{ "s3-retries", required_argument, NULL, OPT_S3_RETRIES },
 	{ "s3-credentials", required_argument, NULL, OPT_S3_CREDENTIALS },
 	{ "s3-anonymous", no_argument, NULL, OPT_S3_ANONYMOUS },
@@ -344,6 +347,10 @@ parse_s3(struct config *c, int ch, char *arg)
 	case OPT_S3_PART_SIZE:
 		s3->part_size = parse_size("--s3-part-size", arg, 5ULL << 20,
 		    5ULL << 30);
+		break;
+	case OPT_S3_UPLOAD_CUTOFF:
+		s3->upload_cutoff = parse_size("--s3-upload-cutoff", arg,
+		    5ULL << 20, 5ULL << 30);
 		break;
 	case OPT_S3_PARALLEL:
 		s3->parallel = (unsigned)parse_number("--s3-parallel", arg, 1,

@@ -361,6 +361,9 @@ s3_attempt(struct s3_store *s, struct s3_req *r)
 	curl_easy_setopt(c, CURLOPT_HTTPHEADER, hdrs);
 	curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
 	curl_easy_setopt(c, CURLOPT_TCP_KEEPALIVE, 1L);
+	/* Bodies are megabytes: move them in large reads and writes. */
+	curl_easy_setopt(c, CURLOPT_BUFFERSIZE, 512L * 1024);
+	curl_easy_setopt(c, CURLOPT_UPLOAD_BUFFERSIZE, 512L * 1024);
 	curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT, s->connect_timeout);
 	/* A stalled transfer is a failed one (and retried). */
 	curl_easy_setopt(c, CURLOPT_LOW_SPEED_LIMIT, 1L);

@@ -51,6 +51,7 @@ struct s3_store {
 	unsigned	 retries;
 	unsigned	 parallel;
 	uint64_t	 part_size;
+	uint64_t	 upload_cutoff;	/* larger objects go up in parts */
 	long		 connect_timeout;
 	long		 stall_timeout;
 	struct s3_creds	 creds;

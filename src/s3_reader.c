@@ -168,11 +168,9 @@ ra_evict(struct store_reader *r, uint64_t pos)
 	for (unsigned i = 0; i < RA_SLOTS; i++) {
 		struct ra_chunk *c = &r->ch[i];
 
-		if (c->state == RA_READY && c->off + 2 * RA_CHUNK <= pos) {
+		/* The buffer stays for the next chunk: fresh pages cost. */
+		if (c->state == RA_READY && c->off + 2 * RA_CHUNK <= pos)
 			c->state = RA_EMPTY;
-			free(c->buf);
-			c->buf = NULL;
-		}
 	}
 }
 

@@ -21,6 +21,7 @@
 #include "s3_xml.h"
 
 #define S3_DEFAULT_PART		(8ULL << 20)
+#define S3_DEFAULT_CUTOFF	(64ULL << 20)
 #define S3_MIN_PART		(5ULL << 20)	/* S3's floor, but the last */
 #define S3_LIST_MAX		1000
 #define S3_DELETE_MAX		1000
@@ -144,6 +145,15 @@ s3_tune(struct s3_store *s, const struct store_config *cfg)
 	s->part_size = c->part_size != 0 ? c->part_size : S3_DEFAULT_PART;
 	if (s->part_size < S3_MIN_PART)
 		s->part_size = S3_MIN_PART;
+	/*
+	 * One PUT is one request and the cheapest for the many small files;
+	 * parts in parallel win for large ones, and a failed part costs
+	 * only itself.  The cutoff is never below a part.
+	 */
+	s->upload_cutoff = c->upload_cutoff != 0 ? c->upload_cutoff :
+	    S3_DEFAULT_CUTOFF;
+	if (s->upload_cutoff < s->part_size)
+		s->upload_cutoff = s->part_size;
 	s->parallel = c->parallel != 0 ? c->parallel : 4;
 	s->retries = c->retries;
 	s->stall_timeout = c->timeout != 0 ? c->timeout : 30;
@@ -319,7 +329,7 @@ s3_put(struct store *st, const char *key, int fd, uint64_t size,
 	s3_req_init(&r, "PUT", full);
 	if ((rc = s3_meta_to_headers(attr, is_marker(key), &r.hdrs)) != 0)
 		goto out;
-	if (fd >= 0 && size > s->part_size) {
+	if (fd >= 0 && size > s->upload_cutoff) {
 		rc = s3_put_multipart(s, full, fd, size, &r.hdrs);
 		goto out;
 	}
