@@ -78,6 +78,16 @@ skip_ws(const char **p)
 		(*p)++;
 }
 
+/* Never steps over the terminating NUL of a truncated document. */
+static int
+expect_char(const char **p, char c)
+{
+	if (**p != c)
+		return -EPROTO;
+	(*p)++;
+	return 0;
+}
+
 /* A JSON string without escapes other than \" and \\; into a copy. */
 static int
 json_string(const char **p, char **out)
@@ -135,12 +145,12 @@ s3_xattrs_decode(const char *header, struct store_attr *a)
 		return rc;
 	p = json;
 	skip_ws(&p);
-	rc = *p++ == '{' ? 0 : -EPROTO;
+	rc = expect_char(&p, '{');
 	skip_ws(&p);
 	while (rc == 0 && *p != '}') {
 		if ((rc = json_string(&p, &name)) == 0) {
 			skip_ws(&p);
-			rc = *p++ == ':' ? 0 : -EPROTO;
+			rc = expect_char(&p, ':');
 			skip_ws(&p);
 		}
 		if (rc == 0 && (rc = json_string(&p, &value)) == 0)
