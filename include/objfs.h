@@ -136,7 +136,8 @@ int	objfs_write(struct objfs *fs, uint64_t fh, uint64_t off,
 	    const struct iovec *iov, unsigned iovcnt, bool kill_suidgid,
 	    size_t *written);
 int	objfs_flush(struct objfs *fs, uint64_t fh);
-int	objfs_fsync(struct objfs *fs, uint64_t fh);
+int	objfs_fsync(struct objfs *fs, uint64_t fh, bool datasync);
+int	objfs_fsyncdir(struct objfs *fs, uint64_t ino, bool datasync);
 int	objfs_release(struct objfs *fs, uint64_t fh);
 int	objfs_fallocate(struct objfs *fs, uint64_t fh, int mode, uint64_t off,
 	    uint64_t len);

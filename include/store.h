@@ -151,6 +151,13 @@ struct store_ops {
 	int	(*xattrs)(struct store *st, const char *key,
 		    struct store_attr *attr);
 	int	(*statfs)(struct store *st, struct statvfs *sv);
+	/*
+	 * Make key's bytes and name durable (datasync: its data, and only
+	 * the metadata needed to read it back); key NULL: the whole store.
+	 * Optional: a store whose puts are durable once they return (S3)
+	 * has nothing to do.
+	 */
+	int	(*sync)(struct store *st, const char *key, bool datasync);
 
 	/*
 	 * The object's own bytes, open for reading and writing in place
@@ -197,6 +204,7 @@ bool	store_has_nsec(const struct store *st);
 int	store_set_attr(struct store *st, const char *key,
 	    const struct store_attr *attr);
 int	store_statfs(struct store *st, struct statvfs *sv);
+int	store_sync(struct store *st, const char *key, bool datasync);
 int	store_xattrs(struct store *st, const char *key, struct store_attr *a);
 bool	store_has_direct(const struct store *st);
 int	store_open_direct(struct store *st, const char *key, int *fdp);

@@ -179,7 +179,8 @@ fsrv_do_fsync(struct fsrv_req *req)
 	struct fuse_fsync_in in;
 
 	if (fsrv_args(req, &in, sizeof(in)))
-		fsrv_reply_status(req, objfs_fsync(fs_of(req), in.fh));
+		fsrv_reply_status(req, objfs_fsync(fs_of(req), in.fh,
+		    in.fsync_flags & FUSE_FSYNC_FDATASYNC));
 }
 
 void
@@ -204,14 +205,14 @@ fsrv_do_releasedir(struct fsrv_req *req)
 		fsrv_reply_status(req, objfs_releasedir(fs_of(req), in.fh));
 }
 
-/* Objects are durable once stored: nothing to sync for a directory. */
 void
 fsrv_do_fsyncdir(struct fsrv_req *req)
 {
 	struct fuse_fsync_in in;
 
 	if (fsrv_args(req, &in, sizeof(in)))
-		fsrv_reply_ok(req);
+		fsrv_reply_status(req, objfs_fsyncdir(fs_of(req),
+		    req->hdr.nodeid, in.fsync_flags & FUSE_FSYNC_FDATASYNC));
 }
 
 struct dirbuf {

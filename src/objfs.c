@@ -140,7 +140,8 @@ objfs_syncfs(struct objfs *fs)
 	for (size_t i = 0; i < n; i++)
 		objfs_inode_put(fs, list[i]);
 	free(list);
-	return first_error;
+	rc = store_sync(fs->store, NULL, false);
+	return first_error != 0 ? first_error : rc;
 }
 
 /* Nanoseconds the store keeps times to: 1, or a whole second. */

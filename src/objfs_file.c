@@ -292,19 +292,27 @@ objfs_write(struct objfs *fs, uint64_t fh, uint64_t off,
 	return rc;
 }
 
-/* Upload now if the file is dirty; the result is the caller's. */
+/*
+ * Upload now if the file is dirty; the result is the caller's.  With
+ * keyp, also the key the bytes went to (NULL once unlinked), for a sync.
+ */
 static int
-objfs_sync_handle(struct objfs *fs, uint64_t fh)
+objfs_sync_handle(struct objfs *fs, uint64_t fh, char **keyp)
 {
 	struct objfs_handle *h = objfs_handle_get(fs, fh, false);
+	struct objfs_inode *ino;
 	int rc;
 
 	if (h == NULL)
 		return -EBADF;
+	ino = h->inode;
 	objfs_ns_read(fs);
-	pthread_mutex_lock(&h->inode->lock);
-	rc = objfs_stage_upload(fs, h->inode);
-	pthread_mutex_unlock(&h->inode->lock);
+	pthread_mutex_lock(&ino->lock);
+	rc = objfs_stage_upload(fs, ino);
+	if (rc == 0 && keyp != NULL && !ino->unlinked &&
+	    (*keyp = strdup(ino->key)) == NULL)
+		rc = -ENOMEM;
+	pthread_mutex_unlock(&ino->lock);
 	objfs_ns_unlock(fs);
 	objfs_handle_put(fs, h);
 	return rc;
@@ -313,13 +321,45 @@ objfs_sync_handle(struct objfs *fs, uint64_t fh)
 int
 objfs_flush(struct objfs *fs, uint64_t fh)
 {
-	return objfs_sync_handle(fs, fh);
+	return objfs_sync_handle(fs, fh, NULL);
+}
+
+/*
+ * The store's sync runs outside every lock: it may take long (fsync on a
+ * busy disk), and a rename meanwhile only makes it sync a name that
+ * has gone, which the rename's own sync covers.
+ */
+int
+objfs_fsync(struct objfs *fs, uint64_t fh, bool datasync)
+{
+	char *key = NULL;
+	int rc;
+
+	if ((rc = objfs_sync_handle(fs, fh, &key)) != 0 || key == NULL)
+		return rc;
+	rc = store_sync(fs->store, key, datasync);
+	free(key);
+	return rc == -ENOENT ? 0 : rc;
 }
 
 int
-objfs_fsync(struct objfs *fs, uint64_t fh)
+objfs_fsyncdir(struct objfs *fs, uint64_t nodeid, bool datasync)
 {
-	return objfs_sync_handle(fs, fh);
+	struct objfs_inode *ino = objfs_inode_get(fs, nodeid);
+	char *key;
+	int rc;
+
+	if (ino == NULL)
+		return -ESTALE;
+	objfs_ns_read(fs);
+	key = strdup(ino->key);
+	objfs_ns_unlock(fs);
+	objfs_inode_put(fs, ino);
+	if (key == NULL)
+		return -ENOMEM;
+	rc = store_sync(fs->store, key, datasync);
+	free(key);
+	return rc == -ENOENT ? 0 : rc;
 }
 
 int

@@ -125,6 +125,14 @@ store_has_direct(const struct store *st)
 }
 
 int
+store_sync(struct store *st, const char *key, bool datasync)
+{
+	if (st->ops->sync == NULL)
+		return 0;
+	return st->ops->sync(st, key, datasync);
+}
+
+int
 store_open_direct(struct store *st, const char *key, int *fdp)
 {
 	if (st->ops->open_direct == NULL)

@@ -460,6 +460,7 @@ const struct store_ops store_fs_ops = {
 	.set_attr = fs_set_attr,
 	.xattrs = fs_xattrs,
 	.statfs = fs_statfs,
+	.sync = fs_sync,
 	.open_direct = fs_open_direct,
 	.reader_open = fs_reader_open,
 	.reader_read = fs_reader_read,

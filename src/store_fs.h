@@ -58,6 +58,7 @@ int	fs_rename(struct store *st, const char *src, const char *dst,
 	    unsigned flags);
 int	fs_set_attr(struct store *st, const char *key,
 	    const struct store_attr *attr);
+int	fs_sync(struct store *st, const char *key, bool datasync);
 
 /* store_fs_dircache.c */
 void	fs_dircache_init(struct fs_store *s);

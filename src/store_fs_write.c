@@ -318,6 +318,51 @@ fs_remove(struct store *st, const char *key)
 	return rc;
 }
 
+static int
+fs_fsync_at(int dfd, const char *name, bool datasync)
+{
+	/* O_NONBLOCK: opening a FIFO must not wait for a writer. */
+	int fd = openat(dfd, name, O_RDONLY | O_NOFOLLOW | O_NONBLOCK |
+	    O_NOCTTY | O_CLOEXEC), rc = 0;
+
+	if (fd == -1)
+		/* A symlink or a socket: nothing of its own to write back. */
+		return errno == ELOOP || errno == ENXIO ? 0 : -errno;
+	/* EINVAL: a FIFO, which holds no data to sync. */
+	if ((datasync ? fdatasync(fd) : fsync(fd)) == -1 && errno != EINVAL)
+		rc = -errno;
+	close(fd);
+	return rc;
+}
+
+/*
+ * fsync(2) of key's file; a full sync also makes its directory entry
+ * durable, as puts replace files by rename.  No key: the filesystem.
+ */
+int
+fs_sync(struct store *st, const char *key, bool datasync)
+{
+	char leaf[NAME_MAX + 1];
+	struct fs_dir *dir;
+	int dfd, fd, rc;
+
+	if (key == NULL) {
+		if ((fd = openat(fss(st)->root, ".", O_RDONLY | O_DIRECTORY |
+		    O_CLOEXEC)) == -1)
+			return -errno;
+		rc = syncfs(fd) == -1 ? -errno : 0;
+		close(fd);
+		return rc;
+	}
+	if ((dfd = fs_parent(fss(st), key, leaf, false, &dir)) < 0)
+		return dfd == -ENOTDIR ? -ENOENT : dfd;
+	rc = fs_fsync_at(dfd, leaf, datasync);
+	if (rc == 0 && !datasync)
+		rc = fs_fsync_at(dfd, ".", false);
+	fs_dir_put(fss(st), dir);
+	return rc;
+}
+
 int
 fs_copy(struct store *st, const char *src, const char *dst,
     const struct store_attr *attr)

@@ -4,7 +4,9 @@
  * It behaves like an object store, not like a filesystem: there is no
  * native rename, so objfs's copy-and-delete paths run against it.
  * "mem:fail-put=TEXT" makes every put of a key containing TEXT fail with
- * EIO, so tests can watch upload errors reach applications.
+ * EIO, so tests can watch upload errors reach applications;
+ * "mem:fail-sync=TEXT" does the same to syncs (which otherwise have
+ * nothing to do: memory is as durable as it gets).
  */
 #include "config.h"
 
@@ -34,6 +36,7 @@ struct mem_store {
 	struct mem_tree		 objects;
 	uint64_t		 bytes;
 	char			*fail_put;
+	char			*fail_sync;
 };
 
 static int
@@ -80,6 +83,8 @@ mem_open(const char *location, const struct store_config *cfg,
 	pthread_mutex_init(&m->lock, NULL);
 	if (strncmp(location, "fail-put=", 9) == 0)
 		m->fail_put = strdup(location + 9);
+	else if (strncmp(location, "fail-sync=", 10) == 0)
+		m->fail_sync = strdup(location + 10);
 	else if (*location != '\0') {
 		log_warnx("mem: unknown option %s", location);
 		free(m);
@@ -101,6 +106,7 @@ mem_close(struct store *st)
 	}
 	pthread_mutex_destroy(&m->lock);
 	free(m->fail_put);
+	free(m->fail_sync);
 	free(m);
 }
 
@@ -406,6 +412,20 @@ mem_statfs(struct store *st, struct statvfs *sv)
 	return 0;
 }
 
+static int
+mem_sync(struct store *st, const char *key, bool datasync)
+{
+	struct mem_store *m = mem(st);
+
+	(void)datasync;
+	if (key != NULL && m->fail_sync != NULL &&
+	    strstr(key, m->fail_sync) != NULL) {
+		log_warnx("mem: injected failure syncing %s", key);
+		return -EIO;
+	}
+	return 0;
+}
+
 const struct store_ops store_mem_ops = {
 	.scheme = "mem",
 	.caps = STORE_CAP_NSEC,
@@ -419,4 +439,5 @@ const struct store_ops store_mem_ops = {
 	.copy = mem_copy,
 	.set_attr = mem_set_attr,
 	.statfs = mem_statfs,
+	.sync = mem_sync,
 };

@@ -955,7 +955,7 @@ START_TEST(upload_failure_is_reported)
 	fh = open_(ino, O_WRONLY);
 	write_at(fh, 0, "data", 4);
 	ck_assert_int_eq(objfs_flush(fs, fh), -EIO);
-	ck_assert_int_eq(objfs_fsync(fs, fh), -EIO);
+	ck_assert_int_eq(objfs_fsync(fs, fh, false), -EIO);
 	ck_assert_int_eq(objfs_release(fs, fh), -EIO);
 	/* Not silently dropped: the bytes wait in the cache directory. */
 	snprintf(path, sizeof(path), "ls %s/objfsd-unsaved-*", cachedir);
@@ -970,6 +970,78 @@ START_TEST(upload_failure_is_reported)
 	teardown_store();
 }
 END_TEST
+
+/*
+ * FSYNC and FSYNCDIR reach the store's sync (FLUSH and RELEASE do not:
+ * close() is not a durability point), and its failure reaches the caller.
+ */
+START_TEST(sync_failure_is_reported)
+{
+	uint64_t ino, fh, dir;
+
+	snprintf(tmpdir, sizeof(tmpdir), "/tmp/objfs-check.XXXXXX");
+	ck_assert_ptr_nonnull(mkdtemp(tmpdir));
+	snprintf(cachedir, sizeof(cachedir), "%s/cache", tmpdir);
+	ck_assert_int_eq(mkdir(cachedir, 0700), 0);
+	open_fs("mem:fail-sync=synced");
+	ino = mkfile(ROOT, "synced", "x");
+	fh = open_(ino, O_WRONLY);
+	write_at(fh, 0, "data", 4);
+	ck_assert_int_eq(objfs_flush(fs, fh), 0);
+	ck_assert_int_eq(objfs_fsync(fs, fh, false), -EIO);
+	ck_assert_int_eq(objfs_fsync(fs, fh, true), -EIO);
+	ck_assert_int_eq(objfs_release(fs, fh), 0);
+	ck_assert_str_eq(slurp(ino), "data");
+
+	fh = open_(mkfile(ROOT, "plain", "y"), O_RDWR);
+	ck_assert_int_eq(objfs_fsync(fs, fh, false), 0);
+	ck_assert_int_eq(objfs_release(fs, fh), 0);
+
+	dir = mkdir_(ROOT, "synced-dir");
+	ck_assert_int_eq(objfs_fsyncdir(fs, dir, false), -EIO);
+	ck_assert_int_eq(objfs_fsyncdir(fs, ROOT, true), 0);
+	ck_assert_int_eq(objfs_fsyncdir(fs, 987654, false), -ESTALE);
+
+	/* Once unlinked the name may be another file's: no sync of it. */
+	fh = open_(mkfile(ROOT, "synced-gone", "z"), O_RDWR);
+	ck_assert_int_eq(objfs_unlink(fs, ROOT, "synced-gone"), 0);
+	write_at(fh, 0, "more", 4);
+	ck_assert_int_eq(objfs_fsync(fs, fh, false), 0);
+	ck_assert_int_eq(objfs_release(fs, fh), 0);
+	ck_assert_int_eq(objfs_syncfs(fs), 0);
+	teardown_store();
+}
+END_TEST
+
+/* The fs store's sync opens what it syncs: every kind of file, no hang. */
+STORE_TEST(fs_sync_every_kind_of_key)
+{
+	char path[200];
+
+	snprintf(path, sizeof(path), "%s/root/f", tmpdir);
+	ck_assert_int_ge(close(open(path, O_CREAT | O_WRONLY, 0644)), 0);
+	snprintf(path, sizeof(path), "%s/root/d", tmpdir);
+	ck_assert_int_eq(mkdir(path, 0755), 0);
+	snprintf(path, sizeof(path), "%s/root/l", tmpdir);
+	ck_assert_int_eq(symlink("f", path), 0);
+	snprintf(path, sizeof(path), "%s/root/p", tmpdir);
+	ck_assert_int_eq(mkfifo(path, 0644), 0);
+	snprintf(path, sizeof(path), "%s/root/s", tmpdir);
+	ck_assert_int_eq(mknod(path, S_IFSOCK | 0644, 0), 0);
+
+	ck_assert_int_eq(store_sync(st, "f", false), 0);
+	ck_assert_int_eq(store_sync(st, "f", true), 0);
+	ck_assert_int_eq(store_sync(st, "d", false), 0);
+	ck_assert_int_eq(store_sync(st, "d/", true), 0);
+	ck_assert_int_eq(store_sync(st, "", false), 0);
+	ck_assert_int_eq(store_sync(st, "l", false), 0);
+	ck_assert_int_eq(store_sync(st, "p", false), 0);
+	ck_assert_int_eq(store_sync(st, "s", false), 0);
+	ck_assert_int_eq(store_sync(st, NULL, false), 0);
+	ck_assert_int_eq(store_sync(st, "missing", false), -ENOENT);
+	ck_assert_int_eq(store_sync(st, "f/under-a-file", false), -ENOENT);
+	ck_assert_int_eq(store_sync(st, "../outside", false), -EINVAL);
+}
 
 /*
  * Escapes from fs:.  The host directory holds `outside` next to `root`;
@@ -1169,6 +1241,8 @@ objfs_suite(void)
 	if (!only_s3) {
 		tcase_add_test(tc, implied_directories_on_object_store);
 		tcase_add_test(tc, upload_failure_is_reported);
+		tcase_add_test(tc, sync_failure_is_reported);
+		tcase_add_loop_test(tc, fs_sync_every_kind_of_key, 1, 3);
 	}
 	tcase_set_timeout(tc, 300);
 	suite_add_tcase(s, tc);
