@@ -144,15 +144,7 @@ done
 memcpy=$("$LOADGEN" --memcpy | sed -n 's/.*MB\/s=\([0-9.]*\).*/\1/p')
 
 # Medians per daemon, workload and depth; MB/s for the 1 MiB cases.
-awk -v memcpy="$memcpy" '
-function median(list,    n, v, i, j, t) {
-	n = split(list, v, " ")
-	for (i = 2; i <= n; i++)
-		for (j = i; j > 1 && v[j - 1] + 0 > v[j] + 0; j--) {
-			t = v[j]; v[j] = v[j - 1]; v[j - 1] = t
-		}
-	return n % 2 ? v[(n + 1) / 2] : (v[n / 2] + v[n / 2 + 1]) / 2
-}
+awk -f "$here/median.awk" -f /dev/fd/3 -v memcpy="$memcpy" "$work/results" 3<<'AWK'
 {
 	split($3, d, "="); split($4, o, "="); split($5, m, "=")
 	key = $2 " " d[2]
@@ -176,7 +168,8 @@ END {
 		printf "%-12s %5s %14s %14s %7s  %s%s\n", w[1], w[2], sprintf("%.0f", a), bs, r, unit[k], extra
 	}
 	printf "\nmemcpy of 1 MiB blocks on this machine: %.0f MB/s\n", memcpy
-}' "$work/results"
+}
+AWK
 
 echo
 echo "resident memory around a READDIRPLUS of 100,000 entries and their FORGETs"

@@ -111,15 +111,7 @@ for r in $(seq "$ROUNDS"); do
 	fi
 done
 
-awk '
-function median(list,    n, v, i, j, t) {
-	n = split(list, v, " ")
-	for (i = 2; i <= n; i++)
-		for (j = i; j > 1 && v[j - 1] + 0 > v[j] + 0; j--) {
-			t = v[j]; v[j] = v[j - 1]; v[j - 1] = t
-		}
-	return n % 2 ? v[(n + 1) / 2] : (v[n / 2] + v[n / 2 + 1]) / 2
-}
+awk -f "$here/median.awk" -f /dev/fd/3 "$work/results" 3<<'AWK'
 {
 	val[$1, $2] = val[$1, $2] " " $3
 	if (!($2 in seen)) { seen[$2] = 1; order[++n] = $2 }
@@ -132,4 +124,5 @@ END {
 		r = a > 0 ? sprintf("%.2f", b / a) : "-"
 		printf "%-12s %9.2fs %9.2fs %16s\n", k, a, b, r
 	}
-}' "$work/results"
+}
+AWK

@@ -89,15 +89,7 @@ for r in $(seq "$ROUNDS"); do
 done
 
 echo "S3 store against raw curl on s3rver, ${SIZE_MIB} MiB, median of $ROUNDS:"
-awk '
-function median(list,    n, v, i, j, t) {
-	n = split(list, v, " ")
-	for (i = 2; i <= n; i++)
-		for (j = i; j > 1 && v[j - 1] + 0 > v[j] + 0; j--) {
-			t = v[j]; v[j] = v[j - 1]; v[j - 1] = t
-		}
-	return n % 2 ? v[(n + 1) / 2] : (v[n / 2] + v[n / 2 + 1]) / 2
-}
+awk -f "$here/median.awk" -f /dev/fd/3 "$work/results" 3<<'AWK'
 { val[$1, $2] = val[$1, $2] " " $3 }
 END {
 	printf "%-12s %12s %12s %8s\n", "", "objfsd", "curl", "ratio"
@@ -110,7 +102,8 @@ END {
 	}
 	print "(write: parts of 8 MiB, 4 at a time, the default above 64 MiB;"
 	print " write-1-put: --s3-upload-cutoff above the size, one PUT)"
-}' "$work/results"
+}
+AWK
 
 [ "$GUEST_MIB" -gt 0 ] || exit 0
 if ! guest_tools_present || ! guest_find_kernel; then
