@@ -8,6 +8,12 @@
  * is never skipped, because listings come in key order and continue from
  * a continuation.  Reading from offset 0 starts a fresh listing, as
  * rewinddir(3) expects.
+ *
+ * A listing of a huge directory is held by every handle reading it, so
+ * each entry is kept small: the attributes a listing brought are dropped
+ * once the entry has been returned (a reader seeking back gets them
+ * from the store again), and the set of names seen goes when the listing
+ * is complete.
  */
 #include "config.h"
 
@@ -25,9 +31,8 @@
 
 struct dl_entry {
 	char			*name;
+	struct store_attr	*attr;	/* from the listing, until returned */
 	mode_t			 type;
-	bool			 has_attr;
-	struct store_attr	 attr;
 };
 
 struct dl_name {
@@ -54,21 +59,37 @@ dl_name_cmp(const struct dl_name *a, const struct dl_name *b)
 
 RB_GENERATE_LOCAL(dl_names, dl_name, node, dl_name_cmp)
 
-void
-objfs_dirlist_free(struct objfs *fs, struct objfs_dirlist *d)
+static void
+dl_names_free(struct objfs_dirlist *d)
 {
 	struct dl_name *nm, *next;
 
-	if (d == NULL)
-		return;
-	objfs_trim_note(fs, d->n);
 	RB_FOREACH_SAFE(nm, dl_names, &d->names, next) {
 		RB_REMOVE(dl_names, &d->names, nm);
 		free(nm);
 	}
+}
+
+static void
+dl_entry_drop_attr(struct dl_entry *e)
+{
+	if (e->attr != NULL) {
+		store_attr_clear(e->attr);
+		free(e->attr);
+		e->attr = NULL;
+	}
+}
+
+void
+objfs_dirlist_free(struct objfs *fs, struct objfs_dirlist *d)
+{
+	if (d == NULL)
+		return;
+	objfs_trim_note(fs, d->n);
+	dl_names_free(d);
 	for (size_t i = 0; i < d->n; i++) {
 		free(d->v[i].name);
-		store_attr_clear(&d->v[i].attr);
+		dl_entry_drop_attr(&d->v[i]);
 	}
 	free(d->v);
 	free(d->cont);
@@ -79,17 +100,23 @@ objfs_dirlist_free(struct objfs *fs, struct objfs_dirlist *d)
 static int
 dl_add(struct objfs_dirlist *d, struct store_entry *se)
 {
+	struct store_attr *attr = NULL;
 	struct dl_name *nm;
 	struct dl_entry *e;
 	int err;
 
 	if (!objfs_name_valid(se->name, &err))
 		return 0;	/* "", "a//b" and the like cannot be looked up */
-	if ((nm = calloc(1, sizeof(*nm))) == NULL)
+	if (se->has_attr && (attr = malloc(sizeof(*attr))) == NULL)
 		return -ENOMEM;
+	if ((nm = calloc(1, sizeof(*nm))) == NULL) {
+		free(attr);
+		return -ENOMEM;
+	}
 	nm->name = se->name;
 	if (RB_INSERT(dl_names, &d->names, nm) != NULL) {
 		free(nm);
+		free(attr);
 		return 0;
 	}
 	if (d->n == d->cap) {
@@ -99,6 +126,7 @@ dl_add(struct objfs_dirlist *d, struct store_entry *se)
 		if (v == NULL) {
 			RB_REMOVE(dl_names, &d->names, nm);
 			free(nm);
+			free(attr);
 			return -ENOMEM;
 		}
 		d->v = v;
@@ -107,15 +135,17 @@ dl_add(struct objfs_dirlist *d, struct store_entry *se)
 	e = &d->v[d->n++];
 	e->name = se->name;	/* ownership moves here */
 	se->name = NULL;
-	e->has_attr = se->has_attr;
-	e->attr = se->attr;
-	store_attr_init(&se->attr);
 	if (se->is_prefix)
 		e->type = S_IFDIR;
-	else if ((e->attr.has & STORE_ATTR_MODE) && (e->attr.mode & S_IFMT))
-		e->type = e->attr.mode & S_IFMT;
+	else if ((se->attr.has & STORE_ATTR_MODE) && (se->attr.mode & S_IFMT))
+		e->type = se->attr.mode & S_IFMT;
 	else
 		e->type = S_IFREG;
+	e->attr = attr;
+	if (attr != NULL) {
+		*attr = se->attr;	/* with its xattrs */
+		store_attr_init(&se->attr);
+	}
 	return 0;
 }
 
@@ -151,6 +181,8 @@ dl_fetch(struct objfs *fs, struct objfs_inode *dir, struct objfs_dirlist *d)
 		d->cont = l.next;
 		l.next = NULL;
 		d->done = d->cont == NULL;
+		if (d->done)
+			dl_names_free(d);	/* no page left to repeat one */
 	}
 	store_listing_clear(&l);
 	return rc;
@@ -193,8 +225,8 @@ dl_emit_plus(struct objfs *fs, struct objfs_inode *dir, struct dl_entry *de,
 
 	if ((rc = objfs_child_key(dir, de->name, &key)) != 0)
 		return rc;
-	if (de->has_attr)
-		rc = store_attr_copy(&a, &de->attr);
+	if (de->attr != NULL)
+		rc = store_attr_copy(&a, de->attr);
 	else
 		rc = objfs_resolve(fs, key, &a, &type);
 	if (rc == 0 && (rc = objfs_inode_intern(fs, key, type, &ino)) == 0) {
@@ -278,6 +310,8 @@ objfs_readdir_locked(struct objfs *fs, struct objfs_handle *h, uint64_t off,
 				break;
 			rc = (plus ? dl_emit_plus : dl_emit)(fs, dir,
 			    &h->dir->v[i - 2], i + 1, fn, arg);
+			if (rc == 0)
+				dl_entry_drop_attr(&h->dir->v[i - 2]);
 		}
 	}
 	return rc == 1 ? 0 : rc;	/* 1: the reply buffer is full */

@@ -618,6 +618,43 @@ STORE_TEST(readdir_rewind_sees_changes)
 	ck_assert_int_eq(objfs_releasedir(fs, fh), 0);
 }
 
+/* readdirplus callback: the size reported for each regular file. */
+static int
+sizes_cb(void *arg, const char *name, mode_t type, uint64_t ino,
+    uint64_t off, const struct objfs_entry *e)
+{
+	long *sizes = arg;
+
+	(void)ino;
+	(void)off;
+	if (S_ISREG(type) && strlen(name) == 1 && name[0] >= 'a' &&
+	    name[0] <= 'c')
+		sizes[name[0] - 'a'] = (long)e->st.st_size;
+	return 0;
+}
+
+/* Read again from an offset: attributes come back, from the store. */
+STORE_TEST(readdirplus_again_from_an_offset)
+{
+	long sizes[3];
+	uint64_t fh;
+
+	mkfile(ROOT, "a", "1");
+	mkfile(ROOT, "b", "22");
+	mkfile(ROOT, "c", "333");
+	ck_assert_int_eq(objfs_opendir(fs, ROOT, &fh), 0);
+	for (int pass = 0; pass < 3; pass++) {
+		memset(sizes, 0xff, sizeof(sizes));
+		/* 0: from the start; then from just after "a", then "..". */
+		ck_assert_int_eq(objfs_readdir(fs, fh, pass == 0 ? 0 :
+		    pass == 1 ? 3 : 2, true, sizes_cb, sizes), 0);
+		ck_assert_int_eq(sizes[0], pass == 1 ? -1 : 1);
+		ck_assert_int_eq(sizes[1], 2);
+		ck_assert_int_eq(sizes[2], 3);
+	}
+	ck_assert_int_eq(objfs_releasedir(fs, fh), 0);
+}
+
 STORE_TEST(symlink_readlink)
 {
 	struct objfs_entry e;
@@ -1227,6 +1264,8 @@ objfs_suite(void)
 	tcase_add_loop_test(tc, truncate_to_zero_then_write_while_open, only_s3,
 	    last);
 	tcase_add_loop_test(tc, writes_land_where_the_store_keeps_them, only_s3,
+	    last);
+	tcase_add_loop_test(tc, readdirplus_again_from_an_offset, only_s3,
 	    last);
 	tcase_add_loop_test(tc, symlink_readlink, only_s3, last);
 	tcase_add_loop_test(tc, mknod_types, only_s3, last);
