@@ -110,6 +110,10 @@ enum {
 	STORE_CAP_NSEC = 1 << 1,	/* times keep their nanoseconds */
 };
 
+/* store_list flags */
+#define STORE_LIST_RECURSIVE	0x1u
+#define STORE_LIST_NAMES	0x2u
+
 struct store_ops {
 	const char	*scheme;
 	unsigned	 caps;
@@ -129,11 +133,14 @@ struct store_ops {
 	 * One page of keys under prefix in key order, after the continuation
 	 * `after` (NULL: from the start).  Not recursive: keys holding a
 	 * further '/' fold into common prefixes, as S3 does with delimiter
-	 * '/'.  Recursive: every key below prefix.  max is a hint: a backend
-	 * may return more when that is cheaper than paging.
+	 * '/'.  STORE_LIST_RECURSIVE: every key below prefix.
+	 * STORE_LIST_NAMES: names and types are enough; a backend that
+	 * would have to look attributes up one by one leaves them out.
+	 * max is a hint: a backend may return more when that is cheaper
+	 * than paging.
 	 */
 	int	(*list)(struct store *st, const char *prefix, const char *after,
-		    bool recursive, size_t max, struct store_listing *out);
+		    unsigned flags, size_t max, struct store_listing *out);
 	int	(*remove)(struct store *st, const char *key);
 	/* Remove many keys in one go; optional (else one by one). */
 	int	(*remove_many)(struct store *st, const char *const *keys,
@@ -190,7 +197,7 @@ int	store_get(struct store *st, const char *key, uint64_t off,
 int	store_put(struct store *st, const char *key, int fd, uint64_t size,
 	    const struct store_attr *attr);
 int	store_list(struct store *st, const char *prefix, const char *after,
-	    bool recursive, size_t max, struct store_listing *out);
+	    unsigned flags, size_t max, struct store_listing *out);
 int	store_remove(struct store *st, const char *key);
 int	store_remove_many(struct store *st, const char *const *keys,
 	    size_t n);

@@ -51,7 +51,7 @@ objfs_resolve(struct objfs *fs, const char *key, struct store_attr *a,
 	if ((marker = objfs_marker_key(key)) == NULL)
 		return -ENOMEM;
 	*type = S_IFDIR;
-	rc = store_list(fs->store, marker, NULL, false, 1, &l);
+	rc = store_list(fs->store, marker, NULL, 0, 1, &l);
 	if (rc == 0 && l.n == 0)
 		rc = -ENOENT;
 	/* Listed first, the marker itself: it holds the metadata. */

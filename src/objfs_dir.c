@@ -153,6 +153,7 @@ static int
 dl_fetch(struct objfs *fs, struct objfs_inode *dir, struct objfs_dirlist *d)
 {
 	struct store_listing l;
+	unsigned flags = 0;
 	char *prefix;
 	size_t max;
 	int rc;
@@ -166,13 +167,18 @@ dl_fetch(struct objfs *fs, struct objfs_inode *dir, struct objfs_dirlist *d)
 	/*
 	 * A small first page answers the first READDIR quickly; after it, a
 	 * tree store (which reads the whole directory for any page) gives
-	 * the rest at once.
+	 * the rest at once, names only: attributes are looked up as the
+	 * entries are returned, rather than held for all of them by every
+	 * handle reading a huge directory.
 	 */
 	if (d->n == 0)
 		max = DIR_FIRST_PAGE;
-	else
-		max = store_is_tree(fs->store) ? SIZE_MAX : DIR_PAGE;
-	rc = store_list(fs->store, prefix, d->cont, false, max, &l);
+	else if (store_is_tree(fs->store)) {
+		max = SIZE_MAX;
+		flags = STORE_LIST_NAMES;
+	} else
+		max = DIR_PAGE;
+	rc = store_list(fs->store, prefix, d->cont, flags, max, &l);
 	free(prefix);
 	for (size_t i = 0; rc == 0 && i < l.n; i++)
 		rc = dl_add(d, &l.entries[i]);

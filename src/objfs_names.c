@@ -155,7 +155,7 @@ objfs_dir_empty(struct objfs *fs, const char *key)
 
 	if (marker == NULL)
 		return -ENOMEM;
-	rc = store_list(fs->store, marker, NULL, false, 2, &l);
+	rc = store_list(fs->store, marker, NULL, 0, 2, &l);
 	free(marker);
 	for (size_t i = 0; rc == 0 && i < l.n; i++)
 		if (l.entries[i].name[0] != '\0')
@@ -307,8 +307,8 @@ objfs_move_tree(struct objfs *fs, const char *src, const char *dst)
 		return -ENOMEM;
 	}
 	/* Deleted keys drop out of the listing: always start over. */
-	while ((rc = store_list(fs->store, sp, NULL, true, RENAME_PAGE,
-	    &l)) == 0 && l.n > 0) {
+	while ((rc = store_list(fs->store, sp, NULL, STORE_LIST_RECURSIVE,
+	    RENAME_PAGE, &l)) == 0 && l.n > 0) {
 		for (size_t i = 0; rc == 0 && i < l.n; i++) {
 			if (asprintf(&from, "%s%s", sp, l.entries[i].name) ==
 			    -1 || asprintf(&to, "%s%s", dp,

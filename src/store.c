@@ -112,10 +112,10 @@ store_put(struct store *st, const char *key, int fd, uint64_t size,
 
 int
 store_list(struct store *st, const char *prefix, const char *after,
-    bool recursive, size_t max, struct store_listing *out)
+    unsigned flags, size_t max, struct store_listing *out)
 {
 	memset(out, 0, sizeof(*out));
-	return STORE_CALL(st, list, prefix, after, recursive, max, out);
+	return STORE_CALL(st, list, prefix, after, flags, max, out);
 }
 
 bool

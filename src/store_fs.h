@@ -69,6 +69,6 @@ void	fs_dir_put(struct fs_store *s, struct fs_dir *d);
 
 /* store_fs_list.c */
 int	fs_list(struct store *st, const char *prefix, const char *after,
-	    bool recursive, size_t max, struct store_listing *out);
+	    unsigned flags, size_t max, struct store_listing *out);
 
 #endif

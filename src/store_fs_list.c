@@ -149,15 +149,28 @@ fs_item_cmp(const void *a, const void *b)
 	    ((const struct fs_item *)b)->key);
 }
 
-/* One entry of the page; 1 when it vanished or changed type meanwhile. */
+/*
+ * One entry of the page; 1 when it vanished or changed type meanwhile.
+ * names: the type readdir gave is enough, no stat.
+ */
 static int
-fs_emit(int dfd, struct fs_item *it, bool recursive,
+fs_emit(int dfd, struct fs_item *it, bool recursive, bool names,
     struct store_listing *out)
 {
 	struct store_attr a = { 0 };
 	size_t len = strlen(it->key);
+	bool has_attr = it->stated || !names;
 	int rc;
 
+	if (!has_attr) {
+		if (it->is_dir && !recursive)
+			it->key[len - 1] = '\0';
+		rc = store_listing_add(out, it->key, it->is_dir && !recursive,
+		    NULL, false);
+		if (it->is_dir && !recursive)
+			it->key[len - 1] = '/';
+		return rc;
+	}
 	if (!it->stated) {
 		if (it->is_dir)
 			it->key[len - 1] = '\0';
@@ -182,8 +195,9 @@ fs_emit(int dfd, struct fs_item *it, bool recursive,
 
 int
 fs_list(struct store *st, const char *prefix, const char *after,
-    bool recursive, size_t max, struct store_listing *out)
+    unsigned flags, size_t max, struct store_listing *out)
 {
+	bool recursive = flags & STORE_LIST_RECURSIVE;
 	struct fs_items items = { 0 };
 	char dir[STORE_KEY_MAX + 1];
 	size_t plen = strlen(prefix), i = 0;
@@ -204,7 +218,8 @@ fs_list(struct store *st, const char *prefix, const char *after,
 	    strcmp(items.v[i].key, after) <= 0)
 		i++;
 	for (; rc == 0 && i < items.n && (max == 0 || out->n < max); i++)
-		if ((rc = fs_emit(dfd, &items.v[i], recursive, out)) == 1)
+		if ((rc = fs_emit(dfd, &items.v[i], recursive,
+		    flags & STORE_LIST_NAMES, out)) == 1)
 			rc = 0;
 	if (rc == 0 && i < items.n &&
 	    (out->next = strdup(items.v[i - 1].key)) == NULL)

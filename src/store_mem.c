@@ -298,8 +298,9 @@ mem_list_one(struct store_listing *out, const struct mem_object *o,
 
 static int
 mem_list(struct store *st, const char *prefix, const char *after,
-    bool recursive, size_t max, struct store_listing *out)
+    unsigned flags, size_t max, struct store_listing *out)
 {
+	bool recursive = flags & STORE_LIST_RECURSIVE;
 	struct mem_store *m = mem(st);
 	size_t plen = strlen(prefix);
 	struct mem_object probe = { .key = (char *)prefix }, *o;

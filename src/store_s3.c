@@ -346,8 +346,9 @@ out:
 
 static int
 s3_list(struct store *st, const char *prefix, const char *after,
-    bool recursive, size_t max, struct store_listing *out)
+    unsigned flags, size_t max, struct store_listing *out)
 {
+	bool recursive = flags & STORE_LIST_RECURSIVE;
 	struct s3_store *s = s3(st);
 	char *full, count[16];
 	struct s3_req r;

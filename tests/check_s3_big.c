@@ -267,7 +267,7 @@ START_TEST(directory_of_3000_objects_across_pages)
 	}
 	/* The store pages at 1,000 keys, continuing with its token. */
 	do {
-		ck_assert_int_eq(store_list(st, "many/", after, false, 1000, &l),
+		ck_assert_int_eq(store_list(st, "many/", after, 0, 1000, &l),
 		    0);
 		total += l.n;
 		pages++;
@@ -320,7 +320,7 @@ START_TEST(rename_directory_of_500_files)
 	from = e.ino;
 	ck_assert_int_eq(objfs_rename(fs, ROOT, "from", ROOT, "to", 0), 0);
 	ck_assert_int_eq(objfs_lookup(fs, ROOT, "from", &e), -ENOENT);
-	ck_assert_int_eq(store_list(st, "from/", NULL, true, 1000, &l), 0);
+	ck_assert_int_eq(store_list(st, "from/", NULL, STORE_LIST_RECURSIVE, 1000, &l), 0);
 	ck_assert_uint_eq(l.n, 0);
 	store_listing_clear(&l);
 	ck_assert_int_eq(objfs_lookup(fs, ROOT, "to", &e), 0);
@@ -336,7 +336,7 @@ START_TEST(rename_directory_of_500_files)
 		    "content of %d", i));
 		ck_assert_int_eq(memcmp(body, key, got), 0);
 	}
-	ck_assert_int_eq(store_list(st, "to/", NULL, true, 1000, &l), 0);
+	ck_assert_int_eq(store_list(st, "to/", NULL, STORE_LIST_RECURSIVE, 1000, &l), 0);
 	ck_assert_uint_eq(l.n, N);
 	store_listing_clear(&l);
 }
