@@ -12,7 +12,8 @@
 # Environment: ROUNDS (3), BENCH_SECONDS per workload (2), BENCH_DIR
 # (a directory on the filesystem to measure; default under /var/tmp),
 # OBJFSD, LOADGEN, VIRTIOFSD (binaries), BENCH_RAW=1 to print every run,
-# BENCH_GUEST=0 to skip the in-guest part (tests/bench/guest-bench.sh).
+# BENCH_GUEST=0 to skip the in-guest part (tests/bench/guest-bench.sh),
+# GUEST_ROUNDS (3) for its rounds.
 set -euo pipefail
 
 here=$(cd "$(dirname "$0")" && pwd)
@@ -188,6 +189,6 @@ awk '{
 # The same comparison from inside a QEMU guest (BENCH_GUEST=0 skips it).
 if [ "${BENCH_GUEST:-1}" = 1 ] && [ $have_virtiofsd = 1 ]; then
 	echo
-	OBJFSD=$OBJFSD VIRTIOFSD=$VIRTIOFSD BENCH_DIR=${BENCH_DIR:-/var/tmp} \
-	    "$here/guest-bench.sh" || echo "(no in-guest run: see above)"
+	ROUNDS=${GUEST_ROUNDS:-3} OBJFSD=$OBJFSD VIRTIOFSD=$VIRTIOFSD \
+	    BENCH_DIR=${BENCH_DIR:-/var/tmp} "$here/guest-bench.sh" || echo "(no in-guest run: see above)"
 fi

@@ -6,7 +6,8 @@
 # (medians over ROUNDS) and virtiofsd/objfsd: above 1 means objfsd is
 # faster.  Under TCG (no KVM) the guest is slow: compare ratios, not times.
 #
-# Environment: ROUNDS (default 1), OBJFSD, VIRTIOFSD, BENCH_DIR.
+# Environment: ROUNDS (default 1), OBJFSD, VIRTIOFSD, BENCH_DIR; BENCH_RAW=1
+# prints each round's figures.
 set -u
 here=$(cd "$(dirname "$0")" && pwd)
 srcdir=$here/../..
@@ -99,10 +100,16 @@ one() {
 		return 1
 	fi
 	tr -d '\r' < "$log" | awk -v n="$name" '$1 == "BENCH" { print n, $2, $3 }' \
-	    >> "$work/results"
+	    > "$work/round"
+	[ "$round" = 0 ] && return 0	# the warm-up
+	[ "${BENCH_RAW:-0}" = 1 ] && sed "s/^/  round $round: /" "$work/round"
+	cat "$work/round" >> "$work/results"
 }
 
 : > "$work/results"
+# The first guest of a run is slower whoever serves it (a cold host page
+# cache and data directory): one boot, not counted, before the rounds.
+one objfsd 0 || exit 1
 for r in $(seq "$ROUNDS"); do
 	if [ $((r % 2)) = 1 ]; then
 		one objfsd "$r" && one virtiofsd "$r" || exit 1
