@@ -85,10 +85,8 @@ cmd_put(char **argv)
 	if ((rc = walk(argv[0], true, &dir, &leaf)) != 0)
 		return fail("path", rc);
 	if ((rc = objfs_create(fs, &ctx, dir, leaf, sa.mode,
-	    O_CREAT | O_TRUNC | O_WRONLY, &e, &fh)) != 0) {
-		fail("create", rc);
-		return rc == -EIO ? 3 : 1;
-	}
+	    O_CREAT | O_TRUNC | O_WRONLY, &e, &fh)) != 0)
+		return fail("create", rc);	/* 1: nothing was written */
 	while ((n = read(STDIN_FILENO, buf, sizeof(buf))) > 0) {
 		struct iovec iov = { buf, (size_t)n };
 
@@ -285,6 +283,7 @@ main(int argc, char **argv)
 	if ((rc = store_open(argv[1], &cfg, &st)) != 0)
 		return fail(argv[1], rc);
 	o.store = st;
+	o.cache_dir = getenv("OBJFSD_TEST_CACHE_DIR");	/* NULL: the default */
 	if ((rc = objfs_new(&o, &fs)) != 0)
 		return fail("objfs", rc);
 	rc = run(argv[2], argc - 3, argv + 3);

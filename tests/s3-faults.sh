@@ -23,6 +23,9 @@ cleanup() {
 }
 trap cleanup EXIT
 s3rver_start "$work" faults || exit 1
+# Stages and the bytes of failed uploads stay in here, not in /var/tmp.
+export OBJFSD_TEST_CACHE_DIR=$work/cache
+mkdir -p "$OBJFSD_TEST_CACHE_DIR"
 direct=$OBJFSD_TEST_S3_ENDPOINT
 
 # start_proxy NAME SEED SLOWDOWN RESET STALL TRUNCATE: sets $proxy_url
@@ -42,7 +45,7 @@ bad() { fail=$((fail + 1)); echo "FAIL: $*"; }
 # put_and_check NAME: one file through the proxy, then checks through
 # both doors.  Counts written/refused.
 put_and_check() {
-	local i=$1 size st
+	local i=$1 size st stored=0 saved
 	size=$(( $(od -An -N4 -tu4 /dev/urandom) % (3 << 20) ))
 	[ $((i % 6)) -eq 0 ] && size=$(( (9 << 20) + size ))	# multipart
 	head -c "$size" /dev/urandom > "$work/f$i"
@@ -61,6 +64,7 @@ put_and_check() {
 	# create, or not there at all).
 	if OBJFSD_TEST_S3_ENDPOINT=$direct "$cli" $url cat "f$i" > "$work/back" 2>/dev/null; then
 		if cmp -s "$work/back" "$work/f$i"; then
+			stored=1
 			ok
 		elif [ $st -ne 0 ] && [ ! -s "$work/back" ]; then
 			ok
@@ -72,6 +76,17 @@ put_and_check() {
 	else
 		ok
 	fi
+	# EIO at close, and not stored: the bytes wait in the cache directory.
+	if [ $st -eq 3 ] && [ $stored -eq 0 ]; then
+		saved=$(ls "$OBJFSD_TEST_CACHE_DIR"/objfsd-unsaved-* 2>/dev/null | head -n 1)
+		if [ -z "$saved" ]; then
+			bad "f$i: EIO at close, and the bytes were neither stored nor saved: $(tail -n 4 "$work/cli.log")"
+		else
+			cmp -s "$saved" "$work/f$i" && { ok; kept=$((kept + 1)); } ||
+			    bad "f$i: the saved bytes differ"
+		fi
+	fi
+	rm -f "$OBJFSD_TEST_CACHE_DIR"/objfsd-unsaved-*
 	# Reads through the weather: right bytes or an error, never wrong ones.
 	if OBJFSD_TEST_S3_ENDPOINT=$proxy_url "$cli" $url cat "f$i" > "$work/back" 2>"$work/cat.err"; then
 		cmp "$work/back" "$work/f$i" > "$work/cmp" 2>&1 && ok ||
@@ -86,8 +101,9 @@ export OBJFSD_TEST_S3_TIMEOUT=2 OBJFSD_TEST_S3_RETRIES=5
 url=s3://faults/w
 written=0
 refused=0
+kept=0
 for i in $(seq 1 24); do put_and_check "$i"; done
-echo "heavy faults, retrying: $written files stored, $refused refused with EIO"
+echo "heavy faults, retrying: $written files stored, $refused refused ($kept kept in the cache directory)"
 [ "$written" -gt 12 ] && ok || bad "too few uploads survived ($written of 24)"
 
 # No retries at all: failures reach the application as EIO at close, and
@@ -95,8 +111,9 @@ echo "heavy faults, retrying: $written files stored, $refused refused with EIO"
 export OBJFSD_TEST_S3_RETRIES=0
 written=0
 refused=0
+kept=0
 for i in $(seq 101 118); do put_and_check "$i"; done
-echo "heavy faults, no retries: $written files stored, $refused refused with EIO"
+echo "heavy faults, no retries: $written files stored, $refused refused ($kept kept in the cache directory)"
 [ "$refused" -gt 0 ] && ok || bad "no failure ever reached the writer"
 stop_proxies
 echo "faultproxy (heavy): $(tail -n 1 "$work/heavy.log")"
