@@ -24,6 +24,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "monotime.h"
 #include "store_fs.h"
 
 #define FS_DC_TTL_MS	1000
@@ -38,15 +39,6 @@ struct fs_dir {
 	int64_t		 born_ms;
 	uint64_t	 used;		/* for least-recently-used eviction */
 };
-
-static int64_t
-fs_dc_now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC_COARSE, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
 
 static unsigned
 fs_dc_hash(const char *path)
@@ -172,7 +164,7 @@ fs_dir_get(struct fs_store *s, const char *path, struct fs_dir **dirp)
 {
 	unsigned shard = fs_dc_hash(path);
 	struct fs_dcshard *sh = &s->dc[shard];
-	int64_t now = fs_dc_now_ms();
+	int64_t now = monotime_coarse_ms();
 	struct fs_dir *d;
 	int fd;
 

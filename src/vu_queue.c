@@ -18,6 +18,7 @@
 #include <unistd.h>
 
 #include "log.h"
+#include "monotime.h"
 #include "vu_internal.h"
 
 /* Notify the driver at least this often while a long batch is drained. */
@@ -121,15 +122,6 @@ vu_queue_kick_wait(struct vu_queue *q, bool *kick_dead)
 	}
 }
 
-static int64_t
-vu_now_us(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
-}
-
 /*
  * Completions are signalled once per batch, but a batch whose requests
  * are slow (a listing of a huge directory, a store round trip) must not
@@ -141,7 +133,7 @@ vu_queue_drain(struct vu_queue *q)
 	struct vu_dev *dev = q->dev;
 	struct vq_elem *elem;
 	unsigned batch = 0;
-	int64_t signalled = vu_now_us();
+	int64_t signalled = monotime_us();
 	int rc;
 
 	for (;;) {
@@ -150,7 +142,7 @@ vu_queue_drain(struct vu_queue *q)
 			int64_t now;
 
 			dev->ops->handle(dev->ctx, dev, q->index, &q->vq, elem);
-			now = vu_now_us();
+			now = monotime_us();
 			if (++batch % VU_NOTIFY_BATCH == 0 ||
 			    now - signalled >= VU_NOTIFY_US) {
 				vq_notify(&q->vq);

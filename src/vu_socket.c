@@ -15,27 +15,19 @@
 #include <unistd.h>
 
 #include "log.h"
+#include "monotime.h"
 #include "vu_internal.h"
 
 #define VU_MSG_TIMEOUT_MS	2000
-
-static int64_t
-now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
 
 int
 vu_wait_fd(int fd, short events, int timeout_ms)
 {
 	struct pollfd pfd = { .fd = fd, .events = events };
-	int64_t deadline = now_ms() + timeout_ms;
+	int64_t deadline = monotime_ms() + timeout_ms;
 
 	for (;;) {
-		int left = timeout_ms < 0 ? -1 : (int)(deadline - now_ms());
+		int left = timeout_ms < 0 ? -1 : (int)(deadline - monotime_ms());
 		int n;
 
 		if (timeout_ms >= 0 && left < 0)
@@ -54,7 +46,7 @@ vu_wait_fd(int fd, short events, int timeout_ms)
 static int
 vu_read_rest(int fd, void *buf, size_t len)
 {
-	int64_t deadline = now_ms() + VU_MSG_TIMEOUT_MS;
+	int64_t deadline = monotime_ms() + VU_MSG_TIMEOUT_MS;
 	char *p = buf;
 
 	while (len > 0) {
@@ -72,7 +64,7 @@ vu_read_rest(int fd, void *buf, size_t len)
 			continue;
 		if (errno != EAGAIN)
 			return -errno;
-		left = (int)(deadline - now_ms());
+		left = (int)(deadline - monotime_ms());
 		if (left <= 0 || vu_wait_fd(fd, POLLIN, left) <= 0)
 			return -ETIMEDOUT;
 	}

@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include "check_common.h"
+#include "monotime.h"
 
 const char *
 test_binary(const char *env, const char *fallback)
@@ -20,15 +21,6 @@ test_binary(const char *env, const char *fallback)
 	const char *p = getenv(env);
 
 	return p != NULL ? p : fallback;
-}
-
-static int
-now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int)(ts.tv_sec * 1000 + ts.tv_nsec / 1000000);
 }
 
 /*
@@ -58,9 +50,9 @@ tdaemon_start(struct tdaemon *t, const char *binary, const char *const *args,
 void
 tdaemon_wait_quiet(struct tdaemon *t)
 {
-	int deadline = now_ms() + 5000;
+	int64_t deadline = monotime_ms() + 5000;
 
-	while (now_ms() < deadline) {
+	while (monotime_ms() < deadline) {
 		bool fds_ok = t->base_fds < 0 ||
 		    ff_count_fds(t->d.pid) == t->base_fds;
 

@@ -22,17 +22,9 @@
 #include <unistd.h>
 
 #include "fakefront.h"
+#include "monotime.h"
 
 #define FF_TIMEOUT_MS	5000
-
-static int64_t
-ff_now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
 
 static int
 ff_wait(int fd, short events, int timeout_ms)
@@ -259,11 +251,11 @@ ff_get_vring_base(struct ff *ff, unsigned idx, uint32_t *base)
 bool
 ff_peer_closed(struct ff *ff, int timeout_ms)
 {
-	int64_t deadline = ff_now_ms() + timeout_ms;
+	int64_t deadline = monotime_ms() + timeout_ms;
 	char buf[256];
 
 	for (;;) {
-		int left = (int)(deadline - ff_now_ms());
+		int left = (int)(deadline - monotime_ms());
 		ssize_t n;
 
 		if (left < 0 || ff_wait(ff->sock, POLLIN, left) <= 0)
@@ -654,7 +646,7 @@ ff_wait_used(struct ff *ff, unsigned qi, int timeout_ms, uint16_t *id,
     uint32_t *len)
 {
 	struct ff_queue *q = &ff->q[qi];
-	int64_t deadline = ff_now_ms() + timeout_ms;
+	int64_t deadline = monotime_ms() + timeout_ms;
 	uint64_t v;
 
 	for (;;) {
@@ -662,7 +654,7 @@ ff_wait_used(struct ff *ff, unsigned qi, int timeout_ms, uint16_t *id,
 
 		if (ff_poll_used(ff, qi, id, len))
 			return 0;
-		left = (int)(deadline - ff_now_ms());
+		left = (int)(deadline - monotime_ms());
 		if (left <= 0)
 			return -ETIMEDOUT;
 		if (ff_wait(q->call_fd, POLLIN, left) > 0)
@@ -753,8 +745,8 @@ ff_daemon_start(struct ff_daemon *d, const char *binary,
 		execv(binary, (char *const *)argv);
 		_exit(127);
 	}
-	deadline = ff_now_ms() + 10000;
-	while (ff_now_ms() < deadline) {
+	deadline = monotime_ms() + 10000;
+	while (monotime_ms() < deadline) {
 		if (!ff_daemon_alive(d))
 			return -ECHILD;
 		/* The probe must be gone before a test connects for real. */
@@ -777,21 +769,21 @@ ff_daemon_alive(const struct ff_daemon *d)
 int
 ff_daemon_stop(struct ff_daemon *d)
 {
-	int64_t deadline = ff_now_ms() + 10000;
+	int64_t deadline = monotime_ms() + 10000;
 	int status = -1;
 	char cmd[160];
 
 	if (d->pid <= 0)
 		return -1;
 	kill(d->pid, SIGTERM);
-	while (ff_now_ms() < deadline) {
+	while (monotime_ms() < deadline) {
 		pid_t r = waitpid(d->pid, &status, WNOHANG);
 
 		if (r == d->pid)
 			break;
 		usleep(10000);
 	}
-	if (ff_now_ms() >= deadline) {
+	if (monotime_ms() >= deadline) {
 		kill(d->pid, SIGKILL);
 		waitpid(d->pid, NULL, 0);
 		status = -1;
@@ -842,7 +834,7 @@ ff_count_maps(pid_t pid, const char *containing)
 bool
 ff_log_contains(const struct ff_daemon *d, const char *needle, int timeout_ms)
 {
-	int64_t deadline = ff_now_ms() + timeout_ms;
+	int64_t deadline = monotime_ms() + timeout_ms;
 
 	do {
 		char line[1024];
@@ -857,6 +849,6 @@ ff_log_contains(const struct ff_daemon *d, const char *needle, int timeout_ms)
 		if (found)
 			return true;
 		usleep(10000);
-	} while (ff_now_ms() < deadline);
+	} while (monotime_ms() < deadline);
 	return false;
 }

@@ -36,6 +36,7 @@
 #include <unistd.h>
 
 #include "fakefront.h"
+#include "monotime.h"
 
 #define LG_PAGE		4096u
 #define LG_IO_MAX	(1u << 20)
@@ -105,10 +106,7 @@ struct lg {
 static double
 now(void)
 {
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+	return (double)monotime_ns() / 1e9;
 }
 
 /* --- Requests --------------------------------------------------------- */
