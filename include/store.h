@@ -236,6 +236,7 @@ void	store_listing_clear(struct store_listing *l);
 int	store_listing_add(struct store_listing *l, const char *name,
 	    bool is_prefix, const struct store_attr *attr, bool has_attr);
 bool	store_key_valid(const char *key);
+bool	store_key_is_marker(const char *key);
 size_t	store_iov_total(const struct iovec *iov, unsigned iovcnt);
 unsigned store_iov_after(const struct iovec *iov, unsigned iovcnt,
 	    size_t skip, struct iovec *tail, unsigned max);

@@ -57,6 +57,15 @@ store_close(struct store *st)
 		st->ops->close(st);
 }
 
+/* "dir/": the marker object of a directory. */
+bool
+store_key_is_marker(const char *key)
+{
+	size_t len = strlen(key);
+
+	return len > 0 && key[len - 1] == '/';
+}
+
 /*
  * A key objfs may hand to a store: not empty, no leading '/', no empty,
  * "." or ".." component, no NUL (by construction), at most STORE_KEY_MAX

@@ -151,14 +151,6 @@ fs_parent(struct fs_store *s, const char *key, char *leaf, bool create,
 }
 
 bool
-fs_is_marker(const char *key)
-{
-	size_t len = strlen(key);
-
-	return len > 0 && key[len - 1] == '/';
-}
-
-bool
 fs_hidden(const char *name)
 {
 	return strcmp(name, ".") == 0 || strcmp(name, "..") == 0 ||
@@ -201,7 +193,7 @@ fs_stat(struct fs_store *s, const char *key, struct stat *st)
 		rc = -errno;
 	fs_dir_put(s, dir);
 	if (rc == 0 && (!fs_type_ok(st->st_mode) ||
-	    (fs_is_marker(key) && !S_ISDIR(st->st_mode))))
+	    (store_key_is_marker(key) && !S_ISDIR(st->st_mode))))
 		rc = -ENOENT;
 	return rc;
 }
@@ -329,7 +321,7 @@ fs_get(struct store *st, const char *key, uint64_t off,
 	struct fs_dir *dir;
 	int dfd, fd, rc;
 
-	if (fs_is_marker(key))
+	if (store_key_is_marker(key))
 		return -EISDIR;
 	if ((dfd = fs_parent(fss(st), key, leaf, false, &dir)) < 0)
 		return dfd == -ENOTDIR ? -ENOENT : dfd;

@@ -42,7 +42,6 @@ int	fs_parent(struct fs_store *s, const char *key, char *leaf,
 	    bool create, struct fs_dir **dirp);
 int	fs_stat(struct fs_store *s, const char *key, struct stat *st);
 int	fs_open_leaf(struct fs_store *s, const char *key, int flags);
-bool	fs_is_marker(const char *key);
 bool	fs_hidden(const char *name);
 bool	fs_type_ok(mode_t mode);
 void	fs_attr_from_stat(const struct stat *st, struct store_attr *a);

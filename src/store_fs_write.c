@@ -266,7 +266,7 @@ fs_put(struct store *st, const char *key, int fd, uint64_t size,
 
 	if (s->readonly)
 		return -EROFS;
-	if (fs_is_marker(key))
+	if (store_key_is_marker(key))
 		type = S_IFDIR;
 	else if (type == 0)
 		type = S_IFREG;
@@ -302,6 +302,7 @@ fs_remove(struct store *st, const char *key)
 {
 	char leaf[NAME_MAX + 1];
 	struct fs_dir *dir;
+	bool is_dir;
 	int dfd, rc = 0;
 
 	if (fss(st)->readonly)
@@ -310,9 +311,10 @@ fs_remove(struct store *st, const char *key)
 		return -EBUSY;
 	if ((dfd = fs_parent(fss(st), key, leaf, false, &dir)) < 0)
 		return dfd == -ENOTDIR ? -ENOENT : dfd;
-	if (unlinkat(dfd, leaf, fs_is_marker(key) ? AT_REMOVEDIR : 0) == -1)
+	is_dir = store_key_is_marker(key);
+	if (unlinkat(dfd, leaf, is_dir ? AT_REMOVEDIR : 0) == -1)
 		rc = errno == ENOTDIR ? -ENOENT : -errno;
-	else if (fs_is_marker(key))
+	else if (is_dir)
 		fs_dircache_invalidate(fss(st));
 	fs_dir_put(fss(st), dir);
 	return rc;

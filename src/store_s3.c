@@ -305,14 +305,6 @@ s3_get(struct store *st, const char *key, uint64_t off,
 	return rc;
 }
 
-static bool
-is_marker(const char *key)
-{
-	size_t len = strlen(key);
-
-	return len > 0 && key[len - 1] == '/';
-}
-
 static int
 s3_put(struct store *st, const char *key, int fd, uint64_t size,
     const struct store_attr *attr)
@@ -327,7 +319,8 @@ s3_put(struct store *st, const char *key, int fd, uint64_t size,
 	if ((rc = s3_full_key(s, key, &full)) != 0)
 		return rc;
 	s3_req_init(&r, "PUT", full);
-	if ((rc = s3_meta_to_headers(attr, is_marker(key), &r.hdrs)) != 0)
+	if ((rc = s3_meta_to_headers(attr, store_key_is_marker(key),
+	    &r.hdrs)) != 0)
 		goto out;
 	if (fd >= 0 && size > s->upload_cutoff) {
 		rc = s3_put_multipart(s, full, fd, size, &r.hdrs);
@@ -461,8 +454,8 @@ s3_copy_object(struct s3_store *s, const char *src, const char *dst,
 	struct s3_req r;
 	int rc;
 
-	if (meta != NULL && (rc = s3_meta_to_headers(meta, is_marker(dst),
-	    &mh)) != 0)
+	if (meta != NULL && (rc = s3_meta_to_headers(meta,
+	    store_key_is_marker(dst), &mh)) != 0)
 		return rc;
 	if (size > S3_COPY_MAX) {
 		rc = s3_copy_multipart(s, src, dst, size, &mh);
