@@ -107,30 +107,26 @@ dl_add(struct objfs_dirlist *d, struct store_entry *se)
 
 	if (!objfs_name_valid(se->name, &err))
 		return 0;	/* "", "a//b" and the like cannot be looked up */
-	if (se->has_attr && (attr = malloc(sizeof(*attr))) == NULL)
-		return -ENOMEM;
-	if ((nm = calloc(1, sizeof(*nm))) == NULL) {
-		free(attr);
-		return -ENOMEM;
-	}
-	nm->name = se->name;
-	if (RB_INSERT(dl_names, &d->names, nm) != NULL) {
-		free(nm);
-		free(attr);
-		return 0;
-	}
 	if (d->n == d->cap) {
 		size_t cap = d->cap ? d->cap * 2 : 64;
 		struct dl_entry *v = reallocarray(d->v, cap, sizeof(*v));
 
-		if (v == NULL) {
-			RB_REMOVE(dl_names, &d->names, nm);
-			free(nm);
-			free(attr);
+		if (v == NULL)
 			return -ENOMEM;
-		}
 		d->v = v;
 		d->cap = cap;
+	}
+	if ((nm = calloc(1, sizeof(*nm))) == NULL)
+		return -ENOMEM;
+	nm->name = se->name;
+	if (RB_INSERT(dl_names, &d->names, nm) != NULL) {
+		free(nm);
+		return 0;
+	}
+	if (se->has_attr && (attr = malloc(sizeof(*attr))) == NULL) {
+		RB_REMOVE(dl_names, &d->names, nm);
+		free(nm);
+		return -ENOMEM;
 	}
 	e = &d->v[d->n++];
 	e->name = se->name;	/* ownership moves here */

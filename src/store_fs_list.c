@@ -160,18 +160,10 @@ fs_emit(int dfd, struct fs_item *it, bool recursive, bool names,
 	struct store_attr a = { 0 };
 	size_t len = strlen(it->key);
 	bool has_attr = it->stated || !names;
+	bool prefix = it->is_dir && !recursive;
 	int rc;
 
-	if (!has_attr) {
-		if (it->is_dir && !recursive)
-			it->key[len - 1] = '\0';
-		rc = store_listing_add(out, it->key, it->is_dir && !recursive,
-		    NULL, false);
-		if (it->is_dir && !recursive)
-			it->key[len - 1] = '/';
-		return rc;
-	}
-	if (!it->stated) {
+	if (has_attr && !it->stated) {
 		if (it->is_dir)
 			it->key[len - 1] = '\0';
 		rc = fstatat(dfd, it->key, &it->st, AT_SYMLINK_NOFOLLOW);
@@ -181,14 +173,15 @@ fs_emit(int dfd, struct fs_item *it, bool recursive, bool names,
 		    S_ISDIR(it->st.st_mode) != it->is_dir)
 			return 1;
 	}
-	fs_attr_from_stat(&it->st, &a);
-	if (it->is_dir && !recursive) {
-		/* A directory is a common prefix: its name without the '/'. */
+	if (has_attr)
+		fs_attr_from_stat(&it->st, &a);
+	/* A directory is a common prefix: its name without the '/'. */
+	if (prefix)
 		it->key[len - 1] = '\0';
-		rc = store_listing_add(out, it->key, true, &a, true);
+	rc = store_listing_add(out, it->key, prefix, has_attr ? &a : NULL,
+	    has_attr);
+	if (prefix)
 		it->key[len - 1] = '/';
-	} else
-		rc = store_listing_add(out, it->key, false, &a, true);
 	store_attr_clear(&a);
 	return rc;
 }
