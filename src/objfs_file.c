@@ -325,10 +325,19 @@ objfs_flush(struct objfs *fs, uint64_t fh)
 }
 
 /*
- * The store's sync runs outside every lock: it may take long (fsync on a
- * busy disk), and a rename meanwhile only makes it sync a name that
- * has gone, which the rename's own sync covers.
+ * The store's sync of a key copied under the locks, run outside them: it
+ * may take long (fsync on a busy disk), and a rename meanwhile only makes
+ * it sync a name that has gone.  Frees key.
  */
+static int
+objfs_sync_key(struct objfs *fs, char *key, bool datasync)
+{
+	int rc = store_sync(fs->store, key, datasync);
+
+	free(key);
+	return rc == -ENOENT ? 0 : rc;
+}
+
 int
 objfs_fsync(struct objfs *fs, uint64_t fh, bool datasync)
 {
@@ -337,9 +346,7 @@ objfs_fsync(struct objfs *fs, uint64_t fh, bool datasync)
 
 	if ((rc = objfs_sync_handle(fs, fh, &key)) != 0 || key == NULL)
 		return rc;
-	rc = store_sync(fs->store, key, datasync);
-	free(key);
-	return rc == -ENOENT ? 0 : rc;
+	return objfs_sync_key(fs, key, datasync);
 }
 
 int
@@ -347,7 +354,6 @@ objfs_fsyncdir(struct objfs *fs, uint64_t nodeid, bool datasync)
 {
 	struct objfs_inode *ino = objfs_inode_get(fs, nodeid);
 	char *key;
-	int rc;
 
 	if (ino == NULL)
 		return -ESTALE;
@@ -357,9 +363,7 @@ objfs_fsyncdir(struct objfs *fs, uint64_t nodeid, bool datasync)
 	objfs_inode_put(fs, ino);
 	if (key == NULL)
 		return -ENOMEM;
-	rc = store_sync(fs->store, key, datasync);
-	free(key);
-	return rc == -ENOENT ? 0 : rc;
+	return objfs_sync_key(fs, key, datasync);
 }
 
 int
