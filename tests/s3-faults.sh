@@ -94,26 +94,28 @@ put_and_check() {
 	fi
 }
 
+# puts WHAT FIRST LAST: put_and_check files FIRST..LAST; sets written,
+# refused and kept.
+puts() {
+	written=0
+	refused=0
+	kept=0
+	for i in $(seq "$2" "$3"); do put_and_check "$i"; done
+	echo "$1: $written files stored, $refused refused ($kept kept in the cache directory)"
+}
+
 # Heavy weather: about a third of all requests go wrong somehow; with
 # retries, the uploads get through.
 start_proxy heavy 7 0.15 0.08 0.03 0.06
 export OBJFSD_TEST_S3_TIMEOUT=2 OBJFSD_TEST_S3_RETRIES=5
 url=s3://faults/w
-written=0
-refused=0
-kept=0
-for i in $(seq 1 24); do put_and_check "$i"; done
-echo "heavy faults, retrying: $written files stored, $refused refused ($kept kept in the cache directory)"
+puts "heavy faults, retrying" 1 24
 [ "$written" -gt 12 ] && ok || bad "too few uploads survived ($written of 24)"
 
 # No retries at all: failures reach the application as EIO at close, and
 # still nothing half-written is left behind.
 export OBJFSD_TEST_S3_RETRIES=0
-written=0
-refused=0
-kept=0
-for i in $(seq 101 118); do put_and_check "$i"; done
-echo "heavy faults, no retries: $written files stored, $refused refused ($kept kept in the cache directory)"
+puts "heavy faults, no retries" 101 118
 [ "$refused" -gt 0 ] && ok || bad "no failure ever reached the writer"
 stop_proxies
 echo "faultproxy (heavy): $(tail -n 1 "$work/heavy.log")"
