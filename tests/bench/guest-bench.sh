@@ -1,6 +1,6 @@
 #!/bin/bash
 # In-guest benchmark: a QEMU guest (the end-to-end harness of
-# tests/guest/guest.sh) mounts the directory with `mount -t virtiofs` and
+# tests/lib/guest.sh) mounts the directory with `mount -t virtiofs` and
 # times dd and a metadata workload, once served by objfsd and once by
 # QEMU's virtiofsd, alternating, in the same run.  Prints seconds per step
 # (medians over ROUNDS) and virtiofsd/objfsd: above 1 means objfsd is
@@ -15,7 +15,7 @@ build=${BUILD_DIR:-$srcdir}
 OBJFSD=${OBJFSD:-$build/src/objfsd}
 VIRTIOFSD=${VIRTIOFSD:-/usr/lib/qemu/virtiofsd}
 ROUNDS=${ROUNDS:-1}
-. "$srcdir/tests/guest/guest.sh"
+. "$srcdir/tests/lib/guest.sh"
 
 guest_tools_present || { echo "guest bench: no qemu-system-x86_64, cpio or busybox-static"; exit 77; }
 guest_find_kernel || { echo "guest bench: no guest kernel with virtiofs.ko"; exit 77; }

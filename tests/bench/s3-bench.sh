@@ -24,8 +24,8 @@ LOADGEN=${LOADGEN:-$build/tests/bench/loadgen}
 ROUNDS=${ROUNDS:-3}
 SIZE_MIB=${SIZE_MIB:-256}
 GUEST_MIB=${GUEST_MIB:-1024}
-. "$srcdir/tests/s3/s3rver.sh"
-. "$srcdir/tests/guest/guest.sh"
+. "$srcdir/tests/lib/s3rver.sh"
+. "$srcdir/tests/lib/guest.sh"
 
 work=$(mktemp -d "${BENCH_DIR:-/var/tmp}/objfsd-s3bench.XXXXXX")
 pid=

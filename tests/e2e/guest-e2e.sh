@@ -8,8 +8,8 @@
 # Exit 77 (skip) only when QEMU, a guest kernel or busybox are missing.
 set -u
 srcdir=${srcdir:-.}
-. "$srcdir/tests/guest/guest.sh"
-. "$srcdir/tests/s3/s3rver.sh"
+. "$srcdir/tests/lib/guest.sh"
+. "$srcdir/tests/lib/s3rver.sh"
 
 daemon=${OBJFSD:-src/objfsd}
 guest_tools_present || { echo "SKIP: qemu-system-x86_64, cpio or busybox-static missing"; exit 77; }
@@ -160,7 +160,7 @@ for store in ${GUEST_STORES:-fs mem s3}; do
 		s3rver_start "$work/s3" e2e || { failed=1; continue; }
 		run_store s3 "s3://e2e/guest" --s3-endpoint="$OBJFSD_TEST_S3_ENDPOINT" \
 		    || { failed=1; continue; }
-		cli=${OBJFS_CLI:-tests/objfs_cli}
+		cli=${OBJFS_CLI:-tests/lib/objfs_cli}
 		[ "$("$cli" s3://e2e/guest ls many | wc -l)" -eq 2000 ] || { echo "FAIL: s3: bucket lacks the 2000 files"; failed=1; }
 		[ "$("$cli" s3://e2e/guest cat big | md5sum | cut -d' ' -f1)" = "$BIGSUM" ] || { echo "FAIL: s3: big differs in the bucket"; failed=1; }
 		"$cli" s3://e2e/guest stat tree >/dev/null 2>&1 && { echo "FAIL: s3: tree still in the bucket"; failed=1; }

@@ -1,5 +1,5 @@
 /*
- * objfs over a real S3 server (tests/s3-suite.sh starts s3rver and sets
+ * objfs over a real S3 server (tests/e2e/s3-objfs.sh starts s3rver and sets
  * OBJFSD_TEST_S3_ENDPOINT): a 300 MiB file through a multipart upload and
  * back with checksums, 3,000 objects listed across pages, and a directory
  * of 500 files renamed key by key.

@@ -1,6 +1,6 @@
 #!/usr/bin/python3
 """Sign a set of S3 requests with botocore and with objfsd's signer
-(tests/sigv4_tool) and require the same Authorization header.
+(tests/lib/sigv4_tool) and require the same Authorization header.
 
 Exits 77 (skip) when botocore is not installed."""
 
@@ -20,7 +20,7 @@ except ImportError:
     print("SKIP: python3-botocore is not installed")
     sys.exit(77)
 
-TOOL = os.environ.get("SIGV4_TOOL", "tests/sigv4_tool")
+TOOL = os.environ.get("SIGV4_TOOL", "tests/lib/sigv4_tool")
 WHEN = datetime.datetime(2024, 2, 29, 23, 59, 58)
 AMZ_DATE = WHEN.strftime("%Y%m%dT%H%M%SZ")
 ACCESS, SECRET = "AKIDEXAMPLE", "wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY"

@@ -4,7 +4,7 @@
 # or busybox are not installed.
 set -u
 srcdir=${srcdir:-.}
-. "$srcdir/tests/guest/guest.sh"
+. "$srcdir/tests/lib/guest.sh"
 
 daemon=${SMOKE_DAEMON:-${OBJFSD:-src/objfsd}}
 guest_tools_present || { echo "SKIP: qemu-system-x86_64, cpio or busybox-static missing"; exit 77; }

@@ -5,8 +5,8 @@
 # Skip (77) without s3fs, /dev/fuse, s3rver or root.
 set -u
 srcdir=${srcdir:-.}
-. "$srcdir/tests/s3/s3rver.sh"
-cli=${OBJFS_CLI:-tests/objfs_cli}
+. "$srcdir/tests/lib/s3rver.sh"
+cli=${OBJFS_CLI:-tests/lib/objfs_cli}
 command -v s3fs >/dev/null || { echo "SKIP: s3fs not installed"; exit 77; }
 [ -c /dev/fuse ] && [ "$(id -u)" -eq 0 ] || { echo "SKIP: needs root and /dev/fuse"; exit 77; }
 s3rver_find >/dev/null && command -v node >/dev/null || { echo "SKIP: s3rver or node not installed"; exit 77; }

@@ -59,7 +59,7 @@ open_fs(const char *url)
 
 /*
  * _i is the loop index: 0 mem:, 1 fs:, 2 fs: without openat2, 3 s3: on
- * the server in OBJFSD_TEST_S3_ENDPOINT (tests/s3-suite.sh starts one),
+ * the server in OBJFSD_TEST_S3_ENDPOINT (tests/e2e/s3-objfs.sh starts one),
  * each test in a prefix of its own.
  */
 static void

@@ -4,4 +4,4 @@
 srcdir=${srcdir:-.}
 py=/usr/bin/python3
 [ -x "$py" ] || { echo "SKIP: no $py"; exit 77; }
-SIGV4_TOOL=${SIGV4_TOOL:-tests/sigv4_tool} exec "$py" "$srcdir/tests/sigv4-botocore.py"
+SIGV4_TOOL=${SIGV4_TOOL:-tests/lib/sigv4_tool} exec "$py" "$srcdir/tests/e2e/sigv4-botocore.py"

@@ -5,8 +5,8 @@
 # passes with a milder proxy in the way.  Skip (77) without s3rver.
 set -u
 srcdir=${srcdir:-.}
-. "$srcdir/tests/s3/s3rver.sh"
-cli=${OBJFS_CLI:-tests/objfs_cli}
+. "$srcdir/tests/lib/s3rver.sh"
+cli=${OBJFS_CLI:-tests/lib/objfs_cli}
 s3rver_find >/dev/null && command -v node >/dev/null && command -v python3 >/dev/null ||
     { echo "SKIP: s3rver, node or python3 not installed"; exit 77; }
 
@@ -30,7 +30,7 @@ direct=$OBJFSD_TEST_S3_ENDPOINT
 
 # start_proxy NAME SEED SLOWDOWN RESET STALL TRUNCATE: sets $proxy_url
 start_proxy() {
-	python3 "$srcdir/tests/s3/faultproxy.py" "$S3_PORT" "$work/$1.port" "$2" \
+	python3 "$srcdir/tests/lib/faultproxy.py" "$S3_PORT" "$work/$1.port" "$2" \
 	    "$3" "$4" "$5" "$6" 2> "$work/$1.log" &
 	proxies="$proxies $!"
 	for _ in $(seq 100); do [ -s "$work/$1.port" ] && break; sleep 0.1; done
@@ -123,7 +123,7 @@ echo "faultproxy (heavy): $(tail -n 1 "$work/heavy.log")"
 # Mild weather: the objfs semantics suite must still pass, on retries.
 start_proxy mild 11 0.02 0.01 0.002 0.01
 if OBJFSD_TEST_S3_ENDPOINT=$proxy_url OBJFSD_TEST_S3_RETRIES=8 OBJFSD_TEST_S3_ONLY=1 \
-    OBJFSD_TEST_S3_BUCKET=faults CK_DEFAULT_TIMEOUT=900 "${CHECK_OBJFS:-tests/check_objfs}"; then
+    OBJFSD_TEST_S3_BUCKET=faults CK_DEFAULT_TIMEOUT=900 "${CHECK_OBJFS:-tests/unit/check_objfs}"; then
 	ok
 else
 	bad "objfs suite behind the mild proxy"

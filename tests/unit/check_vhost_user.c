@@ -648,7 +648,7 @@ run_daemon_args(const char *const *argv, int keep_fd)
 START_TEST(live_socket_is_not_stolen)
 {
 	char arg[200];
-	const char *argv[] = { test_binary("TESTDEVD", "tests/testdevd"), arg,
+	const char *argv[] = { test_binary("TESTDEVD", "tests/lib/testdevd"), arg,
 	    NULL };
 
 	snprintf(arg, sizeof(arg), "--socket-path=%s", td.d.sock);
@@ -661,7 +661,7 @@ END_TEST
 START_TEST(non_socket_path_is_left_alone)
 {
 	char path[200], arg[220];
-	const char *argv[] = { test_binary("TESTDEVD", "tests/testdevd"), arg,
+	const char *argv[] = { test_binary("TESTDEVD", "tests/lib/testdevd"), arg,
 	    NULL };
 	struct stat st;
 	int fd;
@@ -689,7 +689,7 @@ START_TEST(stale_socket_is_replaced)
 	ck_assert_int_eq(bind(s, (struct sockaddr *)&sa, sizeof(sa)), 0);
 	close(s);	/* bound, never listened: a dead daemon's leftover */
 	memset(&other, 0, sizeof(other));
-	const char *argv[] = { test_binary("TESTDEVD", "tests/testdevd"), NULL,
+	const char *argv[] = { test_binary("TESTDEVD", "tests/lib/testdevd"), NULL,
 	    NULL };
 	char arg[220];
 	snprintf(arg, sizeof(arg), "--socket-path=%s", path);
@@ -730,7 +730,7 @@ START_TEST(inherited_connected_fd)
 	pid = fork();
 	if (pid == 0) {
 		const char *argv[] = { test_binary("TESTDEVD",
-		    "tests/testdevd"), arg, NULL };
+		    "tests/lib/testdevd"), arg, NULL };
 		int null = open("/dev/null", O_WRONLY);
 
 		close(sv[0]);
@@ -767,7 +767,7 @@ START_TEST(inherited_listening_fd)
 	pid = fork();
 	if (pid == 0) {
 		const char *argv[] = { test_binary("TESTDEVD",
-		    "tests/testdevd"), arg, NULL };
+		    "tests/lib/testdevd"), arg, NULL };
 		int null = open("/dev/null", O_WRONLY);
 
 		dup2(null, 2);
@@ -792,7 +792,7 @@ START_TEST(bad_fd_option_is_refused)
 {
 	int fd = open("/dev/null", O_RDONLY);
 	char arg[32];
-	const char *argv[] = { test_binary("TESTDEVD", "tests/testdevd"), arg,
+	const char *argv[] = { test_binary("TESTDEVD", "tests/lib/testdevd"), arg,
 	    NULL };
 
 	snprintf(arg, sizeof(arg), "--fd=%d", fd);

@@ -196,7 +196,7 @@ vu_connect_synced(void)
 void
 vufix_setup(const char *const *args)
 {
-	tdaemon_start(&td, test_binary("TESTDEVD", "tests/testdevd"), args,
+	tdaemon_start(&td, test_binary("TESTDEVD", "tests/lib/testdevd"), args,
 	    vu_well_behaved_session);
 	ff = vu_connect_synced();
 }

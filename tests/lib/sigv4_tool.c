@@ -1,6 +1,6 @@
 /*
  * sigv4_tool: sign one request with objfsd's signer and print the
- * Authorization value, so tests/sigv4-botocore.py can compare it with
+ * Authorization value, so tests/e2e/sigv4-botocore.py can compare it with
  * botocore's.
  *
  *   sigv4_tool METHOD PATH AMZ_DATE REGION PAYLOAD_HASH ACCESS SECRET \
