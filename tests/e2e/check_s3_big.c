@@ -18,6 +18,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "check_run.h"
 #include "log.h"
 #include "objfs.h"
 #include "store.h"
@@ -345,16 +346,15 @@ END_TEST
 int
 main(void)
 {
-	Suite *s = suite_create("s3-server");
-	TCase *tc = tcase_create("big");
-	SRunner *sr;
-	int failed;
+	Suite *s;
+	TCase *tc;
 
 	if (getenv("OBJFSD_TEST_S3_ENDPOINT") == NULL) {
 		printf("SKIP: no S3 server (OBJFSD_TEST_S3_ENDPOINT)\n");
 		return 77;
 	}
-	log_init("check_s3_big", LOG_LEVEL_WARN, false);
+	s = suite_create("s3-server");
+	tc = tcase_create("big");
 	tcase_add_checked_fixture(tc, setup, teardown);
 	tcase_set_timeout(tc, 600);
 	tcase_add_test(tc, file_of_300_mib_through_multipart);
@@ -362,9 +362,5 @@ main(void)
 	tcase_add_test(tc, directory_of_3000_objects_across_pages);
 	tcase_add_test(tc, rename_directory_of_500_files);
 	suite_add_tcase(s, tc);
-	sr = srunner_create(s);
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+	return check_run(s, "check_s3_big", LOG_LEVEL_WARN);
 }

@@ -19,6 +19,7 @@
 #include <unistd.h>
 
 #include "check_common.h"
+#include "check_run.h"
 #include "fuseclient.h"
 
 #define ROOT	FUSE_ROOT_ID
@@ -926,12 +927,5 @@ fuse_suite(void)
 int
 main(void)
 {
-	SRunner *sr = srunner_create(fuse_suite());
-	int failed;
-
-	signal(SIGPIPE, SIG_IGN);
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+	return check_run(fuse_suite(), "check_fuse", LOG_LEVEL_ERROR);
 }

@@ -17,6 +17,7 @@
 #include <unistd.h>
 
 #include "check_common.h"
+#include "check_run.h"
 
 #define QSIZE	VU_TEST_QSIZE
 #define WAIT_MS	VU_TEST_WAIT_MS
@@ -560,12 +561,5 @@ hostile_suite(void)
 int
 main(void)
 {
-	SRunner *sr = srunner_create(hostile_suite());
-	int failed;
-
-	signal(SIGPIPE, SIG_IGN);
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+	return check_run(hostile_suite(), "check_hostile", LOG_LEVEL_ERROR);
 }

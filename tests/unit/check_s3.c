@@ -13,6 +13,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "check_run.h"
 #include "log.h"
 #include "s3_internal.h"
 #include "s3_proto.h"
@@ -534,12 +535,5 @@ s3_suite(void)
 int
 main(void)
 {
-	SRunner *sr = srunner_create(s3_suite());
-	int failed;
-
-	log_init("check_s3", LOG_LEVEL_ERROR, false);
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+	return check_run(s3_suite(), "check_s3", LOG_LEVEL_ERROR);
 }

@@ -12,6 +12,7 @@
 #include <sys/mman.h>
 #include <unistd.h>
 
+#include "check_run.h"
 #include "guestmem.h"
 #include "iovcur.h"
 #include "log.h"
@@ -758,12 +759,5 @@ units_suite(void)
 int
 main(void)
 {
-	SRunner *sr = srunner_create(units_suite());
-	int failed;
-
-	log_init("check_units", LOG_LEVEL_ERROR, false);
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+	return check_run(units_suite(), "check_units", LOG_LEVEL_ERROR);
 }

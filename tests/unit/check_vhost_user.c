@@ -25,6 +25,7 @@
 #include <unistd.h>
 
 #include "check_common.h"
+#include "check_run.h"
 #include "log.h"
 
 #define QSIZE	VU_TEST_QSIZE
@@ -877,12 +878,5 @@ vhost_user_suite(void)
 int
 main(void)
 {
-	SRunner *sr = srunner_create(vhost_user_suite());
-	int failed;
-
-	signal(SIGPIPE, SIG_IGN);
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+	return check_run(vhost_user_suite(), "check_vhost_user", LOG_LEVEL_ERROR);
 }

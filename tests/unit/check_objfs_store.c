@@ -1,0 +1,334 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * objfs over one store at a time: object-store shapes other tools leave,
+ * failures of the store reaching the application, the fs store's sync,
+ * and escapes from fs:.
+ */
+#include "config.h"
+
+#include <check.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "objfs_fixture.h"
+
+/* Object-store shapes other tools leave behind. */
+START_TEST(implied_directories_on_object_store)
+{
+	struct store_attr a = { 0 };
+	struct collect c = { .room = 100 };
+	uint64_t fh, d, e2;
+
+	setup_store(0);
+	ck_assert_int_eq(store_put(st, "a/b/c.txt", -1, 0, &a), 0);
+	ck_assert_int_eq(store_put(st, "x", -1, 0, &a), 0);
+	d = lookup(ROOT, "a");
+	ck_assert(S_ISDIR(stat_(d).st_mode));
+	ck_assert_uint_eq(stat_(d).st_mode, S_IFDIR | 0755);	/* default */
+	e2 = lookup(d, "b");
+	ck_assert(S_ISREG(stat_(lookup(e2, "c.txt")).st_mode));
+	ck_assert_int_eq(objfs_opendir(fs, ROOT, &fh), 0);
+	ck_assert_int_eq(objfs_readdir(fs, fh, 0, false, collect_cb, &c), 0);
+	ck_assert_uint_eq(c.n, 4);
+	ck_assert_str_eq(c.names[2], "a");
+	ck_assert_str_eq(c.names[3], "x");
+	objfs_releasedir(fs, fh);
+	collect_free(&c);
+	/* Removing the last file makes the implied directories empty. */
+	ck_assert_int_eq(objfs_rmdir(fs, d, "b"), -ENOTEMPTY);
+	ck_assert_int_eq(objfs_unlink(fs, e2, "c.txt"), 0);
+	ck_assert_int_eq(objfs_rmdir(fs, d, "b"), 0);
+	teardown_store();
+}
+END_TEST
+
+/* Upload failures reach the application; the data is kept. */
+START_TEST(upload_failure_is_reported)
+{
+	char path[160], buf[16];
+	uint64_t ino, fh;
+	struct objfs_entry e;
+	FILE *p;
+	int fd;
+
+	make_tmpdir();
+	open_fs("mem:fail-put=doomed");
+	ck_assert_int_eq(objfs_create(fs, &ctx, ROOT, "doomed", 0644,
+	    O_CREAT | O_WRONLY, &e, &fh), -EIO);
+	/* A rename copies (mem: has no put on the way): it works. */
+	ino = mkfile(ROOT, "fine", "ok");
+	ck_assert_int_eq(objfs_rename(fs, ROOT, "fine", ROOT, "doomed2", 0), 0);
+	fh = open_(ino, O_WRONLY);
+	write_at(fh, 0, "data", 4);
+	ck_assert_int_eq(objfs_flush(fs, fh), -EIO);
+	ck_assert_int_eq(objfs_fsync(fs, fh, false), -EIO);
+	ck_assert_int_eq(objfs_release(fs, fh), -EIO);
+	/* Not silently dropped: the bytes wait in the cache directory. */
+	snprintf(path, sizeof(path), "ls %s/objfsd-unsaved-*", cachedir);
+	ck_assert_ptr_nonnull(p = popen(path, "r"));
+	ck_assert_ptr_nonnull(fgets(path, sizeof(path), p));
+	pclose(p);
+	path[strcspn(path, "\n")] = '\0';
+	ck_assert_int_ge(fd = open(path, O_RDONLY), 0);
+	ck_assert_int_eq(read(fd, buf, sizeof(buf)), 4);
+	ck_assert_int_eq(memcmp(buf, "data", 4), 0);
+	close(fd);
+	teardown_store();
+}
+END_TEST
+
+/*
+ * FSYNC and FSYNCDIR reach the store's sync (FLUSH and RELEASE do not:
+ * close() is not a durability point), and its failure reaches the caller.
+ */
+START_TEST(sync_failure_is_reported)
+{
+	uint64_t ino, fh, dir;
+
+	make_tmpdir();
+	open_fs("mem:fail-sync=synced");
+	ino = mkfile(ROOT, "synced", "x");
+	fh = open_(ino, O_WRONLY);
+	write_at(fh, 0, "data", 4);
+	ck_assert_int_eq(objfs_flush(fs, fh), 0);
+	ck_assert_int_eq(objfs_fsync(fs, fh, false), -EIO);
+	ck_assert_int_eq(objfs_fsync(fs, fh, true), -EIO);
+	ck_assert_int_eq(objfs_release(fs, fh), 0);
+	ck_assert_str_eq(slurp(ino), "data");
+
+	fh = open_(mkfile(ROOT, "plain", "y"), O_RDWR);
+	ck_assert_int_eq(objfs_fsync(fs, fh, false), 0);
+	ck_assert_int_eq(objfs_release(fs, fh), 0);
+
+	dir = mkdir_(ROOT, "synced-dir");
+	ck_assert_int_eq(objfs_fsyncdir(fs, dir, false), -EIO);
+	ck_assert_int_eq(objfs_fsyncdir(fs, ROOT, true), 0);
+	ck_assert_int_eq(objfs_fsyncdir(fs, 987654, false), -ESTALE);
+
+	/* Once unlinked the name may be another file's: no sync of it. */
+	fh = open_(mkfile(ROOT, "synced-gone", "z"), O_RDWR);
+	ck_assert_int_eq(objfs_unlink(fs, ROOT, "synced-gone"), 0);
+	write_at(fh, 0, "more", 4);
+	ck_assert_int_eq(objfs_fsync(fs, fh, false), 0);
+	ck_assert_int_eq(objfs_release(fs, fh), 0);
+	ck_assert_int_eq(objfs_syncfs(fs), 0);
+	teardown_store();
+}
+END_TEST
+
+/* The fs store's sync opens what it syncs: every kind of file, no hang. */
+STORE_TEST(fs_sync_every_kind_of_key)
+{
+	char path[200];
+
+	snprintf(path, sizeof(path), "%s/root/f", tmpdir);
+	ck_assert_int_ge(close(open(path, O_CREAT | O_WRONLY, 0644)), 0);
+	snprintf(path, sizeof(path), "%s/root/d", tmpdir);
+	ck_assert_int_eq(mkdir(path, 0755), 0);
+	snprintf(path, sizeof(path), "%s/root/l", tmpdir);
+	ck_assert_int_eq(symlink("f", path), 0);
+	snprintf(path, sizeof(path), "%s/root/p", tmpdir);
+	ck_assert_int_eq(mkfifo(path, 0644), 0);
+	snprintf(path, sizeof(path), "%s/root/s", tmpdir);
+	ck_assert_int_eq(mknod(path, S_IFSOCK | 0644, 0), 0);
+
+	ck_assert_int_eq(store_sync(st, "f", false), 0);
+	ck_assert_int_eq(store_sync(st, "f", true), 0);
+	ck_assert_int_eq(store_sync(st, "d", false), 0);
+	ck_assert_int_eq(store_sync(st, "d/", true), 0);
+	ck_assert_int_eq(store_sync(st, "", false), 0);
+	ck_assert_int_eq(store_sync(st, "l", false), 0);
+	ck_assert_int_eq(store_sync(st, "p", false), 0);
+	ck_assert_int_eq(store_sync(st, "s", false), 0);
+	ck_assert_int_eq(store_sync(st, NULL, false), 0);
+	ck_assert_int_eq(store_sync(st, "missing", false), -ENOENT);
+	ck_assert_int_eq(store_sync(st, "f/under-a-file", false), -ENOENT);
+	ck_assert_int_eq(store_sync(st, "../outside", false), -EINVAL);
+}
+
+/*
+ * Escapes from fs:.  The host directory holds `outside` next to `root`;
+ * nothing the guest does may read or change anything in `outside`.
+ */
+static char outside[128];
+
+static void
+plant(const char *linkname, const char *target)
+{
+	char path[200];
+
+	snprintf(path, sizeof(path), "%s/root/%s", tmpdir, linkname);
+	ck_assert_int_eq(symlink(target, path), 0);
+}
+
+static void
+setup_escape(int which)
+{
+	char secret[200];
+	int fd;
+
+	setup_store(which);
+	snprintf(outside, sizeof(outside), "%s/outside", tmpdir);
+	ck_assert_int_eq(mkdir(outside, 0755), 0);
+	snprintf(secret, sizeof(secret), "%s/secret", outside);
+	ck_assert_int_ge(fd = open(secret, O_CREAT | O_WRONLY, 0600), 0);
+	ck_assert_int_eq(write(fd, "SECRET", 6), 6);
+	close(fd);
+}
+
+static void
+assert_outside_untouched(void)
+{
+	char cmd[256];
+	struct stat sb;
+
+	snprintf(cmd, sizeof(cmd), "test $(ls -A %s | wc -l) -eq 1", outside);
+	ck_assert_int_eq(system(cmd), 0);
+	snprintf(cmd, sizeof(cmd), "%s/secret", outside);
+	ck_assert_int_eq(lstat(cmd, &sb), 0);
+	ck_assert_uint_eq(sb.st_mode, S_IFREG | 0600);
+	ck_assert_uint_eq(sb.st_uid, getuid());
+	ck_assert_int_eq(sb.st_size, 6);
+}
+
+START_TEST(escape_bad_keys)
+{
+	static const char *const keys[] = {
+		"../outside/secret", "/etc/passwd", "a/../../outside/secret",
+		"a//b", "./x", "x/.", "..", "a/..",
+	};
+	struct store_attr a = { 0 };
+	char buf[8];
+	struct iovec iov = { buf, sizeof(buf) };
+	size_t got;
+
+	setup_escape(_i);
+	for (size_t i = 0; i < sizeof(keys) / sizeof(keys[0]); i++) {
+		ck_assert_int_eq(store_head(st, keys[i], &a), -EINVAL);
+		ck_assert_int_eq(store_get(st, keys[i], 0, &iov, 1, &got),
+		    -EINVAL);
+		ck_assert_int_eq(store_put(st, keys[i], -1, 0, &a), -EINVAL);
+		ck_assert_int_eq(store_remove(st, keys[i]), -EINVAL);
+	}
+	assert_outside_untouched();
+	teardown_store();
+}
+END_TEST
+
+START_TEST(escape_through_planted_symlinks)
+{
+	struct store_attr a = { 0 };
+	struct objfs_setattr sa = { .valid = OBJFS_SET_MODE | OBJFS_SET_UID,
+	    .mode = 0777, .uid = 1234 };
+	char buf[64], target[160];
+	struct iovec iov = { buf, sizeof(buf) };
+	struct objfs_entry e;
+	struct stat sb;
+	size_t got;
+	uint64_t ino, fh;
+	unsigned of;
+
+	setup_escape(_i);
+	plant("evil", outside);
+	snprintf(target, sizeof(target), "%s/secret", outside);
+	plant("link", target);
+	/* The links are links; nothing resolves through them. */
+	ino = lookup(ROOT, "evil");
+	ck_assert(S_ISLNK(stat_(ino).st_mode));
+	ck_assert_int_eq(lookup_rc(ino, "secret"), -ENOTDIR);
+	ck_assert_int_ne(store_get(st, "evil/secret", 0, &iov, 1, &got), 0);
+	ck_assert_int_ne(store_head(st, "evil/secret", &a), 0);
+	ck_assert_int_ne(store_put(st, "evil/planted", -1, 0, &a), 0);
+	ck_assert_int_ne(store_put(st, "evil/", -1, 0, &a), 0);
+	ck_assert_int_ne(store_remove(st, "evil/secret"), 0);
+	/* A link to a file: open refuses, reads give the link, not the file. */
+	ino = lookup(ROOT, "link");
+	ck_assert_int_eq(objfs_open(fs, ino, O_RDONLY, false, &fh, &of),
+	    -EINVAL);
+	ck_assert_int_eq(objfs_readlink(fs, ino, buf, sizeof(buf), &got), 0);
+	ck_assert_uint_eq(got, strlen(target));
+	ck_assert_int_eq(objfs_setattr(fs, &ctx, ino, 0, &sa, &sb), 0);
+	ck_assert(S_ISLNK(sb.st_mode));
+	/* Replacing or deleting the link touches only the link. */
+	mkfile(ROOT, "plain", "x");
+	ck_assert_int_eq(objfs_rename(fs, ROOT, "plain", ROOT, "link", 0), 0);
+	ck_assert_int_eq(objfs_unlink(fs, ROOT, "evil"), 0);
+	ck_assert_int_eq(objfs_mkdir(fs, &ctx, ROOT, "evil", 0755, &e), 0);
+	assert_outside_untouched();
+	teardown_store();
+}
+END_TEST
+
+START_TEST(escape_by_swapping_a_directory)
+{
+	char path[200], moved[200];
+	struct collect c = { .room = 100 };
+	struct objfs_entry e;
+	uint64_t d, fh;
+
+	setup_escape(_i);
+	d = mkdir_(ROOT, "d");
+	mkfile(d, "inside", "i");
+	/* The host swaps d for a link to outside behind the guest's back. */
+	snprintf(path, sizeof(path), "%s/root/d", tmpdir);
+	snprintf(moved, sizeof(moved), "%s/root/d.moved", tmpdir);
+	ck_assert_int_eq(rename(path, moved), 0);
+	plant("d", outside);
+	ck_assert_int_ne(lookup_rc(d, "secret"), 0);
+	/*
+	 * The fs store keeps directories open for up to a second: until then
+	 * d may still mean the directory the host moved, inside the root.
+	 */
+	if (objfs_create(fs, &ctx, d, "early", 0644, O_CREAT | O_WRONLY, &e,
+	    &fh) == 0) {
+		char early[220];
+		struct stat sb;
+
+		ck_assert_int_eq(objfs_release(fs, fh), 0);
+		snprintf(early, sizeof(early), "%s/early", moved);
+		ck_assert_int_eq(stat(early, &sb), 0);
+	}
+	usleep(1100 * 1000);
+	ck_assert_int_ne(objfs_create(fs, &ctx, d, "planted", 0644,
+	    O_CREAT | O_WRONLY, &e, &fh), 0);
+	ck_assert_int_ne(objfs_mkdir(fs, &ctx, d, "planted", 0755, &e), 0);
+	ck_assert_int_ne(objfs_unlink(fs, d, "secret"), 0);
+	ck_assert_int_ne(objfs_rename(fs, d, "secret", ROOT, "stolen", 0), 0);
+	if (objfs_opendir(fs, d, &fh) == 0) {
+		(void)objfs_readdir(fs, fh, 0, true, collect_cb, &c);
+		for (size_t i = 0; i < c.n; i++)
+			ck_assert_str_ne(c.names[i], "secret");
+		objfs_releasedir(fs, fh);
+	}
+	collect_free(&c);
+	assert_outside_untouched();
+	teardown_store();
+}
+END_TEST
+
+/* Tests of one store each, added to the "semantics" case. */
+void
+objfs_add_store_tests(TCase *tc)
+{
+	tcase_add_test(tc, implied_directories_on_object_store);
+	tcase_add_test(tc, upload_failure_is_reported);
+	tcase_add_test(tc, sync_failure_is_reported);
+	tcase_add_loop_test(tc, fs_sync_every_kind_of_key, 1, 3);
+}
+
+/* 1: fs: with openat2, 2: walking paths component by component */
+TCase *
+objfs_escapes_tcase(void)
+{
+	TCase *tc = tcase_create("fs-escapes");
+
+	tcase_add_loop_test(tc, escape_bad_keys, 1, 3);
+	tcase_add_loop_test(tc, escape_through_planted_symlinks, 1, 3);
+	tcase_add_loop_test(tc, escape_by_swapping_a_directory, 1, 3);
+	return tc;
+}
