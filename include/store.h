@@ -74,25 +74,13 @@ struct store_listing {
 struct store;
 struct store_reader;
 
-/* s3://BUCKET[/PREFIX] */
-struct store_s3_config {
-	const char	*endpoint;	/* URL; default AWS for the region */
-	const char	*region;
-	int		 path_style;	/* -1: decide from the endpoint */
-	uint64_t	 part_size;	/* multipart part and read-ahead size */
-	uint64_t	 upload_cutoff;	/* above: multipart (0: default) */
-	unsigned	 parallel;	/* parts and ranges in flight */
-	unsigned	 retries;
-	unsigned	 timeout;	/* seconds a transfer may stall */
-	const char	*credentials_file;
-	bool		 anonymous;
-	bool		 insecure;	/* do not verify TLS certificates */
-};
+/* Options of one backend are its own (store_s3.h); NULL: its defaults. */
+struct store_s3_config;
 
 struct store_config {
-	bool			 readonly;
-	const char		*cache_dir;
-	struct store_s3_config	 s3;
+	bool				 readonly;
+	const char			*cache_dir;
+	const struct store_s3_config	*s3;
 };
 
 enum {
@@ -115,7 +103,8 @@ enum {
 #define STORE_LIST_NAMES	0x2u
 
 struct store_ops {
-	const char	*scheme;
+	const char	*scheme;	/* "fs" in fs:DIR */
+	const char	*usage;		/* "fs:DIR", for messages */
 	unsigned	 caps;
 	int	(*open)(const char *location, const struct store_config *cfg,
 		    struct store **storep);
@@ -189,7 +178,8 @@ struct store {
 int	store_open(const char *url, const struct store_config *cfg,
 	    struct store **storep);
 void	store_close(struct store *st);
-const char *store_scheme_list(void);
+/* "fs:DIR, mem: and s3://BUCKET[/PREFIX]", from the backends. */
+void	store_scheme_list(char *buf, size_t len);
 
 int	store_head(struct store *st, const char *key, struct store_attr *a);
 int	store_get(struct store *st, const char *key, uint64_t off,

@@ -5,6 +5,7 @@
 #include "config.h"
 
 #include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -19,10 +20,22 @@ static const struct store_ops *const store_backends[] = {
 	NULL,
 };
 
-const char *
-store_scheme_list(void)
+void
+store_scheme_list(char *buf, size_t len)
 {
-	return "fs:DIR, mem: and s3://BUCKET[/PREFIX]";
+	size_t n = sizeof(store_backends) / sizeof(store_backends[0]) - 1;
+	size_t used = 0;
+
+	buf[0] = '\0';
+	for (size_t i = 0; i < n && used < len; i++) {
+		const char *sep = i == 0 ? "" : i + 1 == n ? " and " : ", ";
+		int w = snprintf(buf + used, len - used, "%s%s", sep,
+		    store_backends[i]->usage);
+
+		if (w < 0)
+			break;
+		used += (size_t)w;
+	}
 }
 
 /* "fs:/srv", "fs:///srv", "mem:", "s3://bucket/prefix" */

@@ -439,6 +439,7 @@ fs_close(struct store *st)
 
 const struct store_ops store_fs_ops = {
 	.scheme = "fs",
+	.usage = "fs:DIR",
 	.caps = STORE_CAP_TREE | STORE_CAP_NSEC,
 	.open = fs_open,
 	.close = fs_close,

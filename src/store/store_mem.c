@@ -429,6 +429,7 @@ mem_sync(struct store *st, const char *key, bool datasync)
 
 const struct store_ops store_mem_ops = {
 	.scheme = "mem",
+	.usage = "mem:",
 	.caps = STORE_CAP_NSEC,
 	.open = mem_open,
 	.close = mem_close,

@@ -21,6 +21,7 @@
 #include "check_run.h"
 #include "log.h"
 #include "objfs.h"
+#include "s3_test_config.h"
 #include "store.h"
 
 #define ROOT	OBJFS_ROOT_INO
@@ -34,11 +35,12 @@ static const struct objfs_ctx ctx = { 0, 0, 1 };
 static void
 setup(void)
 {
-	struct store_config cfg = { .s3 = { .path_style = -1, .retries = 5,
-	    .endpoint = getenv("OBJFSD_TEST_S3_ENDPOINT") } };
+	struct store_s3_config s3;
+	struct store_config cfg = { .s3 = &s3 };
 	struct objfs_options o = { .file_mode = 0644, .dir_mode = 0755 };
 	char url[160];
 
+	s3_test_config(&s3, 5);
 	snprintf(prefix, sizeof(prefix), "big-%d-%08x", (int)getpid(),
 	    arc4random());
 	snprintf(url, sizeof(url), "s3://%s/%s",

@@ -27,6 +27,7 @@
 
 #include "log.h"
 #include "objfs.h"
+#include "s3_test_config.h"
 #include "store.h"
 
 #define ROOT	OBJFS_ROOT_INO
@@ -267,7 +268,8 @@ run(const char *cmd, int argc, char **argv)
 int
 main(int argc, char **argv)
 {
-	struct store_config cfg = { .s3 = { .path_style = -1, .retries = 5 } };
+	struct store_s3_config s3;
+	struct store_config cfg = { .s3 = &s3 };
 	struct objfs_options o = { .file_mode = 0644, .dir_mode = 0755 };
 	struct store *st;
 	int rc;
@@ -275,11 +277,7 @@ main(int argc, char **argv)
 	if (argc < 3)
 		return run("", 0, NULL);
 	log_init("objfs_cli", LOG_LEVEL_WARN, false);
-	cfg.s3.endpoint = getenv("OBJFSD_TEST_S3_ENDPOINT");
-	if (getenv("OBJFSD_TEST_S3_RETRIES") != NULL)
-		cfg.s3.retries = (unsigned)atoi(getenv("OBJFSD_TEST_S3_RETRIES"));
-	if (getenv("OBJFSD_TEST_S3_TIMEOUT") != NULL)
-		cfg.s3.timeout = (unsigned)atoi(getenv("OBJFSD_TEST_S3_TIMEOUT"));
+	s3_test_config(&s3, 5);
 	if ((rc = store_open(argv[1], &cfg, &st)) != 0)
 		return fail(argv[1], rc);
 	o.store = st;

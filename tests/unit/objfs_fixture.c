@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include "objfs_fixture.h"
+#include "s3_test_config.h"
 
 struct objfs *fs;
 struct store *st;
@@ -33,18 +34,14 @@ rm_rf(const char *path)
 void
 open_fs(const char *url)
 {
-	struct store_config scfg = { .s3 = { .path_style = -1, .retries = 3,
-	    .endpoint = getenv("OBJFSD_TEST_S3_ENDPOINT") } };
-
-	if (getenv("OBJFSD_TEST_S3_RETRIES") != NULL)
-		scfg.s3.retries = (unsigned)atoi(getenv("OBJFSD_TEST_S3_RETRIES"));
-	if (getenv("OBJFSD_TEST_S3_TIMEOUT") != NULL)
-		scfg.s3.timeout = (unsigned)atoi(getenv("OBJFSD_TEST_S3_TIMEOUT"));
+	struct store_s3_config s3;
+	struct store_config scfg = { .s3 = &s3 };
 	struct objfs_options o = {
 		.uid = 0, .gid = 0, .file_mode = 0644, .dir_mode = 0755,
 		.cache_dir = cachedir,
 	};
 
+	s3_test_config(&s3, 3);
 	ck_assert_int_eq(store_open(url, &scfg, &st), 0);
 	o.store = st;
 	ck_assert_int_eq(objfs_new(&o, &fs), 0);

@@ -18,6 +18,7 @@
 
 #include "log.h"
 #include "s3_internal.h"
+#include "store_s3.h"
 #include "s3_xml.h"
 
 #define S3_DEFAULT_PART		(8ULL << 20)
@@ -134,12 +135,18 @@ s3_configure(struct s3_store *s, const char *location,
 	return 0;
 }
 
-static void
-s3_tune(struct s3_store *s, const struct store_config *cfg)
+void
+store_s3_config_init(struct store_s3_config *c)
 {
-	const struct store_s3_config *c = &cfg->s3;
+	memset(c, 0, sizeof(*c));
+	c->path_style = -1;
+	c->retries = 5;
+}
 
-	s->readonly = cfg->readonly;
+static void
+s3_tune(struct s3_store *s, bool readonly, const struct store_s3_config *c)
+{
+	s->readonly = readonly;
 	s->insecure = c->insecure;
 	s->anonymous = c->anonymous;
 	s->part_size = c->part_size != 0 ? c->part_size : S3_DEFAULT_PART;
@@ -207,16 +214,22 @@ s3_open(const char *location, const struct store_config *cfg,
     struct store **storep)
 {
 	struct s3_store *s = calloc(1, sizeof(*s));
+	struct store_s3_config defaults;
+	const struct store_s3_config *c = cfg->s3;
 	int rc;
 
 	if (s == NULL)
 		return -ENOMEM;
+	if (c == NULL) {
+		store_s3_config_init(&defaults);
+		c = &defaults;
+	}
 	pthread_once(&curl_once, s3_curl_init);
 	s->base.ops = &store_s3_ops;
-	s3_tune(s, cfg);
-	if ((rc = s3_configure(s, location, &cfg->s3)) != 0 ||
-	    (rc = s3_creds_load(&s->creds, cfg->s3.credentials_file,
-	    cfg->s3.anonymous)) != 0 || (rc = s3_check_bucket(s)) != 0) {
+	s3_tune(s, cfg->readonly, c);
+	if ((rc = s3_configure(s, location, c)) != 0 ||
+	    (rc = s3_creds_load(&s->creds, c->credentials_file,
+	    c->anonymous)) != 0 || (rc = s3_check_bucket(s)) != 0) {
 		s3_close(&s->base);
 		return rc;
 	}
@@ -538,6 +551,7 @@ s3_statfs(struct store *st, struct statvfs *sv)
 
 const struct store_ops store_s3_ops = {
 	.scheme = "s3",
+	.usage = "s3://BUCKET[/PREFIX]",
 	.open = s3_open,
 	.close = s3_close,
 	.head = s3_head,
