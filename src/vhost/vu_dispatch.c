@@ -18,8 +18,8 @@
 #include "log.h"
 #include "vu_internal.h"
 
-enum size_rule { SZ_EXACT, SZ_UPTO, SZ_ANY };
-enum fd_rule { FD_NONE, FD_ONE, FD_UPTO_ONE, FD_VRING, FD_TABLE, FD_ANY };
+enum size_rule { SZ_EXACT, SZ_UPTO };
+enum fd_rule { FD_NONE, FD_ONE, FD_UPTO_ONE, FD_VRING, FD_TABLE };
 enum queue_rule { Q_NONE, Q_STATE, Q_FILE };
 enum reply_rule { R_NONE, R_U64, R_STATE };
 
@@ -29,10 +29,10 @@ typedef int vu_handler(struct vu_dev *, struct vu_msg *, struct vu_queue *,
 struct vu_rule {
 	const char	*name;
 	uint32_t	 size;
-	uint8_t		 size_rule;
-	uint8_t		 fd_rule;
-	uint8_t		 queue_rule;
-	uint8_t		 reply_rule;
+	uint8_t		 size_rule;	/* enum size_rule */
+	uint8_t		 fds;		/* enum fd_rule */
+	uint8_t		 queue;		/* enum queue_rule */
+	uint8_t		 reply;		/* enum reply_rule */
 	vu_handler	*handler;
 };
 
@@ -44,10 +44,12 @@ static vu_handler vu_get_features, vu_set_features, vu_set_owner,
     vu_set_backend_req_fd, vu_reset_device, vu_get_max_mem_slots,
     vu_add_mem_reg, vu_rem_mem_reg, vu_set_status, vu_get_status;
 
-#define RULE(req, sz, szr, fdr, qr, rr, fn) \
-	[VU_##req] = { #req, sz, szr, fdr, qr, rr, fn }
-#define UNSUPPORTED(req) \
-	[VU_##req] = { #req, 0, SZ_ANY, FD_ANY, Q_NONE, R_NONE, NULL }
+/*
+ * A row names what a request may carry; zero fields are the strict
+ * defaults (exact size, no fd, no queue index, no reply payload).  A row
+ * without a handler is a request objfsd knows and does not implement.
+ */
+#define VU_REQ(req, ...)	[VU_##req] = { .name = #req, __VA_ARGS__ }
 
 #define U64	sizeof(uint64_t)
 #define STATE	sizeof(struct vhost_vring_state)
@@ -55,71 +57,71 @@ static vu_handler vu_get_features, vu_set_features, vu_set_owner,
 #define REGION	sizeof(struct vu_single_region)
 
 static const struct vu_rule vu_rules[VU_REQUEST_MAX] = {
-	RULE(GET_FEATURES, U64, SZ_UPTO, FD_NONE, Q_NONE, R_U64,
-	    vu_get_features),
-	RULE(SET_FEATURES, U64, SZ_EXACT, FD_NONE, Q_NONE, R_NONE,
-	    vu_set_features),
-	RULE(SET_OWNER, U64, SZ_UPTO, FD_NONE, Q_NONE, R_NONE, vu_set_owner),
-	RULE(RESET_OWNER, U64, SZ_UPTO, FD_NONE, Q_NONE, R_NONE,
-	    vu_reset_owner),
-	RULE(SET_MEM_TABLE, sizeof(struct vu_mem_table), SZ_UPTO, FD_TABLE,
-	    Q_NONE, R_NONE, vu_set_mem_table),
-	UNSUPPORTED(SET_LOG_BASE),
-	UNSUPPORTED(SET_LOG_FD),
-	RULE(SET_VRING_NUM, STATE, SZ_EXACT, FD_NONE, Q_STATE, R_NONE,
-	    vu_set_vring_num),
-	RULE(SET_VRING_ADDR, ADDR, SZ_EXACT, FD_NONE, Q_STATE, R_NONE,
-	    vu_set_vring_addr),
-	RULE(SET_VRING_BASE, STATE, SZ_EXACT, FD_NONE, Q_STATE, R_NONE,
-	    vu_set_vring_base),
-	RULE(GET_VRING_BASE, STATE, SZ_EXACT, FD_NONE, Q_STATE, R_STATE,
-	    vu_get_vring_base),
-	RULE(SET_VRING_KICK, U64, SZ_EXACT, FD_VRING, Q_FILE, R_NONE,
-	    vu_set_vring_kick),
-	RULE(SET_VRING_CALL, U64, SZ_EXACT, FD_VRING, Q_FILE, R_NONE,
-	    vu_set_vring_call),
-	RULE(SET_VRING_ERR, U64, SZ_EXACT, FD_VRING, Q_FILE, R_NONE,
-	    vu_set_vring_err),
-	RULE(GET_PROTOCOL_FEATURES, U64, SZ_UPTO, FD_NONE, Q_NONE, R_U64,
-	    vu_get_protocol_features),
-	RULE(SET_PROTOCOL_FEATURES, U64, SZ_EXACT, FD_NONE, Q_NONE, R_NONE,
-	    vu_set_protocol_features),
-	RULE(GET_QUEUE_NUM, U64, SZ_UPTO, FD_NONE, Q_NONE, R_U64,
-	    vu_get_queue_num),
-	RULE(SET_VRING_ENABLE, STATE, SZ_EXACT, FD_NONE, Q_STATE, R_NONE,
-	    vu_set_vring_enable),
-	UNSUPPORTED(SEND_RARP),
-	UNSUPPORTED(NET_SET_MTU),
-	RULE(SET_BACKEND_REQ_FD, U64, SZ_UPTO, FD_ONE, Q_NONE, R_NONE,
-	    vu_set_backend_req_fd),
-	UNSUPPORTED(IOTLB_MSG),
-	UNSUPPORTED(SET_VRING_ENDIAN),
-	UNSUPPORTED(GET_CONFIG),
-	UNSUPPORTED(SET_CONFIG),
-	UNSUPPORTED(CREATE_CRYPTO_SESSION),
-	UNSUPPORTED(CLOSE_CRYPTO_SESSION),
-	UNSUPPORTED(POSTCOPY_ADVISE),
-	UNSUPPORTED(POSTCOPY_LISTEN),
-	UNSUPPORTED(POSTCOPY_END),
-	UNSUPPORTED(GET_INFLIGHT_FD),
-	UNSUPPORTED(SET_INFLIGHT_FD),
-	UNSUPPORTED(GPU_SET_SOCKET),
-	RULE(RESET_DEVICE, U64, SZ_UPTO, FD_NONE, Q_NONE, R_NONE,
-	    vu_reset_device),
-	UNSUPPORTED(VRING_KICK),
-	RULE(GET_MAX_MEM_SLOTS, U64, SZ_UPTO, FD_NONE, Q_NONE, R_U64,
-	    vu_get_max_mem_slots),
-	RULE(ADD_MEM_REG, REGION, SZ_EXACT, FD_ONE, Q_NONE, R_NONE,
-	    vu_add_mem_reg),
+	VU_REQ(GET_FEATURES, .size = U64, .size_rule = SZ_UPTO, .reply = R_U64,
+	    .handler = vu_get_features),
+	VU_REQ(SET_FEATURES, .size = U64, .handler = vu_set_features),
+	VU_REQ(SET_OWNER, .size = U64, .size_rule = SZ_UPTO,
+	    .handler = vu_set_owner),
+	VU_REQ(RESET_OWNER, .size = U64, .size_rule = SZ_UPTO,
+	    .handler = vu_reset_owner),
+	VU_REQ(SET_MEM_TABLE, .size = sizeof(struct vu_mem_table),
+	    .size_rule = SZ_UPTO, .fds = FD_TABLE, .handler = vu_set_mem_table),
+	VU_REQ(SET_LOG_BASE),
+	VU_REQ(SET_LOG_FD),
+	VU_REQ(SET_VRING_NUM, .size = STATE, .queue = Q_STATE,
+	    .handler = vu_set_vring_num),
+	VU_REQ(SET_VRING_ADDR, .size = ADDR, .queue = Q_STATE,
+	    .handler = vu_set_vring_addr),
+	VU_REQ(SET_VRING_BASE, .size = STATE, .queue = Q_STATE,
+	    .handler = vu_set_vring_base),
+	VU_REQ(GET_VRING_BASE, .size = STATE, .queue = Q_STATE,
+	    .reply = R_STATE, .handler = vu_get_vring_base),
+	VU_REQ(SET_VRING_KICK, .size = U64, .fds = FD_VRING, .queue = Q_FILE,
+	    .handler = vu_set_vring_kick),
+	VU_REQ(SET_VRING_CALL, .size = U64, .fds = FD_VRING, .queue = Q_FILE,
+	    .handler = vu_set_vring_call),
+	VU_REQ(SET_VRING_ERR, .size = U64, .fds = FD_VRING, .queue = Q_FILE,
+	    .handler = vu_set_vring_err),
+	VU_REQ(GET_PROTOCOL_FEATURES, .size = U64, .size_rule = SZ_UPTO,
+	    .reply = R_U64, .handler = vu_get_protocol_features),
+	VU_REQ(SET_PROTOCOL_FEATURES, .size = U64,
+	    .handler = vu_set_protocol_features),
+	VU_REQ(GET_QUEUE_NUM, .size = U64, .size_rule = SZ_UPTO,
+	    .reply = R_U64, .handler = vu_get_queue_num),
+	VU_REQ(SET_VRING_ENABLE, .size = STATE, .queue = Q_STATE,
+	    .handler = vu_set_vring_enable),
+	VU_REQ(SEND_RARP),
+	VU_REQ(NET_SET_MTU),
+	VU_REQ(SET_BACKEND_REQ_FD, .size = U64, .size_rule = SZ_UPTO,
+	    .fds = FD_ONE, .handler = vu_set_backend_req_fd),
+	VU_REQ(IOTLB_MSG),
+	VU_REQ(SET_VRING_ENDIAN),
+	VU_REQ(GET_CONFIG),
+	VU_REQ(SET_CONFIG),
+	VU_REQ(CREATE_CRYPTO_SESSION),
+	VU_REQ(CLOSE_CRYPTO_SESSION),
+	VU_REQ(POSTCOPY_ADVISE),
+	VU_REQ(POSTCOPY_LISTEN),
+	VU_REQ(POSTCOPY_END),
+	VU_REQ(GET_INFLIGHT_FD),
+	VU_REQ(SET_INFLIGHT_FD),
+	VU_REQ(GPU_SET_SOCKET),
+	VU_REQ(RESET_DEVICE, .size = U64, .size_rule = SZ_UPTO,
+	    .handler = vu_reset_device),
+	VU_REQ(VRING_KICK),
+	VU_REQ(GET_MAX_MEM_SLOTS, .size = U64, .size_rule = SZ_UPTO,
+	    .reply = R_U64, .handler = vu_get_max_mem_slots),
+	VU_REQ(ADD_MEM_REG, .size = REGION, .fds = FD_ONE,
+	    .handler = vu_add_mem_reg),
 	/* The spec lets a frontend send an fd here; it is closed unused. */
-	RULE(REM_MEM_REG, REGION, SZ_EXACT, FD_UPTO_ONE, Q_NONE, R_NONE,
-	    vu_rem_mem_reg),
-	RULE(SET_STATUS, U64, SZ_EXACT, FD_NONE, Q_NONE, R_NONE,
-	    vu_set_status),
-	RULE(GET_STATUS, U64, SZ_UPTO, FD_NONE, Q_NONE, R_U64, vu_get_status),
-	UNSUPPORTED(GET_SHARED_OBJECT),
-	UNSUPPORTED(SET_DEVICE_STATE_FD),
-	UNSUPPORTED(CHECK_DEVICE_STATE),
+	VU_REQ(REM_MEM_REG, .size = REGION, .fds = FD_UPTO_ONE,
+	    .handler = vu_rem_mem_reg),
+	VU_REQ(SET_STATUS, .size = U64, .handler = vu_set_status),
+	VU_REQ(GET_STATUS, .size = U64, .size_rule = SZ_UPTO, .reply = R_U64,
+	    .handler = vu_get_status),
+	VU_REQ(GET_SHARED_OBJECT),
+	VU_REQ(SET_DEVICE_STATE_FD),
+	VU_REQ(CHECK_DEVICE_STATE),
 };
 
 uint64_t
@@ -185,7 +187,7 @@ vu_check_fds(const struct vu_rule *r, const struct vu_msg *msg)
 {
 	unsigned want_min = 0, want_max = 0;
 
-	switch (r->fd_rule) {
+	switch (r->fds) {
 	case FD_ONE:
 		want_min = want_max = 1;
 		break;
@@ -196,7 +198,6 @@ vu_check_fds(const struct vu_rule *r, const struct vu_msg *msg)
 		want_min = want_max = (msg->payload.u64 & VU_VRING_NOFD) ? 0 : 1;
 		break;
 	case FD_TABLE:
-	case FD_ANY:
 		want_max = VU_MAX_FDS;
 		break;
 	}
@@ -215,9 +216,9 @@ vu_find_queue(struct vu_dev *dev, const struct vu_rule *r,
 	uint64_t index;
 
 	*qp = NULL;
-	if (r->queue_rule == Q_NONE)
+	if (r->queue == Q_NONE)
 		return 0;
-	if (r->queue_rule == Q_STATE)
+	if (r->queue == Q_STATE)
 		index = msg->payload.state.index;
 	else {
 		if (msg->payload.u64 & ~(uint64_t)(VU_VRING_IDX_MASK |
@@ -255,7 +256,7 @@ vu_answer(struct vu_dev *dev, const struct vu_rule *r,
 {
 	uint64_t status;
 
-	if (r != NULL && r->reply_rule != R_NONE) {
+	if (r != NULL && r->reply != R_NONE) {
 		if (rc != 0) {
 			log_warnx("%s failed and has no way to say so; "
 			    "closing the connection", r->name);
