@@ -30,6 +30,7 @@ struct fsrv_options {
 	enum fsrv_cache	cache;
 	bool		writeback;	/* FUSE_WRITEBACK_CACHE */
 	uint32_t	max_write;	/* bytes; 1 MiB by default */
+	bool		readonly;	/* refuse requests that write */
 };
 
 struct fsrv;

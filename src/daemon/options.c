@@ -562,6 +562,7 @@ options_parse(struct objfsd_config *c, int argc, char **argv)
 	if (optind < argc)
 		die_usage("unexpected argument \"%s\"", argv[optind]);
 	check_required(c);
+	c->fsrv.readonly = c->objfs.readonly;
 	c->store.readonly = c->objfs.readonly;
 	c->store.cache_dir = c->objfs.cache_dir;
 }

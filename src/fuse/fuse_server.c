@@ -13,63 +13,71 @@
 
 static fsrv_handler fsrv_do_init, fsrv_do_destroy, fsrv_do_interrupt;
 
+/*
+ * The opcode table.  A NULL handler answers ENOSYS; .noreply requests
+ * take no answer; .writes requests change the store and are refused with
+ * EROFS on a read-only server before they are decoded (as sftp-server's
+ * does_write).  OPEN and CREATE flags are checked again in objfs.
+ */
+#define FSRV_OP(code, handler, ...) \
+	[FUSE_##code] = { .name = #code, .fn = handler, __VA_ARGS__ }
+
 static const struct fsrv_op {
 	const char	*name;
-	fsrv_handler	*fn;	/* NULL: ENOSYS */
+	fsrv_handler	*fn;
 	bool		 noreply;
+	bool		 writes;
 } fsrv_ops[] = {
-	[FUSE_LOOKUP] = { "LOOKUP", fsrv_do_lookup },
-	[FUSE_FORGET] = { "FORGET", fsrv_do_forget, true },
-	[FUSE_GETATTR] = { "GETATTR", fsrv_do_getattr },
-	[FUSE_SETATTR] = { "SETATTR", fsrv_do_setattr },
-	[FUSE_READLINK] = { "READLINK", fsrv_do_readlink },
-	[FUSE_SYMLINK] = { "SYMLINK", fsrv_do_symlink },
-	[FUSE_MKNOD] = { "MKNOD", fsrv_do_mknod },
-	[FUSE_MKDIR] = { "MKDIR", fsrv_do_mkdir },
-	[FUSE_UNLINK] = { "UNLINK", fsrv_do_unlink },
-	[FUSE_RMDIR] = { "RMDIR", fsrv_do_rmdir },
-	[FUSE_RENAME] = { "RENAME", fsrv_do_rename },
-	[FUSE_LINK] = { "LINK", fsrv_do_link },
-	[FUSE_OPEN] = { "OPEN", fsrv_do_open },
-	[FUSE_READ] = { "READ", fsrv_do_read },
-	[FUSE_WRITE] = { "WRITE", fsrv_do_write },
-	[FUSE_STATFS] = { "STATFS", fsrv_do_statfs },
-	[FUSE_RELEASE] = { "RELEASE", fsrv_do_release },
-	[FUSE_FSYNC] = { "FSYNC", fsrv_do_fsync },
-	[FUSE_SETXATTR] = { "SETXATTR", fsrv_do_setxattr },
-	[FUSE_GETXATTR] = { "GETXATTR", fsrv_do_getxattr },
-	[FUSE_LISTXATTR] = { "LISTXATTR", fsrv_do_listxattr },
-	[FUSE_REMOVEXATTR] = { "REMOVEXATTR", fsrv_do_removexattr },
-	[FUSE_FLUSH] = { "FLUSH", fsrv_do_flush },
-	[FUSE_INIT] = { "INIT", fsrv_do_init },
-	[FUSE_OPENDIR] = { "OPENDIR", fsrv_do_opendir },
-	[FUSE_READDIR] = { "READDIR", fsrv_do_readdir },
-	[FUSE_RELEASEDIR] = { "RELEASEDIR", fsrv_do_releasedir },
-	[FUSE_FSYNCDIR] = { "FSYNCDIR", fsrv_do_fsyncdir },
-	[FUSE_GETLK] = { "GETLK", NULL },
-	[FUSE_SETLK] = { "SETLK", NULL },
-	[FUSE_SETLKW] = { "SETLKW", NULL },
-	[FUSE_ACCESS] = { "ACCESS", fsrv_do_access },
-	[FUSE_CREATE] = { "CREATE", fsrv_do_create },
-	[FUSE_INTERRUPT] = { "INTERRUPT", fsrv_do_interrupt, true },
-	[FUSE_BMAP] = { "BMAP", NULL },
-	[FUSE_DESTROY] = { "DESTROY", fsrv_do_destroy },
-	[FUSE_IOCTL] = { "IOCTL", NULL },
-	[FUSE_POLL] = { "POLL", NULL },
-	[FUSE_NOTIFY_REPLY] = { "NOTIFY_REPLY", NULL },
-	[FUSE_BATCH_FORGET] = { "BATCH_FORGET", fsrv_do_batch_forget,
-	    true },
-	[FUSE_FALLOCATE] = { "FALLOCATE", fsrv_do_fallocate },
-	[FUSE_READDIRPLUS] = { "READDIRPLUS", fsrv_do_readdirplus },
-	[FUSE_RENAME2] = { "RENAME2", fsrv_do_rename2 },
-	[FUSE_LSEEK] = { "LSEEK", fsrv_do_lseek },
-	[FUSE_COPY_FILE_RANGE] = { "COPY_FILE_RANGE",
-	    fsrv_do_copy_file_range },
+	FSRV_OP(LOOKUP, fsrv_do_lookup),
+	FSRV_OP(FORGET, fsrv_do_forget, .noreply = true),
+	FSRV_OP(GETATTR, fsrv_do_getattr),
+	FSRV_OP(SETATTR, fsrv_do_setattr, .writes = true),
+	FSRV_OP(READLINK, fsrv_do_readlink),
+	FSRV_OP(SYMLINK, fsrv_do_symlink, .writes = true),
+	FSRV_OP(MKNOD, fsrv_do_mknod, .writes = true),
+	FSRV_OP(MKDIR, fsrv_do_mkdir, .writes = true),
+	FSRV_OP(UNLINK, fsrv_do_unlink, .writes = true),
+	FSRV_OP(RMDIR, fsrv_do_rmdir, .writes = true),
+	FSRV_OP(RENAME, fsrv_do_rename, .writes = true),
+	FSRV_OP(LINK, fsrv_do_link, .writes = true),
+	FSRV_OP(OPEN, fsrv_do_open),
+	FSRV_OP(READ, fsrv_do_read),
+	FSRV_OP(WRITE, fsrv_do_write, .writes = true),
+	FSRV_OP(STATFS, fsrv_do_statfs),
+	FSRV_OP(RELEASE, fsrv_do_release),
+	FSRV_OP(FSYNC, fsrv_do_fsync),
+	FSRV_OP(SETXATTR, fsrv_do_setxattr, .writes = true),
+	FSRV_OP(GETXATTR, fsrv_do_getxattr),
+	FSRV_OP(LISTXATTR, fsrv_do_listxattr),
+	FSRV_OP(REMOVEXATTR, fsrv_do_removexattr, .writes = true),
+	FSRV_OP(FLUSH, fsrv_do_flush),
+	FSRV_OP(INIT, fsrv_do_init),
+	FSRV_OP(OPENDIR, fsrv_do_opendir),
+	FSRV_OP(READDIR, fsrv_do_readdir),
+	FSRV_OP(RELEASEDIR, fsrv_do_releasedir),
+	FSRV_OP(FSYNCDIR, fsrv_do_fsyncdir),
+	FSRV_OP(GETLK, NULL),
+	FSRV_OP(SETLK, NULL),
+	FSRV_OP(SETLKW, NULL),
+	FSRV_OP(ACCESS, fsrv_do_access),
+	FSRV_OP(CREATE, fsrv_do_create, .writes = true),
+	FSRV_OP(INTERRUPT, fsrv_do_interrupt, .noreply = true),
+	FSRV_OP(BMAP, NULL),
+	FSRV_OP(DESTROY, fsrv_do_destroy),
+	FSRV_OP(IOCTL, NULL),
+	FSRV_OP(POLL, NULL),
+	FSRV_OP(NOTIFY_REPLY, NULL),
+	FSRV_OP(BATCH_FORGET, fsrv_do_batch_forget, .noreply = true),
+	FSRV_OP(FALLOCATE, fsrv_do_fallocate, .writes = true),
+	FSRV_OP(READDIRPLUS, fsrv_do_readdirplus),
+	FSRV_OP(RENAME2, fsrv_do_rename2, .writes = true),
+	FSRV_OP(LSEEK, fsrv_do_lseek),
+	FSRV_OP(COPY_FILE_RANGE, fsrv_do_copy_file_range, .writes = true),
 	/* DAX needs frontend support that never went upstream. */
-	[FUSE_SETUPMAPPING] = { "SETUPMAPPING", NULL },
-	[FUSE_REMOVEMAPPING] = { "REMOVEMAPPING", NULL },
-	[FUSE_SYNCFS] = { "SYNCFS", fsrv_do_syncfs },
-	[FUSE_TMPFILE] = { "TMPFILE", NULL },
+	FSRV_OP(SETUPMAPPING, NULL),
+	FSRV_OP(REMOVEMAPPING, NULL),
+	FSRV_OP(SYNCFS, fsrv_do_syncfs),
+	FSRV_OP(TMPFILE, NULL, .writes = true),
 };
 
 #define FSRV_NOPS (sizeof(fsrv_ops) / sizeof(fsrv_ops[0]))
@@ -376,6 +384,8 @@ fsrv_dispatch(struct fsrv_req *req)
 	}
 	else if (op == NULL || op->fn == NULL)
 		fsrv_reply_err(req, -ENOSYS);
+	else if (op->writes && req->srv->opts.readonly)
+		fsrv_reply_err(req, -EROFS);
 	else
 		op->fn(req);
 	if (!req->replied) {

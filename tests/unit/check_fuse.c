@@ -174,6 +174,35 @@ START_TEST(writeback_only_when_asked)
 END_TEST
 
 /*
+ * --readonly: every request that writes is refused before it is decoded
+ * (so even garbage arguments get EROFS); reads still work, and OPEN for
+ * writing is refused by objfs.
+ */
+START_TEST(readonly_refuses_every_write)
+{
+	static const uint32_t writes[] = { FUSE_SETATTR, FUSE_SYMLINK,
+	    FUSE_MKNOD, FUSE_MKDIR, FUSE_UNLINK, FUSE_RMDIR, FUSE_RENAME,
+	    FUSE_LINK, FUSE_WRITE, FUSE_SETXATTR, FUSE_REMOVEXATTR,
+	    FUSE_CREATE, FUSE_FALLOCATE, FUSE_RENAME2, FUSE_COPY_FILE_RANGE };
+	char pad[64] = { 0 };
+	uint64_t fh;
+
+	fc_close(&c);
+	tdaemon_stop_ok(&daemon_);
+	start_daemon("--readonly");
+	host_file("kept", "old");
+	ck_assert_int_eq(fc_init(&c, NULL), 0);
+	for (size_t i = 0; i < sizeof(writes) / sizeof(writes[0]); i++)
+		ck_assert_int_eq(fc_call(&c, 1, writes[i], ROOT, pad,
+		    sizeof(pad), "x", 2, NULL, 0, NULL), -EROFS);
+	ck_assert_int_eq(fc_open(&c, lookup(ROOT, "kept"), O_WRONLY, &fh),
+	    -EROFS);
+	ck_assert_int_eq(fc_open(&c, lookup(ROOT, "kept"), O_RDONLY, &fh), 0);
+	ck_assert_int_eq(fc_getattr(&c, ROOT, NULL), 0);
+}
+END_TEST
+
+/*
  * The session outlives a vhost-user reconnect (the guest kernel keeps
  * its own), so a new one starts only with INIT after DESTROY.
  */
@@ -885,6 +914,7 @@ fuse_suite(void)
 	tcase_add_test(tc, init_negotiates_protocol_and_flags);
 	tcase_add_test(tc, init_version_rules);
 	tcase_add_test(tc, writeback_only_when_asked);
+	tcase_add_test(tc, readonly_refuses_every_write);
 	tcase_add_test(tc, requests_before_init_fail);
 	suite_add_tcase(s, tc);
 

@@ -308,7 +308,7 @@ START_TEST(rows_set_the_fields_they_name)
 	ck_assert_int_eq(c.fsrv.cache, FSRV_CACHE_NONE);
 	ck_assert(c.fsrv.writeback);
 	ck_assert_int_eq(c.log_level, LOG_LEVEL_DEBUG);
-	ck_assert(c.objfs.readonly && c.store.readonly);
+	ck_assert(c.objfs.readonly && c.store.readonly && c.fsrv.readonly);
 	ck_assert_uint_eq(c.s3.part_size, 16 << 20);
 	ck_assert_uint_eq(c.s3.upload_cutoff, 1 << 30);
 	ck_assert_uint_eq(c.s3.parallel, 9);
