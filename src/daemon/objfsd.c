@@ -9,6 +9,7 @@
 #include "config.h"
 
 #include <errno.h>
+#include <limits.h>
 #include <malloc.h>
 #include <signal.h>
 #include <stdio.h>
@@ -19,17 +20,34 @@
 #include "options.h"
 #include "virtiofs.h"
 
+/*
+ * The QEMU options that attach a guest to this daemon, as the log shows
+ * them, --print-qemu-args prints them and the guest tests boot with them.
+ * No reconnect= on the chardev: QEMU 7.2 cannot reconnect a
+ * vhost-user-fs device ("Failed to set msg fds"), and objfsd serves the
+ * next frontend anyway.
+ */
+static void
+format_qemu_args(const struct objfsd_config *c, char *buf, size_t len)
+{
+	snprintf(buf, len, "-m 1G "
+	    "-object memory-backend-memfd,id=mem,size=1G,share=on "
+	    "-numa node,memdev=mem "
+	    "-chardev socket,id=objfsd,path=%s "
+	    "-device vhost-user-fs-pci,queue-size=1024,chardev=objfsd,"
+	    "tag=objfs,num-request-queues=%u", c->vu.socket_path,
+	    c->request_queues);
+}
+
 /* What a newcomer needs next: how QEMU attaches to this socket. */
 static void
 log_attach_hint(const struct objfsd_config *c)
 {
-	log_info("attach a guest with: qemu-system-x86_64 ... "
-	    "-object memory-backend-memfd,id=mem,size=1G,share=on "
-	    "-numa node,memdev=mem "
-	    "-chardev socket,id=objfsd,path=%s,reconnect=1 "
-	    "-device vhost-user-fs-pci,queue-size=1024,chardev=objfsd,"
-	    "tag=objfs%s%u; then in the guest: mount -t virtiofs objfs /mnt",
-	    c->vu.socket_path, ",num-request-queues=", c->request_queues);
+	char args[PATH_MAX + 256];
+
+	format_qemu_args(c, args, sizeof(args));
+	log_info("attach a guest with: qemu-system-x86_64 %s ...; then in "
+	    "the guest: mount -t virtiofs objfs /mnt", args);
 }
 
 static int
@@ -83,6 +101,13 @@ main(int argc, char **argv)
 
 	options_defaults(&c);
 	options_parse(&c, argc, argv);
+	if (c.print_qemu_args) {
+		char args[PATH_MAX + 256];
+
+		format_qemu_args(&c, args, sizeof(args));
+		printf("%s\n", args);
+		return 0;
+	}
 	log_init("objfsd", c.log_level, c.use_syslog);
 	/*
 	 * Fixed thresholds: glibc otherwise raises both after a big block

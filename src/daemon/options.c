@@ -339,6 +339,10 @@ const struct objfsd_option objfsd_options[] = {
 	{ .name = "print-capabilities",
 	  .help = "print the vhost-user backend JSON and exit",
 	  .handler = opt_capabilities },
+	{ .name = "print-qemu-args",
+	  .help = "print the QEMU options that attach a guest to\n"
+	      "--socket-path, and exit",
+	  .handler = opt_true, FIELD(bool, print_qemu_args) },
 	{ .name = "version", .short_name = 'V',
 	  .help = "print the version and exit", .handler = opt_version },
 	{ .name = "help", .short_name = 'h',
@@ -531,6 +535,11 @@ options_defaults(struct objfsd_config *c)
 static void
 check_required(const struct objfsd_config *c)
 {
+	if (c->print_qemu_args) {
+		if (c->vu.socket_path == NULL)
+			die_usage("--print-qemu-args needs --socket-path");
+		return;
+	}
 	if ((c->vu.socket_path != NULL) == (c->vu.fd >= 0))
 		die_usage("give exactly one of --socket-path and --fd");
 	if (c->store_url == NULL)

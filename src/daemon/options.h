@@ -37,6 +37,7 @@ struct objfsd_config {
 	struct objfs_options	 objfs;
 	enum log_level		 log_level;
 	bool			 use_syslog;
+	bool			 print_qemu_args;
 };
 
 struct objfsd_option;

@@ -49,6 +49,7 @@ expect_usage_error "queue count not a number" --socket-path="$sock" --store=mem:
 expect_usage_error "bad mode" --socket-path="$sock" --store=mem: --file-mode=999
 expect_usage_error "bad uid" --socket-path="$sock" --store=mem: --uid=-1
 expect_usage_error "bad log level" --socket-path="$sock" --store=mem: --log-level=loud
+expect_usage_error "qemu args without a socket" --print-qemu-args --store=mem:
 expect_usage_error "stray argument" --socket-path="$sock" --store=mem: extra
 
 # Set-up failures are not usage errors: exit 1 with a reason.
@@ -67,7 +68,10 @@ for spelling in "-o source=$work/share,cache=none" "--shared-dir=$work/share" "-
 	for _ in $(seq 100); do [ -S "$sock" ] && break; sleep 0.05; done
 	[ -S "$sock" ] && [ "$(stat -c %a "$sock")" = 600 ] && ok || bad "$spelling: no 0600 socket"
 	grep -q "serving fs:$work/share" "$work/log" && ok || bad "$spelling: wrong store"
-	grep -q "attach a guest with: qemu-system-x86_64" "$work/log" && ok || bad "$spelling: no attach hint"
+	# The hint is what --print-qemu-args prints (the guest tests boot
+	# with that).
+	attach=$("$daemon" --print-qemu-args --socket-path="$sock" --request-queues=2)
+	grep -qF "attach a guest with: qemu-system-x86_64 $attach ...;" "$work/log" && ok || bad "$spelling: no attach hint"
 	kill -TERM "$pid"
 	wait "$pid"
 	[ $? -eq 0 ] && ok || bad "$spelling: SIGTERM exit status"

@@ -71,21 +71,22 @@ INIT
 	rm -rf "$tree"
 }
 
-# guest_run SOCKET INITRD CONSOLE_LOG TIMEOUT_SECONDS [TAG]
-# Boots the guest with vhost-user-fs-pci on SOCKET; returns QEMU's status
-# (124 when the timeout killed it).
+# guest_run SOCKET INITRD CONSOLE_LOG TIMEOUT_SECONDS
+# Boots the guest with the device options objfsd prints for SOCKET (the
+# ones its log and the README show, so they are proven as printed);
+# returns QEMU's status (124 when the timeout killed it).
 guest_run() {
-	local sock=$1 initrd=$2 log=$3 secs=$4 tag=${5:-objfs}
+	local sock=$1 initrd=$2 log=$3 secs=$4 attach
+	attach=$("${OBJFSD:-src/objfsd}" --print-qemu-args --socket-path="$sock") ||
+	    return 1
+	# shellcheck disable=SC2086 # the options are words
 	timeout --kill-after=10 "$secs" qemu-system-x86_64 \
-	    -machine q35 -cpu max -m 512M -smp 2 \
+	    -machine q35 -cpu max -smp 2 \
 	    -display none -no-user-config -nodefaults -no-reboot \
 	    -serial "file:$log" \
 	    -kernel "$GUEST_VMLINUZ" -initrd "$initrd" \
 	    -append "console=ttyS0 quiet panic=-1 loglevel=4" \
-	    -object memory-backend-memfd,id=mem,size=512M,share=on \
-	    -numa node,memdev=mem \
-	    -chardev "socket,id=vufs,path=$sock" \
-	    -device "vhost-user-fs-pci,queue-size=1024,chardev=vufs,tag=$tag"
+	    $attach
 }
 
 # wait_for_log FILE STRING SECONDS
