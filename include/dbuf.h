@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * Bounded dynamic text buffers, for building HTTP requests and parsing
  * what comes back.  Every buffer has a cap; an append past it fails with

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * FUSE server: decodes FUSE requests (kernel uapi <linux/fuse.h>, protocol
  * 7.27 to 7.38), calls objfs, encodes replies.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * Guest memory: the regions a vhost-user frontend shares with us, and the
  * one place where guest-physical and frontend-virtual addresses become host

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * Bounded cursors over iovec arrays: the only way objfsd reads or writes
  * guest bytes.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * Logging for objfsd: stderr by default, syslog on request.
  *

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * Monotonic time for timeouts, deadlines and intervals: never the wall
  * clock, which may jump.

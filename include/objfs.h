@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * objfs: a POSIX filesystem over an object store.
  *

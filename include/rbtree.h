@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * Red-black trees from libbsd's <sys/tree.h>.  Its RB_GENERATE_STATIC
  * marks functions with BSD's __unused, which glibc does not define (its

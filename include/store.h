@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * Object stores: the bottom layer.  objfs sees every backend through
  * struct store_ops; a backend is one file (store_fs.c, store_mem.c, ...)

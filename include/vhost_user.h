@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * vhost-user backend: the transport between a frontend (QEMU) and a device.
  *

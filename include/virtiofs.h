@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * The virtio-fs device: the glue between the vhost-user transport and the
  * FUSE server.  Queue 0 is the high-priority queue (FORGET, BATCH_FORGET,

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * Split virtqueue, device side (virtio 1.2, 2.7).
  *

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * vhost-user wire protocol (QEMU docs/interop/vhost-user.rst).
  *

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * A fixed set of worker threads draining a FIFO of jobs.
  *

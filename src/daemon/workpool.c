@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * Worker threads over a FIFO of jobs.  See workpool.h.
  */

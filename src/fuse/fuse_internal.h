@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * FUSE server internals shared by fuse_server.c and fuse_ops*.c.
  *

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * FUSE handlers for open files and directories: data goes straight
  * between objfs and the request's buffers, never through a copy here.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * FUSE server: framing, the opcode table, session set-up (INIT, DESTROY)
  * and the reply helpers every handler ends with.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * objfs: set-up, keys and names, attributes as struct stat, statfs,
  * access checks and whole-filesystem sync.

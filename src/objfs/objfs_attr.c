@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * Names to inodes and inodes to attributes: lookup, getattr, setattr,
  * readlink and extended attributes.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * The inode table: node ids and keys to inodes, lookup counts, lifetime.
  *

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * Staging: the bytes of a file being written, in an unlinked spill file
  * under the cache directory, until they are uploaded as one object.  A

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * Giving memory back.  When a guest forgets a big directory listing, the
  * inodes and names it took are freed, but the allocator keeps freed chunks

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * The store contract: backend list, dispatch, and helpers for the
  * structures every backend fills.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * fs:DIR -- keys are files under DIR.  The embedded default.
  *

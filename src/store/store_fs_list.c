@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * fs store listings: a directory's names read whole and sorted into key
  * order, then a page of them stat'ed.

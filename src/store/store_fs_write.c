@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * fs store: everything that changes DIR.  Every change happens inside the
  * directory resolved beneath the root, through *at() calls that never

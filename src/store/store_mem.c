@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * mem: objects in a red-black tree in RAM, for tests.
  *

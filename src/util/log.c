@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * Logging: one formatted line per call, written with a single write so
  * that lines from different threads never interleave.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * The backend request channel: messages objfsd sends to the frontend.
  *

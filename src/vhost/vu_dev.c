@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * Per-connection device state: guest memory, rings, negotiated features.
  */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * Ring lifecycle and the per-ring thread that drains it on each kick.
  *

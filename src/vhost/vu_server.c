@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * The vhost-user server: the listening socket, one frontend connection at
  * a time, and signals, all in one epoll loop.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * vhost-user message framing on a UNIX socket, with SCM_RIGHTS fds.
  *

@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: Apache-2.0
 # The benchmark's load generator against objfsd, briefly: every workload
 # runs, gets answers and reports non-zero rates, and the daemon's memory
 # comes back after a listing is forgotten.  (tests/bench/bench.sh does the

@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: Apache-2.0
 # objfsd against QEMU's virtiofsd on the same directory, in one run.
 #
 # Both daemons serve a fresh directory (meta/: 1,000 files, big/: 10,000,

@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: Apache-2.0
 # In-guest benchmark: a QEMU guest (the end-to-end harness of
 # tests/lib/guest.sh) mounts the directory with `mount -t virtiofs` and
 # times dd and a metadata workload, once served by objfsd and once by

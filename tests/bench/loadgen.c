@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * loadgen: FUSE load over vhost-user against any virtio-fs backend socket
  * (objfsd, QEMU's virtiofsd, ...), played by the fake frontend the way a

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 # The median of a space-separated list of numbers; shared by the
 # benchmark scripts' report programs (awk -f median.awk -f report).
 function median(list,    n, v, i, j, t) {

@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: Apache-2.0
 # S3 store against raw curl, on the same s3rver, in one run.
 #
 # Sequential write and read of a 256 MiB file through objfsd (the FUSE

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * objfs over a real S3 server (tests/e2e/s3-objfs.sh starts s3rver and sets
  * OBJFSD_TEST_S3_ENDPOINT): a 300 MiB file through a multipart upload and

@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: Apache-2.0
 # objfsd's command line: what it accepts, what it refuses (exit 2 with
 # one line), and the conventions of vhost-user backend programs.
 set -u

@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: Apache-2.0
 # A QEMU guest mounts objfsd with `mount -t virtiofs` and runs a workload:
 # a tree of files with checksums, renames, rm -r, ls -l, chmod/chown,
 # symlinks, a 64 MiB dd round trip and a directory of 2,000 files.  The

@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: Apache-2.0
 # A QEMU guest boots with vhost-user-fs-pci attached to the daemon and
 # brings its request queue up.  Exit 77 (skip) when QEMU, a guest kernel
 # or busybox are not installed.

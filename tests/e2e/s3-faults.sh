@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: Apache-2.0
 # S3 behind a misbehaving proxy (503 SlowDown, connection resets, stalls,
 # responses cut short).  Every file either arrives whole or its writer
 # gets EIO at close; no read returns wrong bytes; and the objfs suite still

@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: Apache-2.0
 # objfsd and s3fs read each other's buckets: files written through objfs
 # read back through an s3fs mount with the same bytes, mode, owner and
 # mtime (and symlinks, directories, xattrs), and the other way round.

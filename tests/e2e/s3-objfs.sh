@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: Apache-2.0
 # objfs on S3: the semantics suite (tests/unit/check_objfs on s3:// only) and
 # the big transfers (tests/e2e/check_s3_big), against a private s3rver.
 set -u

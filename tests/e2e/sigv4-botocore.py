@@ -1,4 +1,5 @@
 #!/usr/bin/python3
+# SPDX-License-Identifier: Apache-2.0
 """Sign a set of S3 requests with botocore and with objfsd's signer
 (tests/lib/sigv4_tool) and require the same Authorization header.
 

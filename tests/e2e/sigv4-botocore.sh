@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: Apache-2.0
 # objfsd's SigV4 signer against botocore's on a set of S3 requests.
 # Skip (77) without Debian's python3 and python3-botocore.
 srcdir=${srcdir:-.}

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * fakefront: a test frontend for vhost-user backends.  See fakefront.h.
  */

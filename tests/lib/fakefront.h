@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * fakefront: a small vhost-user frontend that plays QEMU against a backend
  * socket, for tests and benchmarks.

@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: Apache-2.0
 """An HTTP proxy on 127.0.0.1 that passes S3 requests to a server and, for
 a fraction of them, misbehaves: answers 503 SlowDown, resets the
 connection, stalls the response, or cuts the response short.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * fuseclient: FUSE requests over the fake frontend.  See fuseclient.h.
  */

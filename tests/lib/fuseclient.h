@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * fuseclient: FUSE requests over the fake frontend, laid out as a Linux
  * guest lays them out: header and arguments in one readable buffer, names

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 # Helpers to boot a throw-away QEMU guest against a vhost-user-fs daemon.
 # Sourced by the guest tests; needs qemu-system-x86_64, a Debian kernel with
 # its virtiofs module, busybox-static and cpio.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * objfs_cli: one filesystem operation through objfs on a store, for the
  * shell tests (s3fs interoperability, fault injection).  The same code

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 # Start and stop a private s3rver for a test (sourced).  s3rver comes
 # from npm (npm install s3rver@3.7.1; .ci/deps puts it under
 # /var/cache/objfsd/s3rver).  It does not check signatures: the signer is

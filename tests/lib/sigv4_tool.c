@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * sigv4_tool: sign one request with objfsd's signer and print the
  * Authorization value, so tests/e2e/sigv4-botocore.py can compare it with

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * testdevd: the vhost-user transport with a trivial device behind it, so
  * the transport can be tested on its own.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * The FUSE decoder, opcode by opcode, through objfsd over a real socket:
  * the fake frontend lays out each request as a guest kernel would, the

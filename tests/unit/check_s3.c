@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * S3 pieces that need no server: the SigV4 signer against AWS's published
  * examples, key encoding, XML responses (good, truncated and garbled),

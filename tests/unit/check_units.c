@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * Unit tests of the bottom layers, in process: guest memory translation,
  * iovec cursors and the split virtqueue walker.

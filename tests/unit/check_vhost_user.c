@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * vhost-user conformance: the fake frontend drives testdevd (the transport
  * with an echo device) over a real socket.

@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: Apache-2.0
 # The manual page is clean by mandoc's lint.  Skip (77) without mandoc.
 srcdir=${srcdir:-.}
 command -v mandoc >/dev/null 2>&1 || { echo "SKIP: mandoc not installed"; exit 77; }

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * S3 credentials, in this order: AWS_ACCESS_KEY_ID and
  * AWS_SECRET_ACCESS_KEY (with AWS_SESSION_TOKEN) from the environment;

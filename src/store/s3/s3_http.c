@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * S3 requests over libcurl: target URL, SigV4 headers, bodies streamed
  * from memory or a file, replies into the caller's buffers, and retries

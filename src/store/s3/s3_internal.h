@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * S3 store internals shared by s3_*.c and store_s3.c.
  *

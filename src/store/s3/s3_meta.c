@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * Object metadata as S3 user metadata, in the names s3fs uses so that a
  * bucket written by either tool reads well in the other:

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * Multipart uploads: parts streamed from the staging file (never the whole
  * object in memory), or copied inside S3 with UploadPartCopy for copies

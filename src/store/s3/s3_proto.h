@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * S3 protocol knowledge with no I/O: what responses say (errors,
  * listings, upload ids, batch deletes), which errno an S3 error is, what

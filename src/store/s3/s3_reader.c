@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * Reading S3 objects: a reader that notices sequential access and fetches
  * ranges ahead of it, several at a time, in a window that grows while the

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * AWS Signature Version 4 over OpenSSL.  The steps are AWS's: canonical
  * request, string to sign, signing key, signature.

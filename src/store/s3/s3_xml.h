@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * A small DOM over expat for S3 responses: element names (namespace
  * prefixes dropped), text and children.  Documents are capped in size and

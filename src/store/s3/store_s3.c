@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * s3://BUCKET[/PREFIX] -- any S3-compatible service.
  *
