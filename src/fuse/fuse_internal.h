@@ -4,6 +4,14 @@
  *
  * A handler decodes its arguments from req->in (only through iovcur),
  * calls objfs, and replies exactly once through the fsrv_reply_* helpers.
+ *
+ * Threading: fsrv_handle() runs on any number of threads at once (ring
+ * threads, worker pools).  A struct fsrv_req lives on the stack of the
+ * thread that handles it and is never shared.  struct fsrv's fs and opts
+ * are set by fsrv_new() and only read after; the session fields are
+ * written by INIT and DESTROY alone, which the guest sends when nothing
+ * else is in flight, and published through `initialized` (an atomic,
+ * release on write, acquire on read).  objfs does its own locking.
  */
 #ifndef OBJFSD_FUSE_INTERNAL_H
 #define OBJFSD_FUSE_INTERNAL_H

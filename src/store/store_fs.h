@@ -1,6 +1,16 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
  * fs store internals shared by store_fs*.c.
+ *
+ * Threading: every store op may run on any thread at once (store.h).
+ * What a struct fs_store holds is set by fs_open() and then only read,
+ * with two exceptions: dc_gen is an atomic, bumped by renames and
+ * removals of directories and compared by every cache lookup; each
+ * dc[] shard's slots, tick and the refs of the fs_dirs in it are guarded
+ * by that shard's lock.  A directory fd handed out by fs_dir_get() is
+ * the caller's until fs_dir_put(), whoever evicts it meanwhile.  Anything
+ * else is per call: the store keeps no state between operations beyond
+ * the host's filesystem.
  */
 #ifndef OBJFSD_STORE_FS_H
 #define OBJFSD_STORE_FS_H
@@ -21,7 +31,7 @@
 struct fs_dir;
 
 struct fs_dcshard {
-	pthread_mutex_t	 lock;
+	pthread_mutex_t	 lock;		/* guards the rest */
 	struct fs_dir	*slot[FS_DC_WAYS];
 	uint64_t	 tick;
 };
@@ -32,7 +42,7 @@ struct fs_store {
 	bool			 readonly;
 	bool			 no_openat2;	/* kernel without it, or forced */
 	mode_t			 umask;		/* the process's, at open */
-	uint64_t		 dc_gen;	/* bumped when dirs move */
+	uint64_t		 dc_gen;	/* atomic; bumped when dirs move */
 	struct fs_dcshard	 dc[FS_DC_SHARDS];
 };
 

@@ -93,7 +93,7 @@ vu_dev_disconnect(struct vu_dev *dev)
 	gm_clear(&dev->mem);
 	vu_backend_set_fd(dev, -1);
 	dev->features = 0;
-	dev->protocol_features = 0;
+	__atomic_store_n(&dev->protocol_features, 0, __ATOMIC_RELEASE);
 	dev->status = 0;
 	memset(dev->logged, 0, sizeof(dev->logged));
 }

@@ -149,7 +149,8 @@ vu_offered_protocol_features(void)
 bool
 vu_has_protocol_feature(const struct vu_dev *dev, unsigned bit)
 {
-	return (dev->protocol_features >> bit) & 1;
+	return (__atomic_load_n(&dev->protocol_features, __ATOMIC_ACQUIRE) >>
+	    bit) & 1;
 }
 
 /*
@@ -586,7 +587,8 @@ vu_set_protocol_features(struct vu_dev *dev, struct vu_msg *msg,
 		    "not offered", (unsigned long long)extra);
 		return -EINVAL;
 	}
-	dev->protocol_features = acked;
+	/* Ring threads read it (vu_backend_send) while rings run. */
+	__atomic_store_n(&dev->protocol_features, acked, __ATOMIC_RELEASE);
 	return 0;
 }
 

@@ -1,6 +1,23 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
  * vhost-user backend internals shared by vu_*.c.
+ *
+ * Threads and who writes what:
+ *   server thread  the one in vu_server_run(): reads the socket, runs
+ *                  every handler of vu_dispatch.c, and is the only
+ *                  writer of struct vu_dev and struct vu_queue.
+ *   ring threads   one per started queue (vu_queue.c): read their queue's
+ *                  kick_fd, stop_fd, index and vq, and dev->mem through
+ *                  the vq's translated pointers.
+ * A field a ring thread reads is changed only after vu_queue_stop() has
+ * joined that thread (SET_VRING_KICK, _ADDR, _NUM, _BASE), or after
+ * vu_dev_pause() has joined them all (SET_MEM_TABLE, ADD/REM_MEM_REG,
+ * SET_FEATURES; RESET_DEVICE stops each ring in turn).  Exceptions:
+ *   vq's call fd        swapped under vq->lock (vq_swap_call_fd);
+ *   backend_fd          guarded by backend_lock, since any ring thread
+ *                       (a device's worker) may send on it;
+ *   protocol_features   atomic: vu_backend_send() reads it from ring
+ *                       threads and the frontend may ack at any time.
  */
 #ifndef OBJFSD_VU_INTERNAL_H
 #define OBJFSD_VU_INTERNAL_H
@@ -61,10 +78,10 @@ struct vu_dev {
 	struct vu_queue	*queues;
 	unsigned	 nqueues;
 	uint64_t	 features;		/* acked by SET_FEATURES */
-	uint64_t	 protocol_features;	/* acked */
+	uint64_t	 protocol_features;	/* acked; atomic */
 	uint8_t		 status;
 	int		 conn_fd;
-	pthread_mutex_t	 backend_lock;
+	pthread_mutex_t	 backend_lock;		/* guards backend_fd */
 	int		 backend_fd;
 	uint64_t	 logged[(VU_REQUEST_MAX + 1 + 63) / 64];
 };
