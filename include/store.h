@@ -231,6 +231,11 @@ bool	store_key_is_marker(const char *key);
 size_t	store_iov_total(const struct iovec *iov, unsigned iovcnt);
 unsigned store_iov_after(const struct iovec *iov, unsigned iovcnt,
 	    size_t skip, struct iovec *tail, unsigned max);
+/* All of iov from fd at off, *got short only at its end; or all to it. */
+int	store_fd_read(int fd, uint64_t off, const struct iovec *iov,
+	    unsigned iovcnt, size_t *got);
+int	store_fd_write(int fd, uint64_t off, const struct iovec *iov,
+	    unsigned iovcnt, size_t *written);
 
 extern const struct store_ops store_fs_ops;
 extern const struct store_ops store_mem_ops;

@@ -215,6 +215,33 @@ objfs_child(struct objfs *fs, uint64_t parent, const char *name,
 	return 0;
 }
 
+/*
+ * The start of a change to name in parent: refused on a read-only
+ * filesystem, else under the namespace read lock with the parent held and
+ * the child's key made.  objfs_change_end() releases all three.
+ */
+int
+objfs_change_begin(struct objfs *fs, uint64_t parent, const char *name,
+    struct objfs_inode **dirp, char **keyp)
+{
+	int rc;
+
+	if (fs->opts.readonly)
+		return -EROFS;
+	objfs_ns_read(fs);
+	if ((rc = objfs_child(fs, parent, name, dirp, keyp)) != 0)
+		objfs_ns_unlock(fs);
+	return rc;
+}
+
+void
+objfs_change_end(struct objfs *fs, struct objfs_inode *dir, char *key)
+{
+	objfs_inode_put(fs, dir);
+	free(key);
+	objfs_ns_unlock(fs);
+}
+
 /* 0 with its type when key names anything, -ENOENT when not. */
 int
 objfs_exists(struct objfs *fs, const char *key, mode_t *type)

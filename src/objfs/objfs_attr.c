@@ -106,6 +106,25 @@ objfs_fill_entry(struct objfs *fs, struct objfs_inode *ino,
 	return 0;
 }
 
+/*
+ * a, as the store said it, unless the file is staged: then the stage
+ * knows better.  Takes ino->lock.
+ */
+int
+objfs_staged_attr(struct objfs *fs, struct objfs_inode *ino,
+    struct store_attr *a)
+{
+	int rc = 0;
+
+	pthread_mutex_lock(&ino->lock);
+	if (ino->stage != NULL) {
+		store_attr_clear(a);
+		rc = objfs_head_inode(fs, ino, a);
+	}
+	pthread_mutex_unlock(&ino->lock);
+	return rc;
+}
+
 /* Look name up in dir and count the lookup; *inop keeps a reference. */
 int
 objfs_entry_for(struct objfs *fs, struct objfs_inode *dir, const char *name,
@@ -123,13 +142,7 @@ objfs_entry_for(struct objfs *fs, struct objfs_inode *dir, const char *name,
 	if (rc == 0)
 		rc = objfs_inode_intern(fs, key, type, &ino);
 	if (rc == 0) {
-		pthread_mutex_lock(&ino->lock);
-		/* A staged file knows better than the store. */
-		if (ino->stage != NULL) {
-			store_attr_clear(&a);
-			rc = objfs_head_inode(fs, ino, &a);
-		}
-		pthread_mutex_unlock(&ino->lock);
+		rc = objfs_staged_attr(fs, ino, &a);
 		if (rc == 0) {
 			objfs_fill_entry(fs, ino, &a, e);
 			objfs_inode_count_lookup(fs, ino);
@@ -330,6 +343,34 @@ objfs_truncate(struct objfs *fs, struct objfs_inode *ino, uint64_t size)
 	return rc;
 }
 
+/*
+ * The start of a change to the inode itself: refused on a read-only
+ * filesystem, else the inode held and locked under the namespace read
+ * lock, until objfs_inode_change_end().
+ */
+static int
+objfs_inode_change_begin(struct objfs *fs, uint64_t nodeid,
+    struct objfs_inode **inop)
+{
+	int rc;
+
+	if (fs->opts.readonly)
+		return -EROFS;
+	if ((rc = objfs_get(fs, nodeid, inop)) != 0)
+		return rc;
+	objfs_ns_read(fs);
+	pthread_mutex_lock(&(*inop)->lock);
+	return 0;
+}
+
+static void
+objfs_inode_change_end(struct objfs *fs, struct objfs_inode *ino)
+{
+	pthread_mutex_unlock(&ino->lock);
+	objfs_ns_unlock(fs);
+	objfs_inode_put(fs, ino);
+}
+
 int
 objfs_setattr(struct objfs *fs, const struct objfs_ctx *ctx, uint64_t nodeid,
     uint64_t fh, const struct objfs_setattr *sa, struct stat *st)
@@ -338,12 +379,8 @@ objfs_setattr(struct objfs *fs, const struct objfs_ctx *ctx, uint64_t nodeid,
 	struct store_attr cur, chg;
 	int rc;
 
-	if (fs->opts.readonly)
-		return -EROFS;
-	if ((rc = objfs_get(fs, nodeid, &ino)) != 0)
+	if ((rc = objfs_inode_change_begin(fs, nodeid, &ino)) != 0)
 		return rc;
-	objfs_ns_read(fs);
-	pthread_mutex_lock(&ino->lock);
 	if ((rc = objfs_head_inode(fs, ino, &cur)) == 0 &&
 	    (sa->valid & OBJFS_SET_SIZE))
 		rc = objfs_truncate(fs, ino, sa->size);
@@ -362,9 +399,7 @@ objfs_setattr(struct objfs *fs, const struct objfs_ctx *ctx, uint64_t nodeid,
 		objfs_stage_free(ino->stage);
 		ino->stage = NULL;
 	}
-	pthread_mutex_unlock(&ino->lock);
-	objfs_ns_unlock(fs);
-	objfs_inode_put(fs, ino);
+	objfs_inode_change_end(fs, ino);
 	return rc;
 }
 
@@ -433,12 +468,8 @@ objfs_xattr_edit(struct objfs *fs, uint64_t nodeid, xattr_edit_fn *edit,
 	struct store_attr cur, chg;
 	int rc;
 
-	if (fs->opts.readonly)
-		return -EROFS;
-	if ((rc = objfs_get(fs, nodeid, &ino)) != 0)
+	if ((rc = objfs_inode_change_begin(fs, nodeid, &ino)) != 0)
 		return rc;
-	objfs_ns_read(fs);
-	pthread_mutex_lock(&ino->lock);
 	store_attr_init(&chg);
 	if ((rc = objfs_head_with_xattrs(fs, ino, &cur)) == 0 &&
 	    (rc = store_attr_copy(&chg, &cur)) == 0 &&
@@ -446,11 +477,9 @@ objfs_xattr_edit(struct objfs *fs, uint64_t nodeid, xattr_edit_fn *edit,
 		chg.has = STORE_ATTR_XATTRS;
 		rc = objfs_apply_meta(fs, ino, &cur, &chg);
 	}
-	pthread_mutex_unlock(&ino->lock);
-	objfs_ns_unlock(fs);
+	objfs_inode_change_end(fs, ino);
 	store_attr_clear(&cur);
 	store_attr_clear(&chg);
-	objfs_inode_put(fs, ino);
 	return rc;
 }
 

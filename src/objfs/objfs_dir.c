@@ -233,12 +233,7 @@ dl_emit_plus(struct objfs *fs, struct objfs_inode *dir, struct dl_entry *de,
 	else
 		rc = objfs_resolve(fs, key, &a, &type);
 	if (rc == 0 && (rc = objfs_inode_intern(fs, key, type, &ino)) == 0) {
-		pthread_mutex_lock(&ino->lock);
-		if (ino->stage != NULL) {
-			store_attr_clear(&a);
-			rc = objfs_head_inode(fs, ino, &a);
-		}
-		pthread_mutex_unlock(&ino->lock);
+		rc = objfs_staged_attr(fs, ino, &a);
 		if (rc == 0) {
 			objfs_fill_entry(fs, ino, &a, &e);
 			rc = fn(arg, de->name, type, ino->ino, off, &e);

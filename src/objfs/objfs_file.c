@@ -19,58 +19,6 @@
 
 #define COPY_CHUNK	(1u << 20)
 
-/*
- * The whole of iov from fd at off, or to it; a short transfer resumes
- * from where it stopped (at most 64 entries at a time after that).
- */
-static int
-preadv_all(int fd, const struct iovec *iov, unsigned iovcnt, uint64_t off,
-    size_t *got)
-{
-	size_t want = store_iov_total(iov, iovcnt);
-	struct iovec rest[64];
-
-	*got = 0;
-	while (*got < want) {
-		unsigned n = *got == 0 ? (iovcnt < 1024 ? iovcnt : 1024) :
-		    store_iov_after(iov, iovcnt, *got, rest, 64);
-		ssize_t r = preadv(fd, *got == 0 ? iov : rest, (int)n,
-		    (off_t)(off + *got));
-
-		if (r < 0 && errno == EINTR)
-			continue;
-		if (r < 0)
-			return -errno;
-		if (r == 0)
-			break;		/* end of file */
-		*got += (size_t)r;
-	}
-	return 0;
-}
-
-static int
-pwritev_all(int fd, const struct iovec *iov, unsigned iovcnt, uint64_t off,
-    size_t *written)
-{
-	size_t want = store_iov_total(iov, iovcnt);
-	struct iovec rest[64];
-
-	*written = 0;
-	while (*written < want) {
-		unsigned n = *written == 0 ? (iovcnt < 1024 ? iovcnt : 1024) :
-		    store_iov_after(iov, iovcnt, *written, rest, 64);
-		ssize_t r = pwritev(fd, *written == 0 ? iov : rest, (int)n,
-		    (off_t)(off + *written));
-
-		if (r < 0 && errno == EINTR)
-			continue;
-		if (r <= 0)
-			return r == 0 ? -EIO : -errno;
-		*written += (size_t)r;
-	}
-	return 0;
-}
-
 /* O_TRUNC: an empty stage that must be uploaded even if never written. */
 static int
 objfs_trunc_on_open(struct objfs *fs, struct objfs_inode *ino)
@@ -193,11 +141,8 @@ objfs_create(struct objfs *fs, const struct objfs_ctx *ctx, uint64_t parent,
 	char *key;
 	int rc;
 
-	if (fs->opts.readonly)
-		return -EROFS;
-	objfs_ns_read(fs);
-	if ((rc = objfs_child(fs, parent, name, &dir, &key)) != 0)
-		goto out;
+	if ((rc = objfs_change_begin(fs, parent, name, &dir, &key)) != 0)
+		return rc;
 	rc = objfs_exists(fs, key, &type);
 	if (rc == 0 && (flags & O_EXCL))
 		rc = -EEXIST;
@@ -209,10 +154,7 @@ objfs_create(struct objfs *fs, const struct objfs_ctx *ctx, uint64_t parent,
 		objfs_forget(fs, ino->ino, 1);
 		objfs_inode_put(fs, ino);
 	}
-	objfs_inode_put(fs, dir);
-	free(key);
-out:
-	objfs_ns_unlock(fs);
+	objfs_change_end(fs, dir, key);
 	return rc;
 }
 
@@ -233,7 +175,8 @@ objfs_read(struct objfs *fs, uint64_t fh, uint64_t off,
 	if (ino->stage != NULL && ino->stage->loaded) {
 		/* No spill file: nothing written yet, the file is empty. */
 		if (ino->stage->fd != -1)
-			rc = preadv_all(ino->stage->fd, iov, iovcnt, off, got);
+			rc = store_fd_read(ino->stage->fd, off, iov, iovcnt,
+			    got);
 		pthread_mutex_unlock(&ino->lock);
 		goto out;
 	}
@@ -277,7 +220,7 @@ objfs_write(struct objfs *fs, uint64_t fh, uint64_t off,
 		rc = -EFBIG;
 	if (rc == 0) {
 		s = ino->stage;
-		rc = pwritev_all(s->fd, iov, iovcnt, off, written);
+		rc = store_fd_write(s->fd, off, iov, iovcnt, written);
 		if (*written > 0) {
 			if (off + *written > s->size)
 				s->size = off + *written;

@@ -105,6 +105,10 @@ int	objfs_child_key(const struct objfs_inode *dir, const char *name,
 char	*objfs_marker_key(const char *key);
 int	objfs_child(struct objfs *fs, uint64_t parent, const char *name,
 	    struct objfs_inode **dirp, char **keyp);
+int	objfs_change_begin(struct objfs *fs, uint64_t parent,
+	    const char *name, struct objfs_inode **dirp, char **keyp);
+void	objfs_change_end(struct objfs *fs, struct objfs_inode *dir,
+	    char *key);
 int	objfs_exists(struct objfs *fs, const char *key, mode_t *type);
 void	objfs_stat(struct objfs *fs, const struct objfs_inode *ino,
 	    const struct store_attr *a, struct stat *st);
@@ -136,6 +140,8 @@ int	objfs_inode_collect_staged(struct objfs *fs,
 	    struct objfs_inode ***listp, size_t *np);
 
 /* objfs_attr.c */
+int	objfs_staged_attr(struct objfs *fs, struct objfs_inode *ino,
+	    struct store_attr *a);
 int	objfs_head_inode(struct objfs *fs, struct objfs_inode *ino,
 	    struct store_attr *a);
 int	objfs_resolve(struct objfs *fs, const char *key,

@@ -59,24 +59,19 @@ objfs_make(struct objfs *fs, const struct objfs_ctx *ctx, uint64_t parent,
 	char *key;
 	int rc;
 
-	if (fs->opts.readonly)
-		return -EROFS;
-	objfs_ns_read(fs);
-	if ((rc = objfs_child(fs, parent, name, &dir, &key)) == 0) {
-		rc = objfs_exists(fs, key, &type);
-		if (rc == 0)
-			rc = -EEXIST;
-		else if (rc == -ENOENT) {
-			objfs_owner_attr(fs, ctx, mode, &a);
-			rc = make(fs, key, &a, arg);
-			store_attr_clear(&a);
-		}
-		if (rc == 0)
-			rc = objfs_entry_for(fs, dir, name, e, NULL);
-		objfs_inode_put(fs, dir);
-		free(key);
+	if ((rc = objfs_change_begin(fs, parent, name, &dir, &key)) != 0)
+		return rc;
+	rc = objfs_exists(fs, key, &type);
+	if (rc == 0)
+		rc = -EEXIST;
+	else if (rc == -ENOENT) {
+		objfs_owner_attr(fs, ctx, mode, &a);
+		rc = make(fs, key, &a, arg);
+		store_attr_clear(&a);
 	}
-	objfs_ns_unlock(fs);
+	if (rc == 0)
+		rc = objfs_entry_for(fs, dir, name, e, NULL);
+	objfs_change_end(fs, dir, key);
 	return rc;
 }
 
@@ -269,17 +264,12 @@ objfs_remove(struct objfs *fs, uint64_t parent, const char *name,
 	char *key;
 	int rc;
 
-	if (fs->opts.readonly)
-		return -EROFS;
-	objfs_ns_read(fs);
-	if ((rc = objfs_child(fs, parent, name, &dir, &key)) == 0) {
-		if ((rc = objfs_exists(fs, key, &type)) == 0 &&
-		    (rc = objfs_keep_parent(fs, key)) == 0)
-			rc = remove(fs, key, type);
-		objfs_inode_put(fs, dir);
-		free(key);
-	}
-	objfs_ns_unlock(fs);
+	if ((rc = objfs_change_begin(fs, parent, name, &dir, &key)) != 0)
+		return rc;
+	if ((rc = objfs_exists(fs, key, &type)) == 0 &&
+	    (rc = objfs_keep_parent(fs, key)) == 0)
+		rc = remove(fs, key, type);
+	objfs_change_end(fs, dir, key);
 	return rc;
 }
 

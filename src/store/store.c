@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/uio.h>
 
 #include "log.h"
 #include "store.h"
@@ -472,4 +473,50 @@ store_iov_total(const struct iovec *iov, unsigned iovcnt)
 	for (unsigned i = 0; i < iovcnt; i++)
 		total += iov[i].iov_len;
 	return total;
+}
+
+/*
+ * The whole of iov from fd at off (reads stop at the end of the file),
+ * or to it; a short transfer resumes from where it stopped (at most 64
+ * entries at a time after that).
+ */
+static int
+store_fd_io(int fd, bool write, uint64_t off, const struct iovec *iov,
+    unsigned iovcnt, size_t *done)
+{
+	size_t want = store_iov_total(iov, iovcnt);
+	struct iovec rest[64];
+
+	*done = 0;
+	while (*done < want) {
+		unsigned n = *done == 0 ? (iovcnt < 1024 ? iovcnt : 1024) :
+		    store_iov_after(iov, iovcnt, *done, rest, 64);
+		const struct iovec *v = *done == 0 ? iov : rest;
+		off_t at = (off_t)(off + *done);
+		ssize_t r = write ? pwritev(fd, v, (int)n, at) :
+		    preadv(fd, v, (int)n, at);
+
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r < 0)
+			return -errno;
+		if (r == 0)
+			return write ? -EIO : 0;	/* end of file */
+		*done += (size_t)r;
+	}
+	return 0;
+}
+
+int
+store_fd_read(int fd, uint64_t off, const struct iovec *iov, unsigned iovcnt,
+    size_t *got)
+{
+	return store_fd_io(fd, false, off, iov, iovcnt, got);
+}
+
+int
+store_fd_write(int fd, uint64_t off, const struct iovec *iov,
+    unsigned iovcnt, size_t *written)
+{
+	return store_fd_io(fd, true, off, iov, iovcnt, written);
 }

@@ -288,33 +288,6 @@ fs_readlink_into(int dfd, const char *leaf, uint64_t off,
 }
 
 static int
-fs_preadv(int fd, uint64_t off, const struct iovec *iov, unsigned iovcnt,
-    size_t *got)
-{
-	size_t want = store_iov_total(iov, iovcnt);
-
-	while (*got < want) {
-		struct iovec rest[64];
-		unsigned n;
-		ssize_t r;
-
-		/* What is still to fill (a short read is rare). */
-		n = store_iov_after(iov, iovcnt, *got, rest, 64);
-		r = preadv(fd, *got == 0 ? iov : rest,
-		    *got == 0 ? (int)(iovcnt < 1024 ? iovcnt : 1024) : (int)n,
-		    (off_t)(off + *got));
-		if (r < 0 && errno == EINTR)
-			continue;
-		if (r < 0)
-			return -errno;
-		if (r == 0)
-			break;
-		*got += (size_t)r;
-	}
-	return 0;
-}
-
-static int
 fs_get(struct store *st, const char *key, uint64_t off,
     const struct iovec *iov, unsigned iovcnt, size_t *got)
 {
@@ -333,7 +306,7 @@ fs_get(struct store *st, const char *key, uint64_t off,
 	else if (fd == -1)
 		rc = -errno;
 	else {
-		rc = fs_preadv(fd, off, iov, iovcnt, got);
+		rc = store_fd_read(fd, off, iov, iovcnt, got);
 		close(fd);
 	}
 	fs_dir_put(fss(st), dir);
@@ -380,7 +353,7 @@ static int
 fs_reader_read(struct store_reader *r, uint64_t off, const struct iovec *iov,
     unsigned iovcnt, size_t *got)
 {
-	return fs_preadv(r->fd, off, iov, iovcnt, got);
+	return store_fd_read(r->fd, off, iov, iovcnt, got);
 }
 
 static void
