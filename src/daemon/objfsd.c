@@ -72,8 +72,10 @@ serve(struct objfsd_config *c, struct store *st)
 		log_warnx("cannot set up the filesystem: %s", strerror(-rc));
 		return 1;
 	}
-	if ((rc = fsrv_new(fs, &c->fsrv, &vfs.srv)) == 0 &&
-	    (rc = vu_server_open(&c->vu, &virtiofs_ops, &vfs, &server)) != 0)
+	if ((rc = fsrv_new(fs, &c->fsrv, &vfs.srv)) != 0)
+		log_warnx("cannot set up the FUSE server: %s", strerror(-rc));
+	else if ((rc = vu_server_open(&c->vu, &virtiofs_ops, &vfs,
+	    &server)) != 0)
 		log_warnx("cannot listen for a frontend: %s", strerror(-rc));
 	if (rc == 0) {
 		log_info("serving %s on %s with %u request queue%s and %u "

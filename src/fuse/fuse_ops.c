@@ -328,9 +328,12 @@ fsrv_do_setxattr(struct fsrv_req *req)
 	/* Without FUSE_SETXATTR_EXT the kernel sends the short struct. */
 	if (!fsrv_args(req, &in, FUSE_COMPAT_SETXATTR_IN_SIZE))
 		return;
-	if ((rc = iovcur_take_str(&req->in, name, sizeof(name), NULL)) != 0 ||
-	    (rc = in.size > sizeof(value) ? -E2BIG : 0) != 0 ||
-	    (rc = iovcur_take(&req->in, value, in.size)) != 0) {
+	rc = iovcur_take_str(&req->in, name, sizeof(name), NULL);
+	if (rc == 0 && in.size > sizeof(value))
+		rc = -E2BIG;
+	if (rc == 0)
+		rc = iovcur_take(&req->in, value, in.size);
+	if (rc != 0) {
 		fsrv_reply_err(req, rc);
 		return;
 	}

@@ -304,8 +304,10 @@ objfs_apply_meta(struct objfs *fs, struct objfs_inode *ino,
 		struct store_attr full;
 
 		/* An implied directory gets a marker to hold the metadata. */
-		if ((rc = store_attr_copy(&full, cur)) == 0 &&
-		    (rc = store_attr_merge(&full, chg)) == 0) {
+		rc = store_attr_copy(&full, cur);
+		if (rc == 0)
+			rc = store_attr_merge(&full, chg);
+		if (rc == 0) {
 			full.mode = S_IFDIR | (full.mode & 07777);
 			rc = store_put(fs->store, key, -1, 0, &full);
 		}
@@ -381,8 +383,8 @@ objfs_setattr(struct objfs *fs, const struct objfs_ctx *ctx, uint64_t nodeid,
 
 	if ((rc = objfs_inode_change_begin(fs, nodeid, &ino)) != 0)
 		return rc;
-	if ((rc = objfs_head_inode(fs, ino, &cur)) == 0 &&
-	    (sa->valid & OBJFS_SET_SIZE))
+	rc = objfs_head_inode(fs, ino, &cur);
+	if (rc == 0 && (sa->valid & OBJFS_SET_SIZE))
 		rc = objfs_truncate(fs, ino, sa->size);
 	if (rc == 0) {
 		objfs_setattr_changes(sa, &cur, ino->type, &chg);
@@ -471,9 +473,12 @@ objfs_xattr_edit(struct objfs *fs, uint64_t nodeid, xattr_edit_fn *edit,
 	if ((rc = objfs_inode_change_begin(fs, nodeid, &ino)) != 0)
 		return rc;
 	store_attr_init(&chg);
-	if ((rc = objfs_head_with_xattrs(fs, ino, &cur)) == 0 &&
-	    (rc = store_attr_copy(&chg, &cur)) == 0 &&
-	    (rc = edit(&chg, arg)) == 0) {
+	rc = objfs_head_with_xattrs(fs, ino, &cur);
+	if (rc == 0)
+		rc = store_attr_copy(&chg, &cur);
+	if (rc == 0)
+		rc = edit(&chg, arg);
+	if (rc == 0) {
 		chg.has = STORE_ATTR_XATTRS;
 		rc = objfs_apply_meta(fs, ino, &cur, &chg);
 	}

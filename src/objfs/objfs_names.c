@@ -266,8 +266,10 @@ objfs_remove(struct objfs *fs, uint64_t parent, const char *name,
 
 	if ((rc = objfs_change_begin(fs, parent, name, &dir, &key)) != 0)
 		return rc;
-	if ((rc = objfs_exists(fs, key, &type)) == 0 &&
-	    (rc = objfs_keep_parent(fs, key)) == 0)
+	rc = objfs_exists(fs, key, &type);
+	if (rc == 0)
+		rc = objfs_keep_parent(fs, key);
+	if (rc == 0)
 		rc = remove(fs, key, type);
 	objfs_change_end(fs, dir, key);
 	return rc;

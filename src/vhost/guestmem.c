@@ -174,9 +174,12 @@ gm_add(struct guestmem *gm, const struct gm_layout *layout, int fd)
 		    (unsigned long long)layout->gpa, gm->max_regions);
 		return -ENOSPC;
 	}
-	if ((rc = gm_check_layout(layout)) != 0 ||
-	    (rc = gm_check_overlap(gm->regions, gm->nregions, layout)) != 0 ||
-	    (rc = gm_map(layout, fd, &r)) != 0)
+	rc = gm_check_layout(layout);
+	if (rc == 0)
+		rc = gm_check_overlap(gm->regions, gm->nregions, layout);
+	if (rc == 0)
+		rc = gm_map(layout, fd, &r);
+	if (rc != 0)
 		return rc;
 	gm_insert(gm, &r);
 	return 0;
@@ -201,11 +204,13 @@ gm_set_table(struct guestmem *gm, const struct gm_layout *layouts,
 	if (fresh == NULL)
 		return -ENOMEM;
 	for (; mapped < n; mapped++) {
-		if ((rc = gm_check_layout(&layouts[mapped])) != 0 ||
-		    (rc = gm_check_overlap(fresh, mapped,
-		    &layouts[mapped])) != 0 ||
-		    (rc = gm_map(&layouts[mapped], fds[mapped],
-		    &fresh[mapped])) != 0)
+		rc = gm_check_layout(&layouts[mapped]);
+		if (rc == 0)
+			rc = gm_check_overlap(fresh, mapped, &layouts[mapped]);
+		if (rc == 0)
+			rc = gm_map(&layouts[mapped], fds[mapped],
+			    &fresh[mapped]);
+		if (rc != 0)
 			goto fail;
 	}
 	gm_clear(gm);

@@ -295,10 +295,15 @@ vu_dispatch(struct vu_dev *dev, struct vu_msg *msg)
 			log_warnx("vhost-user request %s is not supported",
 			    r->name);
 		rc = -ENOTSUP;
-	} else if ((rc = vu_check_size(r, msg)) == 0 &&
-	    (rc = vu_check_fds(r, msg)) == 0 &&
-	    (rc = vu_find_queue(dev, r, msg, &q)) == 0)
-		rc = r->handler(dev, msg, q, &reply);
+	} else {
+		rc = vu_check_size(r, msg);
+		if (rc == 0)
+			rc = vu_check_fds(r, msg);
+		if (rc == 0)
+			rc = vu_find_queue(dev, r, msg, &q);
+		if (rc == 0)
+			rc = r->handler(dev, msg, q, &reply);
+	}
 	log_debug("vhost-user %s: %s", r != NULL ? r->name : "unknown",
 	    rc == 0 ? "ok" : strerror(-rc));
 	vu_msg_close_fds(msg);

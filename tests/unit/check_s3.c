@@ -494,6 +494,37 @@ START_TEST(credentials_order)
 }
 END_TEST
 
+/*
+ * A request is built without a check per step: the first failure sticks
+ * and s3_perform() returns it without sending (no store is touched).
+ */
+START_TEST(request_build_errors_stick)
+{
+	struct s3_req r;
+	struct dbuf body;
+
+	s3_req_init(&r, "GET", "k");
+	for (int i = 0; i < 8; i++)
+		s3_req_query(&r, "q", "v");
+	ck_assert_int_eq(r.error, 0);
+	s3_req_query(&r, "one-too-many", "v");
+	ck_assert_int_eq(r.error, -E2BIG);
+	s3_req_header(&r, "X-After", "%d", 1);	/* ignored */
+	ck_assert_uint_eq(r.hdrs.n, 0);
+	ck_assert_int_eq(s3_perform(NULL, &r), -E2BIG);
+	s3_req_free(&r);
+
+	dbuf_init(&body, 4);
+	dbuf_adds(&body, "more than four bytes");
+	s3_req_init(&r, "POST", NULL);
+	s3_req_body(&r, &body);
+	ck_assert_int_eq(s3_perform(NULL, &r), body.error);
+	ck_assert_int_ne(body.error, 0);
+	s3_req_free(&r);
+	dbuf_free(&body);
+}
+END_TEST
+
 static Suite *
 s3_suite(void)
 {
@@ -520,6 +551,7 @@ s3_suite(void)
 	tc = tcase_create("policy");
 	tcase_add_test(tc, errno_mapping);
 	tcase_add_test(tc, retry_policy);
+	tcase_add_test(tc, request_build_errors_stick);
 	tcase_add_test(tc, time_formats);
 	suite_add_tcase(s, tc);
 

@@ -114,10 +114,12 @@ creds_from_env(struct s3_creds *c)
 
 	if (ak == NULL || sk == NULL || *ak == '\0' || *sk == '\0')
 		return -ENOENT;
-	if ((rc = set_field(&c->access_key, ak)) != 0 ||
-	    (rc = set_field(&c->secret_key, sk)) != 0 ||
-	    (tok != NULL && *tok != '\0' &&
-	    (rc = set_field(&c->session_token, tok)) != 0))
+	rc = set_field(&c->access_key, ak);
+	if (rc == 0)
+		rc = set_field(&c->secret_key, sk);
+	if (rc == 0 && tok != NULL && *tok != '\0')
+		rc = set_field(&c->session_token, tok);
+	if (rc != 0)
 		s3_creds_clear(c);
 	return rc;
 }

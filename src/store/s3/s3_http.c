@@ -23,18 +23,20 @@
 int
 s3_hdrs_add(struct s3_hdrs *h, const char *name, const char *value)
 {
-	struct s3_kv *v = reallocarray(h->v, h->n + 1, sizeof(*v));
+	struct s3_kv *v;
 	char *n, *val;
 
-	if (v == NULL)
-		return -ENOMEM;
+	if (h->error != 0)
+		return h->error;
+	if ((v = reallocarray(h->v, h->n + 1, sizeof(*v))) == NULL)
+		return h->error = -ENOMEM;
 	h->v = v;
 	n = strdup(name);
 	val = strdup(value);
 	if (n == NULL || val == NULL) {
 		free(n);
 		free(val);
-		return -ENOMEM;
+		return h->error = -ENOMEM;
 	}
 	h->v[h->n++] = (struct s3_kv){ n, val };
 	return 0;
@@ -60,6 +62,7 @@ s3_hdrs_free(struct s3_hdrs *h)
 	free(h->v);
 	h->v = NULL;
 	h->n = 0;
+	h->error = 0;
 }
 
 void
@@ -84,39 +87,75 @@ s3_req_free(struct s3_req *r)
 	dbuf_free(&r->resp);
 }
 
-int
+/* The first failure of a build step sticks; the rest do nothing. */
+static void
+s3_req_fail(struct s3_req *r, int rc)
+{
+	if (r->error == 0)
+		r->error = rc;
+}
+
+void
 s3_req_query(struct s3_req *r, const char *key, const char *value)
 {
 	char *k, *v;
 
-	if (r->nquery == sizeof(r->query) / sizeof(r->query[0]))
-		return -E2BIG;
+	if (r->error != 0)
+		return;
+	if (r->nquery == sizeof(r->query) / sizeof(r->query[0])) {
+		s3_req_fail(r, -E2BIG);
+		return;
+	}
 	k = strdup(key);
 	v = strdup(value != NULL ? value : "");
 	if (k == NULL || v == NULL) {
 		free(k);
 		free(v);
-		return -ENOMEM;
+		s3_req_fail(r, -ENOMEM);
+		return;
 	}
 	r->query[r->nquery++] = (struct s3_kv){ k, v };
-	return 0;
 }
 
-int
+void
 s3_req_header(struct s3_req *r, const char *name, const char *fmt, ...)
 {
 	va_list ap;
 	char *value;
-	int n, rc;
+	int n;
 
+	if (r->error != 0)
+		return;
 	va_start(ap, fmt);
 	n = vasprintf(&value, fmt, ap);
 	va_end(ap);
-	if (n == -1)
-		return -ENOMEM;
-	rc = s3_hdrs_add(&r->hdrs, name, value);
+	if (n == -1) {
+		s3_req_fail(r, -ENOMEM);
+		return;
+	}
+	if (s3_hdrs_add(&r->hdrs, name, value) != 0)
+		s3_req_fail(r, r->hdrs.error);
 	free(value);
-	return rc;
+}
+
+/* Every header of h, copied (metadata built beforehand). */
+void
+s3_req_headers(struct s3_req *r, const struct s3_hdrs *h)
+{
+	if (h->error != 0)
+		s3_req_fail(r, h->error);
+	for (size_t i = 0; i < h->n && r->error == 0; i++)
+		s3_req_header(r, h->v[i].key, "%s", h->v[i].value);
+}
+
+/* An XML body built in a dbuf; it must outlive the request. */
+void
+s3_req_body(struct s3_req *r, const struct dbuf *body)
+{
+	if (body->error != 0)
+		s3_req_fail(r, body->error);
+	r->body = body->data;
+	r->body_len = body->len;
 }
 
 int
@@ -212,14 +251,15 @@ s3_sign_headers(struct s3_store *s, const struct s3_req *r, const char *path,
 		s3_sha256_hex(r->body != NULL ? r->body : "", r->body_len,
 		    hash);
 	dbuf_init(&auth, 4096);
-	if ((rc = s3_hdrs_add(&all, "Host", s->host_header)) != 0 ||
-	    (rc = s3_hdrs_add(&all, "x-amz-date", date)) != 0 ||
-	    (rc = s3_hdrs_add(&all, "x-amz-content-sha256", hash)) != 0 ||
-	    (s->creds.session_token != NULL && (rc = s3_hdrs_add(&all,
-	    "x-amz-security-token", s->creds.session_token)) != 0))
-		goto out;
-	for (size_t i = 0; i < r->hdrs.n && rc == 0; i++)
-		rc = s3_hdrs_add(&all, r->hdrs.v[i].key, r->hdrs.v[i].value);
+	s3_hdrs_add(&all, "Host", s->host_header);
+	s3_hdrs_add(&all, "x-amz-date", date);
+	s3_hdrs_add(&all, "x-amz-content-sha256", hash);
+	if (s->creds.session_token != NULL)
+		s3_hdrs_add(&all, "x-amz-security-token",
+		    s->creds.session_token);
+	for (size_t i = 0; i < r->hdrs.n; i++)
+		s3_hdrs_add(&all, r->hdrs.v[i].key, r->hdrs.v[i].value);
+	rc = all.error;
 	if (rc == 0 && !s->anonymous) {
 		struct s3_sign_req sr = { .method = r->method, .path = path,
 		    .query = r->query, .nquery = r->nquery, .headers = all.v,
@@ -236,7 +276,6 @@ s3_sign_headers(struct s3_store *s, const struct s3_req *r, const char *path,
 	/* No 100-continue round trip before every upload. */
 	if (rc == 0 && curl_slist_append(*list, "Expect:") == NULL)
 		rc = -ENOMEM;
-out:
 	s3_hdrs_free(&all);
 	if (auth.data != NULL)
 		explicit_bzero(auth.data, auth.len);
@@ -459,6 +498,12 @@ s3_perform(struct s3_store *s, struct s3_req *r)
 {
 	int rc;
 
+	if (r->error != 0 || (rc = r->hdrs.error) != 0) {
+		rc = r->error != 0 ? r->error : rc;
+		log_warnx("s3: %s %s not sent: %s", r->method,
+		    r->key ? r->key : "/", strerror(-rc));
+		return rc;
+	}
 	if ((r->curl = s3_pool_get(s)) == NULL)
 		return -ENOMEM;
 	for (unsigned attempt = 0;; attempt++) {

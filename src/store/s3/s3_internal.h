@@ -4,6 +4,12 @@
  *
  * Threading: every request takes a curl handle from the store's pool and
  * gives it back; the configuration is read-only after open.
+ *
+ * Errors: a request is built as a dbuf is, step by step without a check
+ * at each step: the first failure of s3_req_query(), s3_req_header() or
+ * s3_req_body() sticks in r->error, and s3_perform() returns it without
+ * sending anything.  Everything else returns 0 or -errno; several steps
+ * in a row read "if (rc == 0) rc = step();".
  */
 #ifndef OBJFSD_S3_INTERNAL_H
 #define OBJFSD_S3_INTERNAL_H
@@ -29,6 +35,7 @@
 struct s3_hdrs {
 	struct s3_kv	*v;
 	size_t		 n;
+	int		 error;	/* the first failed add, sticky */
 };
 
 struct s3_creds {
@@ -84,15 +91,18 @@ struct s3_req {
 	long			 status;
 	struct s3_error		 err;
 	bool			 error_in_200;	/* Copy, Complete: check body */
+	int			 error;	/* the first failed build step */
 	CURL			*curl;
 };
 
 /* s3_http.c */
 void	s3_req_init(struct s3_req *r, const char *method, const char *key);
 void	s3_req_free(struct s3_req *r);
-int	s3_req_query(struct s3_req *r, const char *key, const char *value);
-int	s3_req_header(struct s3_req *r, const char *name, const char *fmt, ...)
-	    __attribute__((format(printf, 3, 4)));
+void	s3_req_query(struct s3_req *r, const char *key, const char *value);
+void	s3_req_header(struct s3_req *r, const char *name, const char *fmt,
+	    ...) __attribute__((format(printf, 3, 4)));
+void	s3_req_headers(struct s3_req *r, const struct s3_hdrs *h);
+void	s3_req_body(struct s3_req *r, const struct dbuf *body);
 int	s3_perform(struct s3_store *s, struct s3_req *r);
 void	s3_pool_free(struct s3_store *s);
 int	s3_full_key(struct s3_store *s, const char *key, char **full);

@@ -38,13 +38,13 @@ static int
 mp_create(struct mp *m, const struct s3_hdrs *meta)
 {
 	struct s3_req r;
-	int rc = 0;
+	int rc;
 
 	s3_req_init(&r, "POST", m->key);
-	for (size_t i = 0; i < meta->n && rc == 0; i++)
-		rc = s3_hdrs_add(&r.hdrs, meta->v[i].key, meta->v[i].value);
-	if (rc == 0 && (rc = s3_req_query(&r, "uploads", "")) == 0 &&
-	    (rc = s3_perform(m->s, &r)) == 0)
+	s3_req_headers(&r, meta);
+	s3_req_query(&r, "uploads", "");
+	rc = s3_perform(m->s, &r);
+	if (rc == 0)
 		rc = s3_parse_upload_id(r.resp.data, r.resp.len, &m->upload_id);
 	s3_req_free(&r);
 	return rc;
@@ -77,17 +77,14 @@ mp_part(struct mp *m, unsigned i)
 
 	snprintf(num, sizeof(num), "%u", i + 1);
 	s3_req_init(&r, "PUT", m->key);
-	if ((rc = s3_req_query(&r, "partNumber", num)) != 0 ||
-	    (rc = s3_req_query(&r, "uploadId", m->upload_id)) != 0)
-		goto out;
+	s3_req_query(&r, "partNumber", num);
+	s3_req_query(&r, "uploadId", m->upload_id);
 	if (m->copy_source != NULL) {
 		r.error_in_200 = true;
-		if ((rc = s3_req_header(&r, "x-amz-copy-source", "%s",
-		    m->copy_source)) != 0 || (rc = s3_req_header(&r,
-		    "x-amz-copy-source-range", "bytes=%llu-%llu",
+		s3_req_header(&r, "x-amz-copy-source", "%s", m->copy_source);
+		s3_req_header(&r, "x-amz-copy-source-range", "bytes=%llu-%llu",
 		    (unsigned long long)off,
-		    (unsigned long long)(off + len - 1))) != 0)
-			goto out;
+		    (unsigned long long)(off + len - 1));
 	} else {
 		r.body_fd = m->fd;
 		r.body_off = off;
@@ -148,14 +145,12 @@ mp_complete(struct mp *m)
 	}
 	dbuf_adds(&body, "</CompleteMultipartUpload>");
 	s3_req_init(&r, "POST", m->key);
-	r.body = body.data;
-	r.body_len = body.len;
+	s3_req_body(&r, &body);
 	/* A 200 can still carry an <Error>: the upload did not complete. */
 	r.error_in_200 = true;
-	if ((rc = body.error) == 0 &&
-	    (rc = s3_req_query(&r, "uploadId", m->upload_id)) == 0 &&
-	    (rc = s3_req_header(&r, "Content-Type", "application/xml")) == 0)
-		rc = s3_perform(m->s, &r);
+	s3_req_query(&r, "uploadId", m->upload_id);
+	s3_req_header(&r, "Content-Type", "application/xml");
+	rc = s3_perform(m->s, &r);
 	s3_req_free(&r);
 	dbuf_free(&body);
 	return rc;
@@ -167,8 +162,8 @@ mp_abort(struct mp *m)
 	struct s3_req r;
 
 	s3_req_init(&r, "DELETE", m->key);
-	if (s3_req_query(&r, "uploadId", m->upload_id) != 0 ||
-	    s3_perform(m->s, &r) != 0)
+	s3_req_query(&r, "uploadId", m->upload_id);
+	if (s3_perform(m->s, &r) != 0)
 		log_warnx("s3: could not abort the upload of %s; its parts "
 		    "stay until a lifecycle rule removes them", m->key);
 	s3_req_free(&r);

@@ -81,19 +81,21 @@ s3_parse_endpoint(struct s3_store *s, const char *endpoint, char **hostp)
 	return s->scheme != NULL && *hostp != NULL ? 0 : -ENOMEM;
 }
 
+/* BUCKET[/PREFIX] into the bucket and a prefix that is "" or ends in '/'. */
 static int
-s3_configure(struct s3_store *s, const char *location,
-    const struct store_s3_config *cfg)
+s3_parse_location(struct s3_store *s, const char *location)
 {
-	const char *slash = strchr(location, '/'), *region = cfg->region;
-	char *endpoint = NULL, *host = NULL, *p;
+	const char *slash = strchr(location, '/');
+	char *p;
 	int rc;
 
 	s->bucket = slash != NULL ? strndup(location, (size_t)(slash - location))
 	    : strdup(location);
 	p = strdup(slash != NULL ? slash + 1 : "");
-	if (s->bucket == NULL || p == NULL)
+	if (s->bucket == NULL || p == NULL) {
+		free(p);
 		return -ENOMEM;
+	}
 	if (*s->bucket == '\0' || strlen(s->bucket) > 63) {
 		free(p);
 		log_warnx("s3: no bucket name in s3://%s", location);
@@ -103,20 +105,36 @@ s3_configure(struct s3_store *s, const char *location,
 		p[strlen(p) - 1] = '\0';
 	rc = asprintf(&s->prefix, "%s%s", p, *p ? "/" : "");
 	free(p);
-	if (rc == -1)
-		return -ENOMEM;
+	return rc == -1 ? -ENOMEM : 0;
+}
+
+/* --s3-region, else AWS_REGION, else AWS_DEFAULT_REGION, else us-east-1. */
+static int
+s3_pick_region(struct s3_store *s, const struct store_s3_config *cfg)
+{
+	const char *region = cfg->region;
+
 	if (region == NULL && (region = getenv("AWS_REGION")) == NULL &&
 	    (region = getenv("AWS_DEFAULT_REGION")) == NULL)
 		region = "us-east-1";
 	s->region = strdup(region);
+	return s->region != NULL ? 0 : -ENOMEM;
+}
+
+/* The endpoint (AWS's for the region by default) and the Host header. */
+static int
+s3_pick_endpoint(struct s3_store *s, const struct store_s3_config *cfg)
+{
+	char *endpoint = NULL, *host = NULL;
+	int rc;
+
 	if (cfg->endpoint != NULL)
 		endpoint = strdup(cfg->endpoint);
-	else if (asprintf(&endpoint, "https://s3.%s.amazonaws.com", region) == -1)
+	else if (asprintf(&endpoint, "https://s3.%s.amazonaws.com",
+	    s->region) == -1)
 		endpoint = NULL;
-	if (s->region == NULL || endpoint == NULL) {
-		free(endpoint);
+	if (endpoint == NULL)
 		return -ENOMEM;
-	}
 	rc = s3_parse_endpoint(s, endpoint, &host);
 	free(endpoint);
 	if (rc != 0) {
@@ -125,15 +143,26 @@ s3_configure(struct s3_store *s, const char *location,
 	}
 	s->path_style = cfg->path_style >= 0 ? cfg->path_style != 0 :
 	    (s3_host_is_literal(host) || strchr(s->bucket, '.') != NULL);
-	if (s->path_style)
+	if (s->path_style) {
 		s->host_header = host;
-	else {
-		rc = asprintf(&s->host_header, "%s.%s", s->bucket, host);
-		free(host);
-		if (rc == -1)
-			return -ENOMEM;
+		return 0;
 	}
-	return 0;
+	rc = asprintf(&s->host_header, "%s.%s", s->bucket, host);
+	free(host);
+	return rc == -1 ? -ENOMEM : 0;
+}
+
+static int
+s3_configure(struct s3_store *s, const char *location,
+    const struct store_s3_config *cfg)
+{
+	int rc = s3_parse_location(s, location);
+
+	if (rc == 0)
+		rc = s3_pick_region(s, cfg);
+	if (rc == 0)
+		rc = s3_pick_endpoint(s, cfg);
+	return rc;
 }
 
 void
@@ -193,10 +222,10 @@ s3_check_bucket(struct s3_store *s)
 	int rc;
 
 	s3_req_init(&r, "GET", NULL);
-	if ((rc = s3_req_query(&r, "list-type", "2")) == 0 &&
-	    (rc = s3_req_query(&r, "max-keys", "1")) == 0 &&
-	    (rc = s3_req_query(&r, "prefix", s->prefix)) == 0)
-		rc = s3_perform(s, &r);
+	s3_req_query(&r, "list-type", "2");
+	s3_req_query(&r, "max-keys", "1");
+	s3_req_query(&r, "prefix", s->prefix);
+	rc = s3_perform(s, &r);
 	if (rc == -ENOENT)
 		log_warnx("s3: bucket %s does not exist at %s://%s",
 		    s->bucket, s->scheme, s->host_header);
@@ -228,9 +257,13 @@ s3_open(const char *location, const struct store_config *cfg,
 	pthread_once(&curl_once, s3_curl_init);
 	s->base.ops = &store_s3_ops;
 	s3_tune(s, cfg->readonly, c);
-	if ((rc = s3_configure(s, location, c)) != 0 ||
-	    (rc = s3_creds_load(&s->creds, c->credentials_file,
-	    c->anonymous)) != 0 || (rc = s3_check_bucket(s)) != 0) {
+	rc = s3_configure(s, location, c);
+	if (rc == 0)
+		rc = s3_creds_load(&s->creds, c->credentials_file,
+		    c->anonymous);
+	if (rc == 0)
+		rc = s3_check_bucket(s);
+	if (rc != 0) {
 		s3_close(&s->base);
 		return rc;
 	}
@@ -290,10 +323,9 @@ s3_get_range(struct s3_store *s, const char *full, uint64_t off,
 	s3_req_init(&r, "GET", full);
 	r.dst = iov;
 	r.ndst = iovcnt;
-	rc = s3_req_header(&r, "Range", "bytes=%llu-%llu",
+	s3_req_header(&r, "Range", "bytes=%llu-%llu",
 	    (unsigned long long)off, (unsigned long long)(off + len - 1));
-	if (rc == 0)
-		rc = s3_perform(s, &r);
+	rc = s3_perform(s, &r);
 	if (rc == 0) {
 		*got = r.got;
 		s3_content_total(&r.resp_hdrs, total);
@@ -366,13 +398,16 @@ s3_list(struct store *st, const char *prefix, const char *after,
 	snprintf(count, sizeof(count), "%zu", max < S3_LIST_MAX ? max :
 	    S3_LIST_MAX);
 	s3_req_init(&r, "GET", NULL);
-	if ((rc = s3_req_query(&r, "list-type", "2")) == 0 &&
-	    (rc = s3_req_query(&r, "prefix", full)) == 0 &&
-	    (rc = s3_req_query(&r, "max-keys", count)) == 0 &&
-	    (rc = s3_req_query(&r, "encoding-type", "url")) == 0 &&
-	    (recursive || (rc = s3_req_query(&r, "delimiter", "/")) == 0) &&
-	    (after == NULL || (rc = s3_req_query(&r, "continuation-token",
-	    after)) == 0) && (rc = s3_perform(s, &r)) == 0)
+	s3_req_query(&r, "list-type", "2");
+	s3_req_query(&r, "prefix", full);
+	s3_req_query(&r, "max-keys", count);
+	s3_req_query(&r, "encoding-type", "url");
+	if (!recursive)
+		s3_req_query(&r, "delimiter", "/");
+	if (after != NULL)
+		s3_req_query(&r, "continuation-token", after);
+	rc = s3_perform(s, &r);
+	if (rc == 0)
 		rc = s3_parse_list(r.resp.data, r.resp.len, full, out);
 	if (rc == -EPROTO)
 		log_warnx("s3: unreadable listing of %s", full);
@@ -401,7 +436,7 @@ s3_remove(struct store *st, const char *key)
 }
 
 /* DeleteObjects wants Content-MD5 of its body. */
-static int
+static void
 s3_content_md5(struct s3_req *r, const char *body, size_t len)
 {
 	unsigned char md[16], b64[32];
@@ -409,7 +444,7 @@ s3_content_md5(struct s3_req *r, const char *body, size_t len)
 
 	EVP_Digest(body, len, md, &mdlen, EVP_md5(), NULL);
 	EVP_EncodeBlock(b64, md, 16);
-	return s3_req_header(r, "Content-MD5", "%s", (char *)b64);
+	s3_req_header(r, "Content-MD5", "%s", (char *)b64);
 }
 
 static int
@@ -429,14 +464,14 @@ s3_delete_batch(struct s3_store *s, const char *const *keys, size_t n)
 	}
 	dbuf_adds(&body, "</Delete>");
 	s3_req_init(&r, "POST", NULL);
-	r.body = body.data;
-	r.body_len = body.len;
-	if ((rc = body.error) == 0 && (rc = s3_req_query(&r, "delete", "")) ==
-	    0 && (rc = s3_content_md5(&r, body.data, body.len)) == 0 &&
-	    (rc = s3_req_header(&r, "Content-Type", "application/xml")) == 0 &&
-	    (rc = s3_perform(s, &r)) == 0 &&
-	    (rc = s3_parse_delete_result(r.resp.data, r.resp.len, &failed)) ==
-	    0 && failed > 0) {
+	s3_req_body(&r, &body);
+	s3_req_query(&r, "delete", "");
+	s3_content_md5(&r, body.data != NULL ? body.data : "", body.len);
+	s3_req_header(&r, "Content-Type", "application/xml");
+	rc = s3_perform(s, &r);
+	if (rc == 0)
+		rc = s3_parse_delete_result(r.resp.data, r.resp.len, &failed);
+	if (rc == 0 && failed > 0) {
 		log_warnx("s3: %u of %zu keys could not be deleted", failed, n);
 		rc = -EIO;
 	}
@@ -482,11 +517,14 @@ s3_copy_object(struct s3_store *s, const char *src, const char *dst,
 	dbuf_init(&source, 4096);
 	dbuf_addf(&source, "/%s/", s->bucket);
 	s3_uri_encode(&source, src, true);
-	if ((rc = source.error) == 0 && (rc = s3_req_header(&r,
-	    "x-amz-copy-source", "%s", source.data)) == 0 &&
-	    (rc = s3_req_header(&r, "x-amz-metadata-directive", "%s",
-	    meta != NULL ? "REPLACE" : "COPY")) == 0)
+	if (source.error != 0)
+		rc = source.error;
+	else {
+		s3_req_header(&r, "x-amz-copy-source", "%s", source.data);
+		s3_req_header(&r, "x-amz-metadata-directive", "%s",
+		    meta != NULL ? "REPLACE" : "COPY");
 		rc = s3_perform(s, &r);
+	}
 	dbuf_free(&source);
 	s3_req_free(&r);
 	return rc;
@@ -505,9 +543,12 @@ s3_copy(struct store *st, const char *src, const char *dst,
 	if (s->readonly)
 		return -EROFS;
 	/* The size decides between CopyObject and UploadPartCopy. */
-	if ((rc = s3_head(st, src, &cur)) == 0 &&
-	    (rc = s3_full_key(s, src, &fsrc)) == 0 &&
-	    (rc = s3_full_key(s, dst, &fdst)) == 0) {
+	rc = s3_head(st, src, &cur);
+	if (rc == 0)
+		rc = s3_full_key(s, src, &fsrc);
+	if (rc == 0)
+		rc = s3_full_key(s, dst, &fdst);
+	if (rc == 0) {
 		if (attr == NULL && cur.size > S3_COPY_MAX)
 			attr = &cur;	/* parts cannot COPY metadata */
 		rc = s3_copy_object(s, fsrc, fdst, cur.size, attr);
@@ -529,9 +570,12 @@ s3_set_attr(struct store *st, const char *key, const struct store_attr *a)
 
 	if (s->readonly)
 		return -EROFS;
-	if ((rc = s3_head(st, key, &cur)) == 0 &&
-	    (rc = store_attr_merge(&cur, a)) == 0 &&
-	    (rc = s3_full_key(s, key, &full)) == 0)
+	rc = s3_head(st, key, &cur);
+	if (rc == 0)
+		rc = store_attr_merge(&cur, a);
+	if (rc == 0)
+		rc = s3_full_key(s, key, &full);
+	if (rc == 0)
 		rc = s3_copy_object(s, full, full, cur.size, &cur);
 	store_attr_clear(&cur);
 	free(full);
