@@ -13,6 +13,11 @@
  * notify, those are serialised by vq->lock.  An element's iovecs stay valid
  * until it is pushed: the vhost-user layer waits for vq_wait_idle() before
  * it lets guest memory change.
+ *
+ * Bounded: at most num elements are in flight, whatever the guest
+ * publishes (it may publish one head again and again without reading the
+ * used ring); vq_pop() answers -EBUSY at the bound and the popping thread
+ * waits in vq_wait_room() until a completion frees a slot.
  */
 #ifndef OBJFSD_VIRTQ_H
 #define OBJFSD_VIRTQ_H
@@ -57,7 +62,9 @@ struct vq {
 	unsigned		 scratch_len;
 
 	pthread_mutex_t		 lock;	/* protects everything below */
-	pthread_cond_t		 idle;
+	pthread_cond_t		 idle;	/* inflight reached 0 */
+	pthread_cond_t		 room;	/* inflight fell below num */
+	bool			 cancel_wait;
 	uint16_t		 used_idx;
 	uint16_t		 signalled_used;
 	bool			 signalled_valid;
@@ -91,6 +98,8 @@ void	vq_complete(struct vq *vq, struct vq_elem *elem, uint32_t written,
 	    bool notify);
 void	vq_notify(struct vq *vq);
 void	vq_wait_idle(struct vq *vq);
+bool	vq_wait_room(struct vq *vq);
+void	vq_cancel_wait(struct vq *vq, bool cancel);
 
 int	vq_swap_call_fd(struct vq *vq, int fd);
 int	vq_swap_err_fd(struct vq *vq, int fd);

@@ -29,6 +29,11 @@ vq_init(struct vq *vq, unsigned index)
 		pthread_mutex_destroy(&vq->lock);
 		return -ENOMEM;
 	}
+	if (pthread_cond_init(&vq->room, NULL) != 0) {
+		pthread_cond_destroy(&vq->idle);
+		pthread_mutex_destroy(&vq->lock);
+		return -ENOMEM;
+	}
 	return 0;
 }
 
@@ -41,6 +46,7 @@ vq_destroy(struct vq *vq)
 	if (vq->err_fd != -1)
 		close(vq->err_fd);
 	vq->call_fd = vq->err_fd = -1;
+	pthread_cond_destroy(&vq->room);
 	pthread_cond_destroy(&vq->idle);
 	pthread_mutex_destroy(&vq->lock);
 }
@@ -292,10 +298,23 @@ vq_set_avail_event(struct vq *vq, uint16_t idx)
 	__atomic_store_n(avail_event, htole16(idx), __ATOMIC_RELAXED);
 }
 
+/* A guest may publish one head again and again: never more than num. */
+static bool
+vq_full(struct vq *vq)
+{
+	bool full;
+
+	pthread_mutex_lock(&vq->lock);
+	full = vq->inflight >= vq->num;
+	pthread_mutex_unlock(&vq->lock);
+	return full;
+}
+
 /*
- * Returns 1 with *elemp set, 0 when nothing is available, -EIO when the
- * queue is broken, -ENOMEM when the element cannot be allocated (the chain
- * stays available and is retried on the next kick).
+ * Returns 1 with *elemp set, 0 when nothing is available, -EBUSY when num
+ * elements are in flight already (vq_wait_room), -EIO when the queue is
+ * broken, -ENOMEM when the element cannot be allocated (the chain stays
+ * available and is retried on the next kick).
  */
 int
 vq_pop(struct vq *vq, const struct guestmem *gm, struct vq_elem **elemp)
@@ -316,6 +335,8 @@ vq_pop(struct vq *vq, const struct guestmem *gm, struct vq_elem **elemp)
 		    "the ring size %u", pending, vq->num);
 	if (pending == 0)
 		return 0;
+	if (vq_full(vq))
+		return -EBUSY;
 	head = le16toh(((volatile uint16_t *)vq->avail->ring)
 	    [vq->last_avail & (vq->num - 1)]);
 	if (head >= vq->num)
@@ -390,6 +411,8 @@ vq_complete(struct vq *vq, struct vq_elem *elem, uint32_t written,
 		vq_notify_locked(vq);
 	if (--vq->inflight == 0)
 		pthread_cond_broadcast(&vq->idle);
+	if (vq->inflight + 1 == vq->num)
+		pthread_cond_broadcast(&vq->room);
 	pthread_mutex_unlock(&vq->lock);
 	free(elem);
 }
@@ -427,6 +450,32 @@ vq_notify(struct vq *vq)
 {
 	pthread_mutex_lock(&vq->lock);
 	vq_notify_locked(vq);
+	pthread_mutex_unlock(&vq->lock);
+}
+
+/*
+ * Wait until an element completes and vq_pop() may pop again; false when
+ * vq_cancel_wait() asked the popping thread to stop instead.
+ */
+bool
+vq_wait_room(struct vq *vq)
+{
+	bool ok;
+
+	pthread_mutex_lock(&vq->lock);
+	while (vq->inflight >= vq->num && !vq->cancel_wait)
+		pthread_cond_wait(&vq->room, &vq->lock);
+	ok = !vq->cancel_wait;
+	pthread_mutex_unlock(&vq->lock);
+	return ok;
+}
+
+void
+vq_cancel_wait(struct vq *vq, bool cancel)
+{
+	pthread_mutex_lock(&vq->lock);
+	vq->cancel_wait = cancel;
+	pthread_cond_broadcast(&vq->room);
 	pthread_mutex_unlock(&vq->lock);
 }
 

@@ -154,6 +154,9 @@ vu_queue_drain(struct vu_queue *q)
 		vq_notify(&q->vq);
 		if (rc == 0 && vq_rearm(&q->vq))
 			continue;
+		/* Back-pressure: the guest waits, nothing is dropped. */
+		if (rc == -EBUSY && vq_wait_room(&q->vq))
+			continue;
 		if (rc == -ENOMEM)
 			log_warnx("queue %u: out of memory; retrying on the "
 			    "next kick", q->index);
@@ -217,9 +220,11 @@ vu_queue_stop(struct vu_queue *q)
 
 	if (!q->running)
 		return;
+	vq_cancel_wait(&q->vq, true);
 	(void)eventfd_write(q->stop_fd, 1);
 	pthread_join(q->thread, NULL);
 	(void)eventfd_read(q->stop_fd, &v);
+	vq_cancel_wait(&q->vq, false);
 	vq_wait_idle(&q->vq);
 	if (dev->ops->queue_stop != NULL)
 		dev->ops->queue_stop(dev->ctx, dev, q->index);

@@ -213,3 +213,21 @@ vufix_teardown(void)
 	tdaemon_assert_clean(&td);
 	tdaemon_stop_ok(&td);
 }
+
+/* Resident set of a process in KiB, -1 when it cannot be read. */
+long
+proc_rss_kb(pid_t pid)
+{
+	char path[64], line[256];
+	long kb = -1;
+	FILE *f;
+
+	snprintf(path, sizeof(path), "/proc/%d/status", (int)pid);
+	if ((f = fopen(path, "r")) == NULL)
+		return -1;
+	while (fgets(line, sizeof(line), f) != NULL)
+		if (sscanf(line, "VmRSS: %ld kB", &kb) == 1)
+			break;
+	fclose(f);
+	return kb;
+}

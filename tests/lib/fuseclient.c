@@ -49,15 +49,12 @@ fc_bufs(const struct fc *c, uint64_t gpa, size_t len, bool writable,
 	return n;
 }
 
-/* Submit readable [0, rlen) + [rlen, rlen+elen) and writable wlen. */
+/* Make readable [0, rlen) + [rlen, rlen+elen) and writable wlen available. */
 static int
-fc_submit_wait(struct fc *c, unsigned q, size_t rlen, size_t elen,
-    size_t wlen, bool want_reply, uint32_t *used)
+fc_submit(struct fc *c, unsigned q, size_t rlen, size_t elen, size_t wlen)
 {
 	struct ff_buf b[FC_MAX_BUFS];
 	unsigned n = 0;
-	uint16_t id;
-	int head;
 
 	b[n++] = (struct ff_buf){ c->in_gpa, (uint32_t)rlen, false };
 	n = fc_bufs(c, c->in_gpa + rlen, elen, false, b, n);
@@ -68,7 +65,16 @@ fc_submit_wait(struct fc *c, unsigned q, size_t rlen, size_t elen,
 		b[n++] = (struct ff_buf){ c->out_gpa, (uint32_t)first, true };
 		n = fc_bufs(c, c->out_gpa + first, wlen - first, true, b, n);
 	}
-	head = ff_submit(c->ff, q, b, n, n > 4);
+	return ff_submit(c->ff, q, b, n, n > 4);
+}
+
+static int
+fc_submit_wait(struct fc *c, unsigned q, size_t rlen, size_t elen,
+    size_t wlen, bool want_reply, uint32_t *used)
+{
+	uint16_t id;
+	int head = fc_submit(c, q, rlen, elen, wlen);
+
 	if (head < 0)
 		return head;
 	if (ff_kick(c->ff, q) != 0)
@@ -310,4 +316,17 @@ fc_forget(struct fc *c, uint64_t node, uint64_t n)
 	struct fuse_forget_in in = { .nlookup = n };
 
 	(void)fc_send_noreply(c, 0, FUSE_FORGET, node, &in, sizeof(in));
+}
+
+int
+fc_post(struct fc *c, unsigned q, uint32_t opcode, uint64_t nodeid,
+    const void *arg, size_t arglen, size_t outcap)
+{
+	size_t rlen;
+
+	if (sizeof(struct fuse_in_header) + arglen > FC_BUF ||
+	    outcap + sizeof(struct fuse_out_header) > FC_BUF)
+		return -E2BIG;
+	rlen = fc_build(c, opcode, nodeid, arg, arglen, NULL, 0);
+	return fc_submit(c, q, rlen, 0, outcap + sizeof(struct fuse_out_header));
 }

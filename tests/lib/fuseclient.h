@@ -41,6 +41,12 @@ int	fc_call(struct fc *c, unsigned q, uint32_t opcode, uint64_t nodeid,
 /* The readable part given verbatim; wlen bytes offered for the reply. */
 int	fc_raw(struct fc *c, unsigned q, const void *bytes, size_t len,
 	    size_t wlen, void *out, uint32_t *used);
+/*
+ * Lay one request out and make it available on queue q, without a kick or
+ * a wait; returns its head (>= 0) or -errno.  For guests that misbehave.
+ */
+int	fc_post(struct fc *c, unsigned q, uint32_t opcode, uint64_t nodeid,
+	    const void *arg, size_t arglen, size_t outcap);
 /* A request that takes no reply (FORGET, BATCH_FORGET, INTERRUPT). */
 int	fc_send_noreply(struct fc *c, unsigned q, uint32_t opcode,
 	    uint64_t nodeid, const void *arg, size_t arglen);

@@ -22,6 +22,7 @@
 #include "check_common.h"
 #include "check_run.h"
 #include "fuseclient.h"
+#include "monotime.h"
 
 #define ROOT	FUSE_ROOT_ID
 
@@ -200,6 +201,45 @@ START_TEST(readonly_refuses_every_write)
 	    -EROFS);
 	ck_assert_int_eq(fc_open(&c, lookup(ROOT, "kept"), O_RDONLY, &fh), 0);
 	ck_assert_int_eq(fc_getattr(&c, ROOT, NULL), 0);
+}
+END_TEST
+
+/*
+ * A guest that publishes one request head again and again, always as far
+ * ahead of what the daemon has read as the ring allows, and never reads
+ * the used ring: the daemon holds at most a ring's worth of requests, so
+ * its memory stays flat (it grew by about 150 MB a second before).
+ */
+START_TEST(republished_head_keeps_memory_bounded)
+{
+	struct fuse_getattr_in in = { 0 };
+	struct ff_queue *fq;
+	long before, after;
+	int64_t end;
+	int head;
+
+	fc_close(&c);
+	tdaemon_stop_ok(&daemon_);
+	start_daemon("--thread-pool-size=4");
+	ck_assert_int_eq(fc_init(&c, NULL), 0);
+	before = proc_rss_kb(daemon_.d.pid);
+	head = fc_post(&c, 1, FUSE_GETATTR, ROOT, &in, sizeof(in),
+	    sizeof(struct fuse_attr_out));
+	ck_assert_int_ge(head, 0);
+	fq = &c.ff->q[1];
+	for (end = monotime_ms() + 3000; monotime_ms() < end;) {
+		uint16_t read_to = __atomic_load_n(
+		    (uint16_t *)&fq->used->ring[fq->num], __ATOMIC_ACQUIRE);
+
+		while ((uint16_t)(fq->avail_idx - read_to) < fq->num)
+			ff_publish(c.ff, 1, (uint16_t)head);
+		ck_assert_int_eq(ff_kick(c.ff, 1), 0);
+	}
+	after = proc_rss_kb(daemon_.d.pid);
+	ck_assert_int_gt(before, 0);
+	ck_assert_msg(after - before < 32 * 1024, "RSS %ld -> %ld KiB",
+	    before, after);
+	ck_assert(ff_daemon_alive(&daemon_.d));
 }
 END_TEST
 
@@ -916,6 +956,7 @@ fuse_suite(void)
 	tcase_add_test(tc, init_version_rules);
 	tcase_add_test(tc, writeback_only_when_asked);
 	tcase_add_test(tc, readonly_refuses_every_write);
+	tcase_add_test(tc, republished_head_keeps_memory_bounded);
 	tcase_add_test(tc, requests_before_init_fail);
 	suite_add_tcase(s, tc);
 

@@ -441,6 +441,42 @@ START_TEST(vq_rejects_length_overflow)
 END_TEST
 
 
+/*
+ * A guest that publishes one head again and again, never more than the
+ * ring size ahead and never reading the used ring: at most num elements
+ * are ever in flight, the next pop waits for a completion.
+ */
+START_TEST(vq_bounds_elements_in_flight)
+{
+	struct vq_elem *e[9];
+	struct guest g;
+
+	guest_init(&g, MB, 8, false);
+	set_desc(&g, 0, BUF(0), 8, 0, 0);
+	for (int i = 0; i < 8; i++)
+		publish(&g, 0);
+	for (int i = 0; i < 8; i++)
+		ck_assert_int_eq(pop(&g, &e[i]), 1);
+	for (int i = 0; i < 8; i++)
+		publish(&g, 0);		/* 8 ahead of what was popped */
+	ck_assert_int_eq(pop(&g, &e[8]), -EBUSY);
+	ck_assert_ptr_null(e[8]);
+	ck_assert(!g.vq.broken);
+	vq_push(&g.vq, e[0], 0);
+	ck_assert(vq_wait_room(&g.vq));
+	ck_assert_int_eq(pop(&g, &e[0]), 1);
+	ck_assert_int_eq(pop(&g, &e[8]), -EBUSY);
+	/* A stopping ring thread is not held in the wait. */
+	vq_cancel_wait(&g.vq, true);
+	ck_assert(!vq_wait_room(&g.vq));
+	vq_cancel_wait(&g.vq, false);
+	for (int i = 0; i < 8; i++)
+		vq_push(&g.vq, e[i], 0);
+	ck_assert_uint_eq(g.vq.inflight, 0);
+	guest_fini(&g);
+}
+END_TEST
+
 START_TEST(vq_reattach_clears_broken)
 {
 	struct guest g;
@@ -578,6 +614,7 @@ units_suite(void)
 	tcase_add_loop_test(tc, vq_rejects_hostile_chain, 0,
 	    (int)hostile_nchains);
 	tcase_add_test(tc, vq_rejects_length_overflow);
+	tcase_add_test(tc, vq_bounds_elements_in_flight);
 	tcase_add_test(tc, vq_reattach_clears_broken);
 	tcase_add_test(tc, vq_event_idx_suppresses_calls);
 	tcase_add_test(tc, vq_no_interrupt_flag_suppresses_calls);
