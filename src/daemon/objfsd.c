@@ -15,6 +15,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <unistd.h>
 
 #include "options.h"
@@ -37,6 +38,36 @@ format_qemu_args(const struct objfsd_config *c, char *buf, size_t len)
 	    "-device vhost-user-fs-pci,queue-size=1024,chardev=objfsd,"
 	    "tag=objfs,num-request-queues=%u", c->vu.socket_path,
 	    c->request_queues);
+}
+
+/*
+ * Every open file of a guest may hold an fd of the fs store: take what
+ * the hard limit allows, or exactly --rlimit-nofile.  A limit that cannot
+ * be had is logged and the daemon goes on with what it has.
+ */
+static void
+set_nofile_limit(int want)
+{
+	struct rlimit now, rl;
+
+	if (want == 0 || getrlimit(RLIMIT_NOFILE, &now) != 0)
+		return;
+	rl = now;
+	if (want < 0)
+		rl.rlim_cur = now.rlim_max;
+	else {
+		rl.rlim_cur = (rlim_t)want;
+		if (rl.rlim_max != RLIM_INFINITY && rl.rlim_max < rl.rlim_cur)
+			rl.rlim_max = rl.rlim_cur;
+	}
+	if (rl.rlim_cur == now.rlim_cur && rl.rlim_max == now.rlim_max)
+		return;
+	if (setrlimit(RLIMIT_NOFILE, &rl) != 0)
+		log_warn("cannot set the open-file limit to %llu; it stays %llu",
+		    (unsigned long long)rl.rlim_cur,
+		    (unsigned long long)now.rlim_cur);
+	else
+		log_debug("open-file limit %llu", (unsigned long long)rl.rlim_cur);
 }
 
 /* What a newcomer needs next: how QEMU attaches to this socket. */
@@ -119,6 +150,7 @@ main(int argc, char **argv)
 	mallopt(M_MMAP_THRESHOLD, 256 * 1024);
 	mallopt(M_TRIM_THRESHOLD, 1024 * 1024);
 	signal(SIGPIPE, SIG_IGN);
+	set_nofile_limit(c.rlimit_nofile);
 	if ((rc = store_open(c.store_url, &c.store, &st)) != 0) {
 		if (rc == -EPROTONOSUPPORT) {
 			store_scheme_list(schemes, sizeof(schemes));

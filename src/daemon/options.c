@@ -272,6 +272,12 @@ const struct objfsd_option objfsd_options[] = {
 	  .config_key = "dir-mode",
 	  .handler = opt_unsigned, FIELD(unsigned, objfs.dir_mode),
 	  .min = 0, .max = 07777, .base = 8 },
+	{ .name = "rlimit-nofile", .arg = "N",
+	  .help = "open-file limit (default: raised to the hard\n"
+	      "limit; 0 leaves it as it is)",
+	  .config_key = "rlimit-nofile",
+	  .handler = opt_int, FIELD(int, rlimit_nofile),
+	  .min = 0, .max = 1 << 30 },
 	{ .name = "cache-dir", .arg = "DIR",
 	  .help = "where files being written are staged",
 	  .config_key = "cache-dir",
@@ -528,6 +534,7 @@ options_defaults(struct objfsd_config *c)
 	c->objfs.file_mode = 0644;
 	c->objfs.dir_mode = 0755;
 	c->log_level = LOG_LEVEL_INFO;
+	c->rlimit_nofile = -1;
 	store_s3_config_init(&c->s3);
 	c->store.s3 = &c->s3;
 }

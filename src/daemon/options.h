@@ -38,6 +38,7 @@ struct objfsd_config {
 	enum log_level		 log_level;
 	bool			 use_syslog;
 	bool			 print_qemu_args;
+	int			 rlimit_nofile;	/* -1: soft up to hard */
 };
 
 struct objfsd_option;

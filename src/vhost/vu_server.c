@@ -23,6 +23,7 @@
 #include <unistd.h>
 
 #include "log.h"
+#include "monotime.h"
 #include "vu_internal.h"
 
 struct vu_server {
@@ -33,7 +34,11 @@ struct vu_server {
 	char		*socket_path;	/* ours to unlink at exit */
 	dev_t		 socket_dev;
 	ino_t		 socket_ino;
+	int64_t		 accept_resume_ms; /* 0, or when to accept again */
 };
+
+/* Out of fds or memory: accept would fail again at once. */
+#define VU_ACCEPT_PAUSE_MS	1000
 
 static int
 vu_probe_stale(const char *path, const struct sockaddr_un *sa)
@@ -205,6 +210,37 @@ vu_drop_connection(struct vu_server *srv, const char *why)
 
 static bool vu_serve(struct vu_server *srv);
 
+/*
+ * The listening socket stays readable while a connection waits: rather
+ * than spin on it, stop watching it for a while.
+ */
+static void
+vu_accept_pause(struct vu_server *srv)
+{
+	log_warn("accept (pausing new connections for %d ms)",
+	    VU_ACCEPT_PAUSE_MS);
+	(void)epoll_ctl(srv->epoll_fd, EPOLL_CTL_DEL, srv->listen_fd, NULL);
+	srv->accept_resume_ms = monotime_ms() + VU_ACCEPT_PAUSE_MS;
+}
+
+/* The epoll_wait timeout: -1, or until a paused accept resumes. */
+static int
+vu_accept_timeout(struct vu_server *srv)
+{
+	int64_t left;
+
+	if (srv->accept_resume_ms == 0)
+		return -1;
+	left = srv->accept_resume_ms - monotime_ms();
+	if (left > 0)
+		return (int)left;
+	srv->accept_resume_ms = 0;
+	if (vu_epoll_add(srv, srv->listen_fd) == 0)
+		return -1;
+	vu_accept_pause(srv);
+	return VU_ACCEPT_PAUSE_MS;
+}
+
 static void
 vu_accept(struct vu_server *srv)
 {
@@ -212,7 +248,10 @@ vu_accept(struct vu_server *srv)
 	    SOCK_NONBLOCK | SOCK_CLOEXEC);
 
 	if (fd == -1) {
-		if (errno != EAGAIN && errno != EINTR)
+		if (errno == EMFILE || errno == ENFILE || errno == ENOBUFS ||
+		    errno == ENOMEM)
+			vu_accept_pause(srv);
+		else if (errno != EAGAIN && errno != EINTR)
 			log_warn("accept");
 		return;
 	}
@@ -282,7 +321,8 @@ vu_server_run(struct vu_server *srv)
 	struct epoll_event ev[4];
 
 	for (;;) {
-		int n = epoll_wait(srv->epoll_fd, ev, 4, -1);
+		int n = epoll_wait(srv->epoll_fd, ev, 4,
+		    vu_accept_timeout(srv));
 
 		if (n == -1) {
 			if (errno == EINTR)

@@ -79,5 +79,49 @@ for spelling in "-o source=$work/share,cache=none" "--shared-dir=$work/share" "-
 	[ ! -e "$sock" ] && ok || bad "$spelling: socket left behind"
 done
 
+# The open-file limit: raised to the hard one by default, or as asked.
+limits_of() { awk '/Max open files/ { print $4, $5 }' "/proc/$1/limits"; }
+start_mem() {
+	"$daemon" --socket-path="$sock" --store=mem: "$@" 2>"$work/log" &
+	pid=$!
+	for _ in $(seq 100); do [ -S "$sock" ] && break; sleep 0.05; done
+}
+stop_daemon() { kill -TERM "$pid"; wait "$pid"; }
+start_mem
+read -r soft hard < <(limits_of "$pid")
+[ "$soft" = "$hard" ] && ok || bad "default open-file limit $soft, hard $hard"
+stop_daemon
+start_mem --rlimit-nofile=300
+[ "$(limits_of "$pid" | cut -d' ' -f1)" = 300 ] && ok || bad "--rlimit-nofile=300: $(limits_of "$pid")"
+stop_daemon
+expect_usage_error "bad rlimit" --socket-path="$sock" --store=mem: --rlimit-nofile=-3
+
+# Out of fds, a waiting connection must not make accept spin: the daemon
+# pauses, and takes the frontend once fds are back.
+cpu_ticks() { awk '{ print $14 + $15 }' "/proc/$1/stat"; }
+start_mem
+# The lowest free descriptor: inherited ones may leave holes.
+low=0
+while [ -e "/proc/$pid/fd/$low" ]; do low=$((low + 1)); done
+read -r soft hard < <(limits_of "$pid")
+prlimit --pid "$pid" --nofile="$low:$hard"
+python3 -c '
+import socket, sys, time
+s = socket.socket(socket.AF_UNIX)
+s.connect(sys.argv[1])
+time.sleep(float(sys.argv[2]))' "$sock" 4 &
+client=$!
+sleep 0.5
+t0=$(cpu_ticks "$pid")
+sleep 2
+t1=$(cpu_ticks "$pid")
+[ $((t1 - t0)) -lt 40 ] && ok || bad "accept at EMFILE used $((t1 - t0)) ticks in 2 s"
+grep -q "pausing new connections" "$work/log" && ok || bad "no pause logged at EMFILE"
+prlimit --pid "$pid" --nofile="$soft:$hard"
+for _ in $(seq 40); do grep -q "frontend connected" "$work/log" && break; sleep 0.1; done
+grep -q "frontend connected" "$work/log" && ok || bad "frontend not accepted once fds were back"
+wait "$client"
+stop_daemon
+
 echo "cli: $pass passed, $fail failed"
 [ "$fail" -eq 0 ]
