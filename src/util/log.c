@@ -70,6 +70,29 @@ log_enabled(enum log_level level)
 	return level <= log_cfg.level;
 }
 
+/*
+ * Names and keys in messages come from guests and servers: a newline or
+ * an escape sequence in one must not forge a log line or drive the
+ * terminal.  Control bytes become \xHH, in place, cut at the buffer end.
+ */
+static void
+log_escape(char *line, size_t size)
+{
+	char tmp[LOG_LINE_MAX];
+	size_t o = 0;
+
+	for (const unsigned char *p = (const unsigned char *)line;
+	    *p != '\0' && o + 5 < sizeof(tmp); p++) {
+		if (*p < 0x20 || *p == 0x7f)
+			o += (size_t)snprintf(tmp + o, sizeof(tmp) - o, "\\x%02x",
+			    *p);
+		else
+			tmp[o++] = (char)*p;
+	}
+	tmp[o] = '\0';
+	strlcpy(line, tmp, size);
+}
+
 static void
 log_emit(enum log_level level, int errnum, const char *fmt, va_list ap)
 {
@@ -85,6 +108,7 @@ log_emit(enum log_level level, int errnum, const char *fmt, va_list ap)
 		len = n < 0 ? len : len + (size_t)n >= sizeof(line) ?
 		    sizeof(line) - 1 : len + (size_t)n;
 	}
+	log_escape(line, sizeof(line));
 	if (log_cfg.use_syslog) {
 		syslog(syslog_prio[level], "%s", line);
 		return;

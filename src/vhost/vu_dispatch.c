@@ -320,6 +320,23 @@ vu_take_fd(struct vu_msg *msg, unsigned i)
 	return fd;
 }
 
+/*
+ * A call or error fd, or -1.  It is written with vq->lock held: made
+ * non-blocking, so a frontend that hands over a full pipe instead of an
+ * eventfd cannot stall every thread that completes a request.
+ */
+static int
+vu_take_notify_fd(struct vu_msg *msg)
+{
+	int fd;
+
+	if (msg->nfds == 0)
+		return -1;
+	fd = vu_take_fd(msg, 0);
+	(void)fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK);
+	return fd;
+}
+
 static void
 vu_reply_u64(struct vu_reply *reply, uint64_t v)
 {
@@ -554,7 +571,7 @@ static int
 vu_set_vring_call(struct vu_dev *dev, struct vu_msg *msg, struct vu_queue *q,
     struct vu_reply *reply)
 {
-	int old = vq_swap_call_fd(&q->vq, msg->nfds ? vu_take_fd(msg, 0) : -1);
+	int old = vq_swap_call_fd(&q->vq, vu_take_notify_fd(msg));
 
 	if (old != -1)
 		close(old);
@@ -565,7 +582,7 @@ static int
 vu_set_vring_err(struct vu_dev *dev, struct vu_msg *msg, struct vu_queue *q,
     struct vu_reply *reply)
 {
-	int old = vq_swap_err_fd(&q->vq, msg->nfds ? vu_take_fd(msg, 0) : -1);
+	int old = vq_swap_err_fd(&q->vq, vu_take_notify_fd(msg));
 
 	if (old != -1)
 		close(old);

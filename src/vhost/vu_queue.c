@@ -114,7 +114,13 @@ vu_queue_kick_wait(struct vu_queue *q, bool *kick_dead)
 		if (pfd[1].revents & POLLIN) {
 			ssize_t n = read(q->kick_fd, &v, sizeof(v));
 
-			if (n > 0 || (n < 0 && errno == EAGAIN))
+			/*
+			 * An eventfd reads 8 bytes of a count that is never
+			 * 0; anything else (a file, /dev/zero, a closed
+			 * pipe) would wake us forever.
+			 */
+			if ((n == sizeof(v) && v != 0) ||
+			    (n < 0 && errno == EAGAIN))
 				return true;
 		}
 		log_warnx("queue %u: kick fd is unusable; waiting for the "

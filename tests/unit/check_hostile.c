@@ -9,7 +9,9 @@
 
 #include <check.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <signal.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/eventfd.h>
@@ -20,6 +22,7 @@
 #include "check_common.h"
 #include "check_run.h"
 #include "hostile_chains.h"
+#include "monotime.h"
 
 #define QSIZE	VU_TEST_QSIZE
 #define WAIT_MS	VU_TEST_WAIT_MS
@@ -366,6 +369,90 @@ start(void)
 	ck_assert_int_eq(ff_start(ff, 2, QSIZE), 0);
 }
 
+static long
+cpu_ticks(pid_t pid)
+{
+	char path[64];
+	long utime = 0, stime = 0;
+	FILE *f;
+
+	snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
+	ck_assert_ptr_nonnull(f = fopen(path, "r"));
+	ck_assert_int_eq(fscanf(f, "%*d %*s %*c %*d %*d %*d %*d %*d %*u %*u "
+	    "%*u %*u %*u %ld %ld", &utime, &stime), 2);
+	fclose(f);
+	return utime + stime;
+}
+
+/*
+ * A kick fd that is always readable but no eventfd (/dev/zero reads 8
+ * zero bytes forever) stops its ring with one log line; it used to wake
+ * the ring thread in a loop.
+ */
+START_TEST(kick_fd_that_is_no_eventfd)
+{
+	uint64_t idx = 1;
+	int zero = open("/dev/zero", O_RDONLY | O_CLOEXEC);
+	long t0;
+
+	start();
+	ck_assert_int_ge(zero, 0);
+	ck_assert_int_eq(ff_call(ff, VU_SET_VRING_KICK, &idx, sizeof(idx),
+	    &zero, 1), 0);
+	close(zero);
+	t0 = cpu_ticks(td.d.pid);
+	usleep(1000 * 1000);
+	ck_assert_int_lt(cpu_ticks(td.d.pid) - t0, 20);
+	ck_assert_int_eq(count_in_log(&td.d, "kick fd is unusable"), 1);
+	vu_echo_ok(ff, 0, false);
+}
+END_TEST
+
+/* One echo on queue q, its completion read off the used ring. */
+static void
+echo_polled(struct ff *f, unsigned q)
+{
+	uint64_t in = ff_alloc(f, 1, 64, 8), out = ff_alloc(f, 0, 64, 8);
+	struct ff_buf b[2] = { { in, 6, false }, { out, 64, true } };
+	int64_t deadline = monotime_ms() + WAIT_MS;
+	uint16_t id;
+	uint32_t len;
+	int head;
+
+	memcpy(ff_host(f, in), "hello", 6);
+	ck_assert_int_ge(head = ff_submit(f, q, b, 2, false), 0);
+	ck_assert_int_eq(ff_kick(f, q), 0);
+	while (!ff_poll_used(f, q, &id, &len)) {
+		ck_assert_msg(monotime_ms() < deadline, "no completion");
+		usleep(1000);
+	}
+	ck_assert_int_eq(id, head);
+}
+
+/*
+ * A call fd that blocks (a full pipe, not an eventfd): signalling it is
+ * done with the ring's lock held, so it used to stop the ring for good.
+ */
+START_TEST(call_fd_that_blocks)
+{
+	uint64_t idx = 1;
+	char junk[4096] = { 0 };
+	int p[2];
+
+	start();
+	ck_assert_int_eq(pipe2(p, O_NONBLOCK | O_CLOEXEC), 0);
+	while (write(p[1], junk, sizeof(junk)) > 0)
+		;
+	ck_assert_int_eq(fcntl(p[1], F_SETFL, 0), 0);	/* blocking again */
+	ck_assert_int_eq(ff_call(ff, VU_SET_VRING_CALL, &idx, sizeof(idx),
+	    &p[1], 1), 0);
+	for (int i = 0; i < 3; i++)
+		echo_polled(ff, 1);
+	close(p[0]);
+	close(p[1]);
+}
+END_TEST
+
 /* Every row of tests/lib/hostile_chains.c, on a live daemon. */
 START_TEST(hostile_chain_breaks_the_ring)
 {
@@ -466,6 +553,8 @@ hostile_suite(void)
 
 	tc = tcase_create("guest");
 	tcase_add_checked_fixture(tc, setup, teardown);
+	tcase_add_test(tc, kick_fd_that_is_no_eventfd);
+	tcase_add_test(tc, call_fd_that_blocks);
 	tcase_add_loop_test(tc, hostile_chain_breaks_the_ring, 0,
 	    (int)hostile_nchains);
 	tcase_add_test(tc, ring_rewritten_while_processing);

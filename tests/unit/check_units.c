@@ -131,6 +131,30 @@ pop(struct guest *g, struct vq_elem **e)
 /* Data buffers live in region 1, away from the ring. */
 #define BUF(n)	(GPA1 + (uint64_t)(n) * 4096)
 
+/* log: what a guest named cannot forge a line or reach the terminal */
+
+START_TEST(log_escapes_control_bytes)
+{
+	char buf[512] = { 0 };
+	int p[2], saved = dup(STDERR_FILENO);
+	ssize_t n;
+
+	log_init("check_units", LOG_LEVEL_WARN, false);
+	ck_assert_int_eq(pipe(p), 0);
+	ck_assert_int_ge(dup2(p[1], STDERR_FILENO), 0);
+	log_warnx("cannot upload %s", "a\nobjfsd[1]: info: forged\x1b[2J");
+	dup2(saved, STDERR_FILENO);
+	close(p[1]);
+	n = read(p[0], buf, sizeof(buf) - 1);
+	close(p[0]);
+	ck_assert_int_gt(n, 0);
+	ck_assert_ptr_eq(strchr(buf, '\n'), buf + n - 1);	/* one line */
+	ck_assert_ptr_null(strchr(buf, '\x1b'));
+	ck_assert_ptr_nonnull(strstr(buf, "a\\x0aobjfsd[1]"));
+	ck_assert_ptr_nonnull(strstr(buf, "forged\\x1b[2J"));
+}
+END_TEST
+
 /* guestmem */
 
 START_TEST(gm_translates_inside_one_region_only)
@@ -595,6 +619,7 @@ units_suite(void)
 	TCase *tc;
 
 	tc = tcase_create("guestmem");
+	tcase_add_test(tc, log_escapes_control_bytes);
 	tcase_add_test(tc, gm_translates_inside_one_region_only);
 	tcase_add_test(tc, gm_rejects_bad_regions);
 	tcase_add_test(tc, gm_bad_table_keeps_old_one);
