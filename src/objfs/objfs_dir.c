@@ -28,6 +28,11 @@
 
 #define DIR_PAGE		1000
 #define DIR_FIRST_PAGE		128	/* the first reply comes quickly */
+/*
+ * Pages in a row that bring no new name: a store that keeps saying
+ * "more" without giving any (new) key would hold READDIR forever.
+ */
+#define DIR_STALL_PAGES		8
 #define UNKNOWN_INO		0xffffffffULL	/* readdir without a lookup */
 
 struct dl_entry {
@@ -50,6 +55,7 @@ struct objfs_dirlist {
 	struct dl_names		 names;
 	char			*cont;
 	bool			 done;
+	unsigned		 stalled;	/* pages with nothing new */
 };
 
 static int
@@ -151,8 +157,8 @@ dl_fetch(struct objfs *fs, struct objfs_inode *dir, struct objfs_dirlist *d)
 {
 	struct store_listing l;
 	unsigned flags = 0;
+	size_t max, before = d->n;
 	char *prefix;
-	size_t max;
 	int rc;
 
 	if (dir->key[0] == '\0')
@@ -176,9 +182,15 @@ dl_fetch(struct objfs *fs, struct objfs_inode *dir, struct objfs_dirlist *d)
 	} else
 		max = DIR_PAGE;
 	rc = store_list(fs->store, prefix, d->cont, flags, max, &l);
-	free(prefix);
 	for (size_t i = 0; rc == 0 && i < l.n; i++)
 		rc = dl_add(d, &l.entries[i]);
+	d->stalled = d->n > before ? 0 : d->stalled + 1;
+	if (rc == 0 && l.next != NULL && d->stalled >= DIR_STALL_PAGES) {
+		log_warnx("listing of \"%s\" makes no progress: %u pages "
+		    "without a new name", prefix, d->stalled);
+		rc = -EIO;
+	}
+	free(prefix);
 	if (rc == 0) {
 		free(d->cont);
 		d->cont = l.next;
@@ -287,6 +299,7 @@ objfs_readdir_locked(struct objfs *fs, struct objfs_handle *h, uint64_t off,
     bool plus, objfs_dirent_fn *fn, void *arg)
 {
 	struct objfs_inode *dir = h->inode;
+	bool emitted = false;
 	int rc = 0;
 
 	if (off == 0 || h->dir == NULL) {
@@ -311,8 +324,10 @@ objfs_readdir_locked(struct objfs *fs, struct objfs_handle *h, uint64_t off,
 			if (rc == 0)
 				dl_entry_drop_attr(&h->dir->v[i - 2]);
 		}
+		emitted |= rc == 0;
 	}
-	return rc == 1 ? 0 : rc;	/* 1: the reply buffer is full */
+	/* 1: the reply buffer is full; an error waits for the next call. */
+	return rc == 1 || (rc < 0 && emitted) ? 0 : rc;
 }
 
 int

@@ -287,12 +287,28 @@ objfs_rmdir(struct objfs *fs, uint64_t parent, const char *name)
 	return objfs_remove(fs, parent, name, remove_dir);
 }
 
+/*
+ * The walk deletes every key of a page before it lists again, so a page
+ * that starts with the key the last one started with makes no progress.
+ */
+static int
+objfs_walk_advances(const char *prefix, char **seen, struct store_listing *l)
+{
+	if (*seen != NULL && strcmp(*seen, l->entries[0].name) == 0) {
+		log_warnx("moving \"%s\" makes no progress: \"%s\" is listed "
+		    "again after its removal", prefix, *seen);
+		return -EIO;
+	}
+	free(*seen);
+	return (*seen = strdup(l->entries[0].name)) != NULL ? 0 : -ENOMEM;
+}
+
 /* Copy then delete every key below src/ into dst/, page by page. */
 static int
 objfs_move_tree(struct objfs *fs, const char *src, const char *dst)
 {
 	struct store_listing l;
-	char *sp = NULL, *dp = NULL, *from = NULL, *to = NULL;
+	char *sp = NULL, *dp = NULL, *from = NULL, *to = NULL, *seen = NULL;
 	int rc;
 
 	if (asprintf(&sp, "%s/", src) == -1 || asprintf(&dp, "%s/", dst) == -1) {
@@ -302,6 +318,9 @@ objfs_move_tree(struct objfs *fs, const char *src, const char *dst)
 	/* Deleted keys drop out of the listing: always start over. */
 	while ((rc = store_list(fs->store, sp, NULL, STORE_LIST_RECURSIVE,
 	    RENAME_PAGE, &l)) == 0 && l.n > 0) {
+		/* A key moved and removed must not come back. */
+		if ((rc = objfs_walk_advances(sp, &seen, &l)) != 0)
+			break;
 		for (size_t i = 0; rc == 0 && i < l.n; i++) {
 			if (asprintf(&from, "%s%s", sp, l.entries[i].name) ==
 			    -1 || asprintf(&to, "%s%s", dp,
@@ -319,6 +338,7 @@ objfs_move_tree(struct objfs *fs, const char *src, const char *dst)
 			break;
 	}
 	store_listing_clear(&l);
+	free(seen);
 	free(sp);
 	free(dp);
 	return rc;

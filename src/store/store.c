@@ -138,8 +138,19 @@ int
 store_list(struct store *st, const char *prefix, const char *after,
     unsigned flags, size_t max, struct store_listing *out)
 {
+	int rc;
+
 	memset(out, 0, sizeof(*out));
-	return STORE_CALL(st, list, prefix, after, flags, max, out);
+	rc = STORE_CALL(st, list, prefix, after, flags, max, out);
+	/* The same token again would page forever. */
+	if (rc == 0 && after != NULL && out->next != NULL &&
+	    strcmp(out->next, after) == 0) {
+		log_warnx("listing of \"%s\" does not advance: the store "
+		    "answered the same continuation token", prefix);
+		store_listing_clear(out);
+		rc = -EIO;
+	}
+	return rc;
 }
 
 bool

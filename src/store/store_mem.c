@@ -8,6 +8,10 @@
  * EIO, so tests can watch upload errors reach applications;
  * "mem:fail-sync=TEXT" does the same to syncs (which otherwise have
  * nothing to do: memory is as durable as it gets).
+ * "mem:stuck=MODE" plays a server whose listings never end: "token"
+ * answers every page with the same continuation token and no entries,
+ * "empty" with a new token and no entries, "repeat" with the first page
+ * again under a new token; "undead" removes nothing while saying it did.
  */
 #include "config.h"
 
@@ -38,6 +42,7 @@ struct mem_store {
 	uint64_t		 bytes;
 	char			*fail_put;
 	char			*fail_sync;
+	char			*stuck;
 };
 
 static int
@@ -86,6 +91,8 @@ mem_open(const char *location, const struct store_config *cfg,
 		m->fail_put = strdup(location + 9);
 	else if (strncmp(location, "fail-sync=", 10) == 0)
 		m->fail_sync = strdup(location + 10);
+	else if (strncmp(location, "stuck=", 6) == 0)
+		m->stuck = strdup(location + 6);
 	else if (*location != '\0') {
 		log_warnx("mem: unknown option %s", location);
 		free(m);
@@ -108,6 +115,7 @@ mem_close(struct store *st)
 	pthread_mutex_destroy(&m->lock);
 	free(m->fail_put);
 	free(m->fail_sync);
+	free(m->stuck);
 	free(m);
 }
 
@@ -297,8 +305,36 @@ mem_list_one(struct store_listing *out, const struct mem_object *o,
 	return rc;
 }
 
+static int mem_list_page(struct store *st, const char *prefix,
+    const char *after, unsigned flags, size_t max, struct store_listing *out);
+
+/* mem:stuck=token|empty|repeat: pages that never make progress. */
 static int
-mem_list(struct store *st, const char *prefix, const char *after,
+mem_list_stuck(struct store *st, const char *prefix, const char *after,
+    unsigned flags, size_t max, struct store_listing *out)
+{
+	const char *mode = mem(st)->stuck;
+	int rc = 0;
+
+	if (strcmp(mode, "repeat") == 0) {
+		rc = mem_list_page(st, prefix, NULL, flags, max, out);
+		free(out->next);
+		out->next = NULL;
+	}
+	if (rc == 0 && strcmp(mode, "token") == 0)
+		out->next = strdup("stuck");
+	else if (rc == 0 && asprintf(&out->next, "%s+",
+	    after != NULL ? after : "") == -1)
+		out->next = NULL;
+	if (rc == 0 && out->next == NULL)
+		rc = -ENOMEM;
+	if (rc != 0)
+		store_listing_clear(out);
+	return rc;
+}
+
+static int
+mem_list_page(struct store *st, const char *prefix, const char *after,
     unsigned flags, size_t max, struct store_listing *out)
 {
 	bool recursive = flags & STORE_LIST_RECURSIVE;
@@ -333,6 +369,17 @@ mem_list(struct store *st, const char *prefix, const char *after,
 }
 
 static int
+mem_list(struct store *st, const char *prefix, const char *after,
+    unsigned flags, size_t max, struct store_listing *out)
+{
+	const char *stuck = mem(st)->stuck;
+
+	if (stuck != NULL && strcmp(stuck, "undead") != 0)
+		return mem_list_stuck(st, prefix, after, flags, max, out);
+	return mem_list_page(st, prefix, after, flags, max, out);
+}
+
+static int
 mem_remove(struct store *st, const char *key)
 {
 	struct mem_store *m = mem(st);
@@ -340,7 +387,10 @@ mem_remove(struct store *st, const char *key)
 	int rc = -ENOENT;
 
 	pthread_mutex_lock(&m->lock);
-	if ((o = mem_find(m, key)) != NULL) {
+	if ((o = mem_find(m, key)) != NULL && m->stuck != NULL &&
+	    strcmp(m->stuck, "undead") == 0)
+		rc = 0;		/* "gone", says the server */
+	else if (o != NULL) {
 		RB_REMOVE(mem_tree, &m->objects, o);
 		m->bytes -= o->size;
 		mem_free_object(o);

@@ -311,6 +311,54 @@ START_TEST(escape_by_swapping_a_directory)
 }
 END_TEST
 
+/*
+ * A store whose listings never end (the same token, new tokens with
+ * nothing in them, the same keys again): READDIR gives what it has and
+ * then EIO, where it used to page forever holding the namespace lock.
+ */
+START_TEST(listing_that_never_ends)
+{
+	static const char *const modes[] = { "token", "empty", "repeat" };
+	struct collect c = { 0 };
+	char url[64];
+	uint64_t fh;
+	int rc = 0;
+
+	make_tmpdir();
+	snprintf(url, sizeof(url), "mem:stuck=%s", modes[_i]);
+	open_fs(url);
+	mkfile(ROOT, "a", "1");
+	mkfile(ROOT, "b", "2");
+	ck_assert_int_eq(objfs_opendir(fs, ROOT, &fh), 0);
+	for (int call = 0; call < 20 && rc == 0; call++) {
+		size_t had = c.n;
+
+		c.room = 1000;
+		rc = objfs_readdir(fs, fh, c.next_off, false, collect_cb, &c);
+		ck_assert_msg(rc == -EIO || c.n > had, "call %d: %d, nothing",
+		    call, rc);
+	}
+	ck_assert_int_eq(rc, -EIO);
+	objfs_releasedir(fs, fh);
+	collect_free(&c);
+	teardown_store();
+}
+END_TEST
+
+/* A store that says it removed keys it still lists: the move stops. */
+START_TEST(rename_walk_that_sees_keys_again)
+{
+	uint64_t d;
+
+	make_tmpdir();
+	open_fs("mem:stuck=undead");
+	d = mkdir_(ROOT, "d");
+	mkfile(d, "f", "x");
+	ck_assert_int_eq(objfs_rename(fs, ROOT, "d", ROOT, "e", 0), -EIO);
+	teardown_store();
+}
+END_TEST
+
 /* Tests of one store each, added to the "semantics" case. */
 void
 objfs_add_store_tests(TCase *tc)
@@ -319,6 +367,8 @@ objfs_add_store_tests(TCase *tc)
 	tcase_add_test(tc, upload_failure_is_reported);
 	tcase_add_test(tc, sync_failure_is_reported);
 	tcase_add_loop_test(tc, fs_sync_every_kind_of_key, 1, 3);
+	tcase_add_loop_test(tc, listing_that_never_ends, 0, 3);
+	tcase_add_test(tc, rename_walk_that_sees_keys_again);
 }
 
 /* 1: fs: with openat2, 2: walking paths component by component */

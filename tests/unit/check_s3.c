@@ -210,10 +210,20 @@ START_TEST(list_rejects_bad_documents)
 		"<b><b><b><b><b><b><b><b><b><b><b><b><b><b><b><b><b>",
 	};
 	struct store_listing l;
+	struct dbuf many;
 
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
 		ck_assert_int_eq(s3_parse_list(bad[i], strlen(bad[i]), "", &l),
 		    -EPROTO);
+	/* More elements than any page has: refused, not built into a tree. */
+	dbuf_init(&many, S3_RESP_MAX);
+	dbuf_adds(&many, LIST_HEAD);
+	for (unsigned i = 0; i <= S3_XML_MAX_NODES; i++)
+		dbuf_adds(&many, "<a/>");
+	dbuf_adds(&many, "</ListBucketResult>");
+	ck_assert_int_eq(many.error, 0);
+	ck_assert_int_eq(s3_parse_list(many.data, many.len, "", &l), -EPROTO);
+	dbuf_free(&many);
 }
 END_TEST
 

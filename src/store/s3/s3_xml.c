@@ -17,6 +17,7 @@ struct xml_build {
 	struct xml_node	*root;
 	struct xml_node	*cur;
 	unsigned	 depth;
+	unsigned	 nodes;
 	int		 error;
 	XML_Parser	 parser;
 };
@@ -38,7 +39,8 @@ xml_start(void *arg, const XML_Char *name, const XML_Char **attrs)
 
 	if (b->error != 0)
 		return;
-	if (++b->depth > S3_XML_MAX_DEPTH || (b->cur == NULL && b->root)) {
+	if (++b->depth > S3_XML_MAX_DEPTH || ++b->nodes > S3_XML_MAX_NODES ||
+	    (b->cur == NULL && b->root)) {
 		xml_fail(b, -EPROTO);
 		return;
 	}

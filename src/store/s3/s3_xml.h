@@ -12,6 +12,12 @@
 #include "dbuf.h"
 
 #define S3_XML_MAX_DEPTH	32
+/*
+ * Elements in one document: a full page of 1,000 listed keys has about
+ * 10,000.  A 16 MiB body of "<a/>" would otherwise be 4 million nodes,
+ * half a gigabyte of tree.
+ */
+#define S3_XML_MAX_NODES	(1u << 16)
 
 struct xml_node {
 	char		*name;
