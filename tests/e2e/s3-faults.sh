@@ -29,10 +29,11 @@ export OBJFSD_TEST_CACHE_DIR=$work/cache
 mkdir -p "$OBJFSD_TEST_CACHE_DIR"
 direct=$OBJFSD_TEST_S3_ENDPOINT
 
-# start_proxy NAME SEED SLOWDOWN RESET STALL TRUNCATE: sets $proxy_url
+# start_proxy NAME SEED SLOWDOWN RESET STALL TRUNCATE [TRICKLE]: sets
+# $proxy_url
 start_proxy() {
 	python3 "$srcdir/tests/lib/faultproxy.py" "$S3_PORT" "$work/$1.port" "$2" \
-	    "$3" "$4" "$5" "$6" 2> "$work/$1.log" &
+	    "$3" "$4" "$5" "$6" "${7:-0}" 2> "$work/$1.log" &
 	proxies="$proxies $!"
 	for _ in $(seq 100); do [ -s "$work/$1.port" ] && break; sleep 0.1; done
 	proxy_url="http://127.0.0.1:$(cat "$work/$1.port")"
@@ -131,6 +132,20 @@ else
 fi
 stop_proxies
 echo "faultproxy (mild): $(tail -n 1 "$work/mild.log")"
+
+# A server that trickles every answer out at two bytes a second: each
+# attempt fails after --s3-timeout (a total deadline for small requests,
+# a floor of 1 KiB/s for transfers), and the caller hears of it.  Before,
+# the body at 2 bytes a second kept the request alive for minutes.
+start_proxy trickle 13 0 0 0 0 1
+t0=$(date +%s)
+OBJFSD_TEST_S3_ENDPOINT=$proxy_url OBJFSD_TEST_S3_TIMEOUT=2 OBJFSD_TEST_S3_RETRIES=1 \
+    timeout 60 "$cli" $url stat f1 2>> "$work/cli.log"
+st=$?
+took=$(( $(date +%s) - t0 ))
+[ "$st" -ne 0 ] && [ "$st" -ne 124 ] && [ "$took" -lt 20 ] && ok ||
+    bad "a trickling server held the request ${took} s (exit $st)"
+stop_proxies
 
 echo "s3 faults: $pass passed, $fail failed"
 [ "$fail" -eq 0 ]

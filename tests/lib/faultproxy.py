@@ -2,7 +2,8 @@
 # SPDX-License-Identifier: Apache-2.0
 """An HTTP proxy on 127.0.0.1 that passes S3 requests to a server and, for
 a fraction of them, misbehaves: answers 503 SlowDown, resets the
-connection, stalls the response, or cuts the response short.
+connection, stalls the response, cuts the response short, or trickles its
+body out at two bytes a second.
 
 A stalled response is the server's answer held back after the server
 has acted on the request, as a slow server would: holding the request
@@ -10,6 +11,7 @@ instead would replay it seconds later, after the client's retry and
 whatever the client did next.
 
   faultproxy.py UPSTREAM_PORT PORT_FILE SEED SLOWDOWN RESET STALL TRUNCATE
+               [TRICKLE]
 
 The rates are fractions of requests (0.1 = 10%).  The port it listens on
 is written to PORT_FILE.  Counts of each fault go to stderr at exit."""
@@ -25,7 +27,8 @@ UP_PORT = int(sys.argv[1])
 PORT_FILE = sys.argv[2]
 RNG = random.Random(int(sys.argv[3]))
 RATES = {"slowdown": float(sys.argv[4]), "reset": float(sys.argv[5]),
-         "stall": float(sys.argv[6]), "truncate": float(sys.argv[7])}
+         "stall": float(sys.argv[6]), "truncate": float(sys.argv[7]),
+         "trickle": float(sys.argv[8]) if len(sys.argv) > 8 else 0.0}
 STALL_SECONDS = 4
 counts = {k: 0 for k in list(RATES) + ["pass"]}
 
@@ -89,6 +92,17 @@ async def handle(reader, writer):
             data = await forward(head, body)
             if fault == "stall":
                 await asyncio.sleep(STALL_SECONDS)
+            if fault == "trickle":
+                # The head at once, the body above curl's old floor of
+                # 1 byte/s: only a total deadline ends it.
+                end = data.find(b"\r\n\r\n") + 4
+                writer.write(data[:end])
+                for i in range(end, len(data)):
+                    writer.write(data[i:i + 1])
+                    await writer.drain()
+                    await asyncio.sleep(0.5)
+                writer.close()
+                return
             if fault == "truncate":
                 end = data.find(b"\r\n\r\n") + 4
                 writer.write(data[:end + max(0, (len(data) - end) // 2)])

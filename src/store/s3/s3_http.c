@@ -405,9 +405,17 @@ s3_attempt(struct s3_store *s, struct s3_req *r)
 	curl_easy_setopt(c, CURLOPT_BUFFERSIZE, 512L * 1024);
 	curl_easy_setopt(c, CURLOPT_UPLOAD_BUFFERSIZE, 512L * 1024);
 	curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT, s->connect_timeout);
-	/* A stalled transfer is a failed one (and retried). */
-	curl_easy_setopt(c, CURLOPT_LOW_SPEED_LIMIT, 1L);
+	/*
+	 * A stalled transfer is a failed one (and retried): under 1 KiB/s
+	 * for the timeout.  A small request (no body from a file, no data
+	 * into the guest) must be done within it altogether, so a server
+	 * trickling bytes cannot hold it; copies and completions of big
+	 * uploads work server-side for as long as the object is big.
+	 */
+	curl_easy_setopt(c, CURLOPT_LOW_SPEED_LIMIT, S3_MIN_RATE);
 	curl_easy_setopt(c, CURLOPT_LOW_SPEED_TIME, s->stall_timeout);
+	if (r->body_fd < 0 && r->dst == NULL && !r->error_in_200)
+		curl_easy_setopt(c, CURLOPT_TIMEOUT, s->stall_timeout);
 	curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, s3_write_cb);
 	curl_easy_setopt(c, CURLOPT_WRITEDATA, r);
 	curl_easy_setopt(c, CURLOPT_HEADERFUNCTION, s3_header_cb);

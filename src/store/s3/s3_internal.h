@@ -30,6 +30,7 @@
 #define S3_META_MAX		2048		/* user metadata, as S3 caps it */
 #define S3_MAX_PARTS		10000
 #define S3_COPY_MAX		(5ULL << 30)	/* one CopyObject, one part */
+#define S3_MIN_RATE		1024L		/* bytes/s a transfer keeps up */
 
 /* Headers we own: names and values are copies. */
 struct s3_hdrs {
