@@ -70,6 +70,9 @@ inode_free(struct objfs *fs, struct objfs_inode *ino)
 {
 	if (fs != NULL)
 		objfs_trim_note(fs, 1);
+	/* A truncate whose upload failed left a stage no handle will close. */
+	if (ino->stage != NULL && fs != NULL)
+		objfs_stage_release(fs, ino);
 	if (ino->stage != NULL)
 		objfs_stage_free(ino->stage);
 	pthread_mutex_destroy(&ino->lock);
@@ -241,18 +244,24 @@ inode_reap(struct objfs *fs, uint64_t id)
 /*
  * Each side drops its count, then looks at the other's (both sequentially
  * consistent): of a put and a forget racing to zero, at least one sees
- * both counts at zero and reaps.
+ * both counts at zero and reaps.  The read lock keeps the inode alive
+ * between the two: once refs is 0 a FORGET may reap it, and the reap
+ * waits for the write lock.
  */
 void
 objfs_inode_put(struct objfs *fs, struct objfs_inode *ino)
 {
 	uint64_t id;
+	bool reap;
 
 	if (ino == NULL)
 		return;
 	id = ino->ino;
-	if (__atomic_sub_fetch(&ino->refs, 1, __ATOMIC_SEQ_CST) == 0 &&
-	    __atomic_load_n(&ino->nlookup, __ATOMIC_SEQ_CST) == 0)
+	pthread_rwlock_rdlock(&fs->table_lock);
+	reap = __atomic_sub_fetch(&ino->refs, 1, __ATOMIC_SEQ_CST) == 0 &&
+	    __atomic_load_n(&ino->nlookup, __ATOMIC_SEQ_CST) == 0;
+	pthread_rwlock_unlock(&fs->table_lock);
+	if (reap)
 		inode_reap(fs, id);
 }
 

@@ -9,6 +9,7 @@
 #include <check.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -359,6 +360,94 @@ START_TEST(rename_walk_that_sees_keys_again)
 }
 END_TEST
 
+/*
+ * A truncate with no handle open uploads at once; when that upload fails
+ * the bytes must wait in the cache directory, not vanish with the inode
+ * at FORGET.
+ */
+START_TEST(failed_truncate_upload_is_kept)
+{
+	struct objfs_setattr sa = { .valid = OBJFS_SET_SIZE, .size = 1 };
+	char path[160], buf[16];
+	struct stat sb;
+	uint64_t ino;
+	FILE *p;
+	int fd;
+
+	make_tmpdir();
+	open_fs("mem:fail-put=doomed");
+	ino = mkfile(ROOT, "fine", "ok");
+	/* A rename copies (mem: has no put on the way): it works. */
+	ck_assert_int_eq(objfs_rename(fs, ROOT, "fine", ROOT, "doomed", 0), 0);
+	ck_assert_int_eq(objfs_setattr(fs, &ctx, ino, 0, &sa, &sb), -EIO);
+	objfs_forget(fs, ino, 1000);
+	snprintf(path, sizeof(path), "ls %s/objfsd-unsaved-* 2>/dev/null",
+	    cachedir);
+	ck_assert_ptr_nonnull(p = popen(path, "r"));
+	ck_assert_msg(fgets(path, sizeof(path), p) != NULL,
+	    "the truncated file's bytes are not in the cache directory");
+	pclose(p);
+	path[strcspn(path, "\n")] = '\0';
+	ck_assert_int_ge(fd = open(path, O_RDONLY), 0);
+	ck_assert_int_eq(read(fd, buf, sizeof(buf)), 1);
+	ck_assert_int_eq(buf[0], 'o');
+	close(fd);
+	teardown_store();
+}
+END_TEST
+
+struct churn {
+	uint64_t	ino;
+	int		n;
+};
+
+/* Lookups and getattrs: each takes and drops a reference. */
+static void *
+churn_lookups(void *arg)
+{
+	struct churn *c = arg;
+	struct objfs_entry e;
+	struct stat sb;
+
+	for (int i = 0; i < c->n; i++) {
+		if (objfs_lookup(fs, ROOT, "f", &e) == 0)
+			(void)objfs_getattr(fs, e.ino, &sb);
+	}
+	return NULL;
+}
+
+/*
+ * FORGETs racing with the puts of concurrent requests: a put that has
+ * dropped the last reference must not touch the inode a FORGET may free
+ * (AddressSanitizer sees the use after free this used to be).
+ */
+START_TEST(forget_races_with_puts)
+{
+	struct churn c = { .n = 5000 };
+	pthread_t t[2];
+	struct objfs_entry e;
+
+	make_tmpdir();
+	open_fs("mem:");
+	mkfile(ROOT, "f", "x");
+	ck_assert_int_eq(objfs_lookup(fs, ROOT, "f", &e), 0);
+	c.ino = e.ino;
+	objfs_forget(fs, e.ino, 1000);
+	for (int i = 0; i < 2; i++)
+		ck_assert_int_eq(pthread_create(&t[i], NULL, churn_lookups, &c),
+		    0);
+	for (int i = 0; i < 4 * c.n; i++) {
+		struct objfs_entry f;
+
+		if (objfs_lookup(fs, ROOT, "f", &f) == 0)
+			objfs_forget(fs, f.ino, 2);
+	}
+	for (int i = 0; i < 2; i++)
+		pthread_join(t[i], NULL);
+	teardown_store();
+}
+END_TEST
+
 /* Tests of one store each, added to the "semantics" case. */
 void
 objfs_add_store_tests(TCase *tc)
@@ -369,6 +458,8 @@ objfs_add_store_tests(TCase *tc)
 	tcase_add_loop_test(tc, fs_sync_every_kind_of_key, 1, 3);
 	tcase_add_loop_test(tc, listing_that_never_ends, 0, 3);
 	tcase_add_test(tc, rename_walk_that_sees_keys_again);
+	tcase_add_test(tc, failed_truncate_upload_is_kept);
+	tcase_add_test(tc, forget_races_with_puts);
 }
 
 /* 1: fs: with openat2, 2: walking paths component by component */
