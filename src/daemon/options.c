@@ -320,6 +320,12 @@ const struct objfsd_option objfsd_options[] = {
 	  .config_key = "s3.upload-cutoff",
 	  .handler = opt_size, FIELD(uint64_t, s3.upload_cutoff),
 	  .min = 5LL << 20, .max = 5LL << 30 },
+	{ .name = "s3-readahead-memory", .arg = "SIZE",
+	  .help = "read-ahead buffers of all open files together\n"
+	      "(default 256M)",
+	  .config_key = "s3.readahead-memory",
+	  .handler = opt_size, FIELD(uint64_t, s3.readahead_memory),
+	  .min = 8LL << 20, .max = 64LL << 30 },
 	{ .name = "s3-retries", .arg = "N",
 	  .help = "retries of a failed request (default 5)",
 	  .config_key = "s3.retries",

@@ -42,6 +42,7 @@ setup(void)
 	char url[160];
 
 	s3_test_config(&s3, 5);
+	s3.readahead_memory = 64 * MIB;
 	snprintf(prefix, sizeof(prefix), "big-%d-%08x", (int)getpid(),
 	    arc4random());
 	snprintf(url, sizeof(url), "s3://%s/%s",
@@ -116,6 +117,67 @@ reader_thread(void *p)
  * Several READs of one open file at once, each in 256 page-sized iovecs,
  * through the read-ahead and around it: every byte where it belongs.
  */
+/* Resident set of this process in KiB. */
+static long
+rss_kb(void)
+{
+	char line[256];
+	long kb = -1;
+	FILE *f = fopen("/proc/self/status", "r");
+
+	ck_assert_ptr_nonnull(f);
+	while (fgets(line, sizeof(line), f) != NULL)
+		if (sscanf(line, "VmRSS: %ld kB", &kb) == 1)
+			break;
+	fclose(f);
+	return kb;
+}
+
+/*
+ * 40 handles on one 64 MiB object, three sequential 128 KiB reads each:
+ * read-ahead of all of them stays within the store's budget (here 64
+ * MiB); before, each handle held up to 32 MiB (1.3 GB in all).
+ */
+START_TEST(many_readers_share_one_readahead_budget)
+{
+	enum { NHANDLES = 40 };
+	const size_t total = 64 * (size_t)MIB;
+	struct store_attr a = { .has = STORE_ATTR_MODE, .mode = S_IFREG | 0644 };
+	uint64_t fh[NHANDLES], ino;
+	struct objfs_entry e;
+	char *buf = malloc(128 * 1024);
+	long before, after;
+	unsigned of;
+	int fd = memfd_create("big", 0);
+
+	ck_assert_int_ge(fd, 0);
+	ck_assert_int_eq(ftruncate(fd, (off_t)total), 0);
+	ck_assert_int_eq(store_put(st, "big", fd, total, &a), 0);
+	close(fd);
+	ck_assert_int_eq(objfs_lookup(fs, ROOT, "big", &e), 0);
+	ino = e.ino;
+	before = rss_kb();
+	for (int i = 0; i < NHANDLES; i++)
+		ck_assert_int_eq(objfs_open(fs, ino, O_RDONLY, false, &fh[i],
+		    &of), 0);
+	for (int r = 0; r < 3; r++)
+		for (int i = 0; i < NHANDLES; i++) {
+			struct iovec iov = { buf, 128 * 1024 };
+			size_t n = 0;
+
+			ck_assert_int_eq(objfs_read(fs, fh[i],
+			    (uint64_t)r * 128 * 1024, &iov, 1, &n), 0);
+			ck_assert_uint_eq(n, 128 * 1024);
+		}
+	after = rss_kb();
+	for (int i = 0; i < NHANDLES; i++)
+		ck_assert_int_eq(objfs_release(fs, fh[i]), 0);
+	free(buf);
+	ck_assert_msg(after - before < 96 * 1024, "RSS %ld -> %ld KiB",
+	    before, after);
+}
+END_TEST
+
 START_TEST(concurrent_page_reads_of_one_file)
 {
 	enum { NCHUNKS = 40, NTHREADS = 8 };
@@ -362,6 +424,7 @@ main(void)
 	tcase_set_timeout(tc, 600);
 	tcase_add_test(tc, file_of_300_mib_through_multipart);
 	tcase_add_test(tc, concurrent_page_reads_of_one_file);
+	tcase_add_test(tc, many_readers_share_one_readahead_budget);
 	tcase_add_test(tc, directory_of_3000_objects_across_pages);
 	tcase_add_test(tc, rename_directory_of_500_files);
 	suite_add_tcase(s, tc);

@@ -67,7 +67,17 @@ struct s3_store {
 	pthread_mutex_t	 pool_lock;
 	CURL		*pool[S3_POOL_MAX];
 	unsigned	 npool;
+	/*
+	 * Read-ahead of all readers together, under ra_lock: the bytes of
+	 * chunk buffers held and the fetches in flight, each capped.
+	 */
+	pthread_mutex_t	 ra_lock;
+	uint64_t	 ra_bytes;
+	uint64_t	 ra_budget;
+	unsigned	 ra_fetching;
 };
+
+#define S3_RA_FETCH_MAX		32	/* fetch threads, all readers */
 
 /* One request and what came back. */
 struct s3_req {

@@ -4,6 +4,12 @@
  * ranges ahead of it, several at a time, in a window that grows while the
  * access stays sequential.  Any other read fetches exactly the bytes asked
  * for: a small read never pulls in a whole object.
+ *
+ * All readers of the store share one budget of chunk memory and a cap
+ * on fetches in flight (struct s3_store): past either, a reader reads
+ * what is asked directly instead of ahead.  A chunk whose fetch failed
+ * is dropped and the read retried directly, so one failed range does not
+ * fail the handle for good.
  */
 #include "config.h"
 
@@ -45,6 +51,26 @@ struct ra_fetch {
 	struct ra_chunk		*c;
 };
 
+/*
+ * Take (positive) or give back chunk bytes and fetches from the store's
+ * budget; false when taking would go past it.
+ */
+static bool
+ra_account(struct s3_store *s, int64_t bytes, int fetches)
+{
+	bool ok;
+
+	pthread_mutex_lock(&s->ra_lock);
+	ok = (bytes <= 0 || s->ra_bytes + (uint64_t)bytes <= s->ra_budget) &&
+	    (fetches <= 0 || s->ra_fetching < S3_RA_FETCH_MAX);
+	if (ok) {
+		s->ra_bytes += (uint64_t)bytes;
+		s->ra_fetching += (unsigned)fetches;
+	}
+	pthread_mutex_unlock(&s->ra_lock);
+	return ok;
+}
+
 int
 s3_reader_open(struct store *st, const char *key, struct store_reader **rp)
 {
@@ -73,8 +99,11 @@ s3_reader_close(struct store_reader *r)
 	while (r->loading > 0)		/* fetches write into our chunks */
 		pthread_cond_wait(&r->cond, &r->lock);
 	pthread_mutex_unlock(&r->lock);
-	for (unsigned i = 0; i < RA_SLOTS; i++)
+	for (unsigned i = 0; i < RA_SLOTS; i++) {
+		if (r->ch[i].buf != NULL)
+			ra_account(r->s, -(int64_t)RA_CHUNK, 0);
 		free(r->ch[i].buf);
+	}
 	pthread_cond_destroy(&r->cond);
 	pthread_mutex_destroy(&r->lock);
 	free(r->key);
@@ -101,6 +130,7 @@ ra_fetch_thread(void *arg)
 	if (total != UINT64_MAX)
 		r->size = total;
 	r->loading--;
+	ra_account(r->s, 0, -1);
 	pthread_cond_broadcast(&r->cond);
 	pthread_mutex_unlock(&r->lock);
 	return NULL;
@@ -126,10 +156,15 @@ ra_start(struct store_reader *r, uint64_t off)
 	for (unsigned i = 0; i < RA_SLOTS && c == NULL; i++)
 		if (r->ch[i].state == RA_EMPTY)
 			c = &r->ch[i];
-	if (c == NULL || (c->buf == NULL &&
-	    (c->buf = malloc(RA_CHUNK)) == NULL) ||
-	    (f = malloc(sizeof(*f))) == NULL)
+	if (c == NULL || !ra_account(r->s, 0, 1))
 		return;
+	if (c->buf == NULL && ra_account(r->s, RA_CHUNK, 0) &&
+	    (c->buf = malloc(RA_CHUNK)) == NULL)
+		ra_account(r->s, -(int64_t)RA_CHUNK, 0);
+	if (c->buf == NULL || (f = malloc(sizeof(*f))) == NULL) {
+		ra_account(r->s, 0, -1);
+		return;
+	}
 	*f = (struct ra_fetch){ r, c };
 	c->off = off;
 	c->state = RA_LOADING;
@@ -140,6 +175,7 @@ ra_start(struct store_reader *r, uint64_t off)
 		free(f);
 		c->state = RA_EMPTY;
 		r->loading--;
+		ra_account(r->s, 0, -1);
 		return;
 	}
 	pthread_detach(t);
@@ -224,8 +260,10 @@ ra_read_cached(struct store_reader *r, uint64_t off, const struct iovec *iov,
 				break;
 			pthread_cond_wait(&r->cond, &r->lock);
 		}
-		if (c->err != 0)
-			return c->err;
+		if (c->err != 0) {
+			c->state = RA_EMPTY;	/* fetched again next time */
+			return -EAGAIN;		/* this read goes direct */
+		}
 		in = (size_t)(pos - coff);
 		if (in >= c->got)
 			break;			/* the end of the object */

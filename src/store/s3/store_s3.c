@@ -196,6 +196,9 @@ s3_tune(struct s3_store *s, bool readonly, const struct store_s3_config *c)
 	s->stall_timeout = c->timeout != 0 ? c->timeout : 30;
 	s->connect_timeout = s->stall_timeout < 10 ? s->stall_timeout : 10;
 	pthread_mutex_init(&s->pool_lock, NULL);
+	pthread_mutex_init(&s->ra_lock, NULL);
+	s->ra_budget = c->readahead_memory != 0 ? c->readahead_memory :
+	    256ULL << 20;
 }
 
 static void
@@ -205,6 +208,7 @@ s3_close(struct store *st)
 
 	s3_pool_free(s);
 	pthread_mutex_destroy(&s->pool_lock);
+	pthread_mutex_destroy(&s->ra_lock);
 	s3_creds_clear(&s->creds);
 	free(s->bucket);
 	free(s->prefix);
