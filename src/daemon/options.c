@@ -41,7 +41,8 @@ die_usage(const char *fmt, ...)
 	exit(EXIT_USAGE);
 }
 
-const char *
+/* "--name" or "-x", for messages. */
+static const char *
 options_spelling(const struct objfsd_option *o, char *buf, size_t len)
 {
 	if (o->name != NULL)

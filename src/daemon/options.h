@@ -66,9 +66,6 @@ void	options_defaults(struct objfsd_config *c);
 /* Parses argv into c; exits on a usage error, --help or --version. */
 void	options_parse(struct objfsd_config *c, int argc, char **argv);
 void	options_usage(FILE *f);
-/* "--name" or "-x", for messages. */
-const char *options_spelling(const struct objfsd_option *o, char *buf,
-	    size_t len);
 void	options_free(struct objfsd_config *c);
 
 void	die_usage(const char *fmt, ...)

@@ -19,6 +19,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "check_common.h"
 #include "check_run.h"
 #include "log.h"
 #include "objfs.h"
@@ -117,22 +118,6 @@ reader_thread(void *p)
  * Several READs of one open file at once, each in 256 page-sized iovecs,
  * through the read-ahead and around it: every byte where it belongs.
  */
-/* Resident set of this process in KiB. */
-static long
-rss_kb(void)
-{
-	char line[256];
-	long kb = -1;
-	FILE *f = fopen("/proc/self/status", "r");
-
-	ck_assert_ptr_nonnull(f);
-	while (fgets(line, sizeof(line), f) != NULL)
-		if (sscanf(line, "VmRSS: %ld kB", &kb) == 1)
-			break;
-	fclose(f);
-	return kb;
-}
-
 /*
  * 40 handles on one 64 MiB object, three sequential 128 KiB reads each:
  * read-ahead of all of them stays within the store's budget (here 64
@@ -156,7 +141,7 @@ START_TEST(many_readers_share_one_readahead_budget)
 	close(fd);
 	ck_assert_int_eq(objfs_lookup(fs, ROOT, "big", &e), 0);
 	ino = e.ino;
-	before = rss_kb();
+	before = proc_rss_kb(getpid());
 	for (int i = 0; i < NHANDLES; i++)
 		ck_assert_int_eq(objfs_open(fs, ino, O_RDONLY, false, &fh[i],
 		    &of), 0);
@@ -169,7 +154,7 @@ START_TEST(many_readers_share_one_readahead_budget)
 			    (uint64_t)r * 128 * 1024, &iov, 1, &n), 0);
 			ck_assert_uint_eq(n, 128 * 1024);
 		}
-	after = rss_kb();
+	after = proc_rss_kb(getpid());
 	for (int i = 0; i < NHANDLES; i++)
 		ck_assert_int_eq(objfs_release(fs, fh[i]), 0);
 	free(buf);

@@ -231,3 +231,21 @@ proc_rss_kb(pid_t pid)
 	fclose(f);
 	return kb;
 }
+
+/* User and system time of a process, in clock ticks; -1 if unreadable. */
+long
+proc_cpu_ticks(pid_t pid)
+{
+	char path[64];
+	long utime, stime;
+	FILE *f;
+	int n;
+
+	snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
+	if ((f = fopen(path, "r")) == NULL)
+		return -1;
+	n = fscanf(f, "%*d %*s %*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u "
+	    "%ld %ld", &utime, &stime);
+	fclose(f);
+	return n == 2 ? utime + stime : -1;
+}

@@ -34,6 +34,7 @@ void		 tdaemon_assert_clean(struct tdaemon *t);
 void		 tdaemon_stop_ok(struct tdaemon *t);
 int		 count_in_log(const struct ff_daemon *d, const char *needle);
 long		 proc_rss_kb(pid_t pid);
+long		 proc_cpu_ticks(pid_t pid);
 
 /* The vhost-user fixture: testdevd and one connected fake frontend. */
 #define VU_TEST_QSIZE	64

@@ -369,21 +369,6 @@ start(void)
 	ck_assert_int_eq(ff_start(ff, 2, QSIZE), 0);
 }
 
-static long
-cpu_ticks(pid_t pid)
-{
-	char path[64];
-	long utime = 0, stime = 0;
-	FILE *f;
-
-	snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
-	ck_assert_ptr_nonnull(f = fopen(path, "r"));
-	ck_assert_int_eq(fscanf(f, "%*d %*s %*c %*d %*d %*d %*d %*d %*u %*u "
-	    "%*u %*u %*u %ld %ld", &utime, &stime), 2);
-	fclose(f);
-	return utime + stime;
-}
-
 /*
  * A kick fd that is always readable but no eventfd (/dev/zero reads 8
  * zero bytes forever) stops its ring with one log line; it used to wake
@@ -400,9 +385,9 @@ START_TEST(kick_fd_that_is_no_eventfd)
 	ck_assert_int_eq(ff_call(ff, VU_SET_VRING_KICK, &idx, sizeof(idx),
 	    &zero, 1), 0);
 	close(zero);
-	t0 = cpu_ticks(td.d.pid);
+	ck_assert_int_ge(t0 = proc_cpu_ticks(td.d.pid), 0);
 	usleep(1000 * 1000);
-	ck_assert_int_lt(cpu_ticks(td.d.pid) - t0, 20);
+	ck_assert_int_lt(proc_cpu_ticks(td.d.pid) - t0, 20);
 	ck_assert_int_eq(count_in_log(&td.d, "kick fd is unusable"), 1);
 	vu_echo_ok(ff, 0, false);
 }

@@ -618,8 +618,11 @@ units_suite(void)
 	Suite *s = suite_create("units");
 	TCase *tc;
 
-	tc = tcase_create("guestmem");
+	tc = tcase_create("log");
 	tcase_add_test(tc, log_escapes_control_bytes);
+	suite_add_tcase(s, tc);
+
+	tc = tcase_create("guestmem");
 	tcase_add_test(tc, gm_translates_inside_one_region_only);
 	tcase_add_test(tc, gm_rejects_bad_regions);
 	tcase_add_test(tc, gm_bad_table_keeps_old_one);
