@@ -31,6 +31,7 @@
 #define OBJFS_ROOT_INO	1
 
 struct objfs;
+struct membudget;
 
 /* Who is asking (from the FUSE request header). */
 struct objfs_ctx {
@@ -46,6 +47,7 @@ struct objfs_options {
 	mode_t		 file_mode;	/* permissions of such files */
 	mode_t		 dir_mode;	/* and directories */
 	const char	*cache_dir;	/* where spill files go */
+	struct membudget *budget;	/* listings count here; NULL: none */
 	bool		 readonly;
 };
 

@@ -77,10 +77,12 @@ struct store_reader;
 
 /* Options of one backend are its own (store_s3.h); NULL: its defaults. */
 struct store_s3_config;
+struct membudget;
 
 struct store_config {
 	bool				 readonly;
 	const char			*cache_dir;
+	struct membudget		*budget;	/* of caches; NULL: none */
 	const struct store_s3_config	*s3;
 };
 

@@ -19,7 +19,6 @@ struct store_s3_config {
 	unsigned	 parallel;	/* parts and ranges in flight */
 	unsigned	 retries;
 	unsigned	 timeout;	/* seconds a transfer may stall */
-	uint64_t	 readahead_memory; /* all readers (0: 256 MiB) */
 	const char	*credentials_file;
 	bool		 anonymous;
 	bool		 insecure;	/* do not verify TLS certificates */

@@ -151,6 +151,9 @@ main(int argc, char **argv)
 	mallopt(M_TRIM_THRESHOLD, 1024 * 1024);
 	signal(SIGPIPE, SIG_IGN);
 	set_nofile_limit(c.rlimit_nofile);
+	if ((c.store.budget = membudget_new(c.cache_memory)) == NULL)
+		fatalx("out of memory");
+	c.objfs.budget = c.store.budget;
 	if ((rc = store_open(c.store_url, &c.store, &st)) != 0) {
 		if (rc == -EPROTONOSUPPORT) {
 			store_scheme_list(schemes, sizeof(schemes));
@@ -159,10 +162,12 @@ main(int argc, char **argv)
 		}
 		log_warnx("cannot open store %s: %s", c.store_url,
 		    strerror(-rc));
+		membudget_free(c.store.budget);
 		return 1;
 	}
 	rc = serve(&c, st);
 	store_close(st);
+	membudget_free(c.store.budget);
 	options_free(&c);
 	log_info("exiting");
 	return rc;

@@ -283,6 +283,12 @@ const struct objfsd_option objfsd_options[] = {
 	  .help = "where files being written are staged",
 	  .config_key = "cache-dir",
 	  .handler = opt_string, FIELD(const char *, objfs.cache_dir) },
+	{ .name = "cache-memory", .arg = "SIZE",
+	  .help = "memory for read-ahead and directory listings,\n"
+	      "all together (default 256M)",
+	  .config_key = "cache-memory",
+	  .handler = opt_size, FIELD(uint64_t, cache_memory),
+	  .min = 8LL << 20, .max = 1LL << 40 },
 	{ .name = "log-level", .arg = "LEVEL",
 	  .help = "error, warn, info (default) or debug",
 	  .config_key = "log-level", .suboption = "log_level",
@@ -321,12 +327,6 @@ const struct objfsd_option objfsd_options[] = {
 	  .config_key = "s3.upload-cutoff",
 	  .handler = opt_size, FIELD(uint64_t, s3.upload_cutoff),
 	  .min = 5LL << 20, .max = 5LL << 30 },
-	{ .name = "s3-readahead-memory", .arg = "SIZE",
-	  .help = "read-ahead buffers of all open files together\n"
-	      "(default 256M)",
-	  .config_key = "s3.readahead-memory",
-	  .handler = opt_size, FIELD(uint64_t, s3.readahead_memory),
-	  .min = 8LL << 20, .max = 64LL << 30 },
 	{ .name = "s3-retries", .arg = "N",
 	  .help = "retries of a failed request (default 5)",
 	  .config_key = "s3.retries",
@@ -542,6 +542,7 @@ options_defaults(struct objfsd_config *c)
 	c->objfs.dir_mode = 0755;
 	c->log_level = LOG_LEVEL_INFO;
 	c->rlimit_nofile = -1;
+	c->cache_memory = MEMBUDGET_DEFAULT;
 	store_s3_config_init(&c->s3);
 	c->store.s3 = &c->s3;
 }

@@ -18,6 +18,7 @@
 
 #include "fuse_server.h"
 #include "log.h"
+#include "membudget.h"
 #include "objfs.h"
 #include "store.h"
 #include "store_s3.h"
@@ -39,6 +40,7 @@ struct objfsd_config {
 	bool			 use_syslog;
 	bool			 print_qemu_args;
 	int			 rlimit_nofile;	/* -1: soft up to hard */
+	uint64_t		 cache_memory;	/* the caches' budget */
 };
 
 struct objfsd_option;

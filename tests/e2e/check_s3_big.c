@@ -22,6 +22,7 @@
 #include "check_common.h"
 #include "check_run.h"
 #include "log.h"
+#include "membudget.h"
 #include "objfs.h"
 #include "s3_test_config.h"
 #include "store.h"
@@ -31,6 +32,7 @@
 
 static struct objfs *fs;
 static struct store *st;
+static struct membudget *budget;
 static char prefix[64];
 static const struct objfs_ctx ctx = { 0, 0, 1 };
 
@@ -43,7 +45,8 @@ setup(void)
 	char url[160];
 
 	s3_test_config(&s3, 5);
-	s3.readahead_memory = 64 * MIB;
+	budget = membudget_new(64 * MIB);
+	cfg.budget = budget;
 	snprintf(prefix, sizeof(prefix), "big-%d-%08x", (int)getpid(),
 	    arc4random());
 	snprintf(url, sizeof(url), "s3://%s/%s",
@@ -58,6 +61,7 @@ teardown(void)
 {
 	objfs_free(fs);
 	store_close(st);
+	membudget_free(budget);
 }
 
 /* A reproducible stream of bytes: xorshift64 from a seed. */

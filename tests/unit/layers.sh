@@ -6,7 +6,7 @@
 # states the same rule in words.
 set -u
 srcdir=${srcdir:-.}
-util="config.h log.h dbuf.h monotime.h rbtree.h"
+util="config.h log.h dbuf.h membudget.h monotime.h rbtree.h"
 store="store.h"
 s3="$store store_s3.h s3_sigv4.h s3_internal.h s3_proto.h s3_xml.h"
 objfs="$store objfs.h objfs_internal.h"

@@ -21,6 +21,7 @@
 #include <sys/uio.h>
 
 #include "dbuf.h"
+#include "membudget.h"
 #include "s3_proto.h"
 #include "s3_sigv4.h"
 #include "store.h"
@@ -68,12 +69,13 @@ struct s3_store {
 	CURL		*pool[S3_POOL_MAX];
 	unsigned	 npool;
 	/*
-	 * Read-ahead of all readers together, under ra_lock: the bytes of
-	 * chunk buffers held and the fetches in flight, each capped.
+	 * Read-ahead of all readers together: chunk buffers count against
+	 * the daemon's cache budget (or the store's own when it was given
+	 * none), fetches in flight against S3_RA_FETCH_MAX under ra_lock.
 	 */
+	struct membudget *budget;
+	struct membudget *own_budget;
 	pthread_mutex_t	 ra_lock;
-	uint64_t	 ra_bytes;
-	uint64_t	 ra_budget;
 	unsigned	 ra_fetching;
 };
 

@@ -60,14 +60,17 @@ ra_account(struct s3_store *s, int64_t bytes, int fetches)
 {
 	bool ok;
 
+	if (bytes < 0)
+		membudget_give(s->budget, (size_t)-bytes);
+	else if (bytes > 0 && !membudget_take(s->budget, (size_t)bytes))
+		return false;
 	pthread_mutex_lock(&s->ra_lock);
-	ok = (bytes <= 0 || s->ra_bytes + (uint64_t)bytes <= s->ra_budget) &&
-	    (fetches <= 0 || s->ra_fetching < S3_RA_FETCH_MAX);
-	if (ok) {
-		s->ra_bytes += (uint64_t)bytes;
+	ok = fetches <= 0 || s->ra_fetching < S3_RA_FETCH_MAX;
+	if (ok)
 		s->ra_fetching += (unsigned)fetches;
-	}
 	pthread_mutex_unlock(&s->ra_lock);
+	if (!ok && bytes > 0)
+		membudget_give(s->budget, (size_t)bytes);
 	return ok;
 }
 

@@ -173,10 +173,11 @@ store_s3_config_init(struct store_s3_config *c)
 	c->retries = 5;
 }
 
-static void
-s3_tune(struct s3_store *s, bool readonly, const struct store_s3_config *c)
+static int
+s3_tune(struct s3_store *s, const struct store_config *cfg,
+    const struct store_s3_config *c)
 {
-	s->readonly = readonly;
+	s->readonly = cfg->readonly;
 	s->insecure = c->insecure;
 	s->anonymous = c->anonymous;
 	s->part_size = c->part_size != 0 ? c->part_size : S3_DEFAULT_PART;
@@ -197,8 +198,10 @@ s3_tune(struct s3_store *s, bool readonly, const struct store_s3_config *c)
 	s->connect_timeout = s->stall_timeout < 10 ? s->stall_timeout : 10;
 	pthread_mutex_init(&s->pool_lock, NULL);
 	pthread_mutex_init(&s->ra_lock, NULL);
-	s->ra_budget = c->readahead_memory != 0 ? c->readahead_memory :
-	    256ULL << 20;
+	s->budget = cfg->budget;
+	if (s->budget == NULL)
+		s->budget = s->own_budget = membudget_new(MEMBUDGET_DEFAULT);
+	return s->budget == NULL ? -ENOMEM : 0;
 }
 
 static void
@@ -209,6 +212,7 @@ s3_close(struct store *st)
 	s3_pool_free(s);
 	pthread_mutex_destroy(&s->pool_lock);
 	pthread_mutex_destroy(&s->ra_lock);
+	membudget_free(s->own_budget);
 	s3_creds_clear(&s->creds);
 	free(s->bucket);
 	free(s->prefix);
@@ -260,8 +264,9 @@ s3_open(const char *location, const struct store_config *cfg,
 	}
 	pthread_once(&curl_once, s3_curl_init);
 	s->base.ops = &store_s3_ops;
-	s3_tune(s, cfg->readonly, c);
-	rc = s3_configure(s, location, c);
+	rc = s3_tune(s, cfg, c);
+	if (rc == 0)
+		rc = s3_configure(s, location, c);
 	if (rc == 0)
 		rc = s3_creds_load(&s->creds, c->credentials_file,
 		    c->anonymous);
