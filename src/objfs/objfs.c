@@ -86,6 +86,7 @@ objfs_new(const struct objfs_options *opts, struct objfs **fsp)
 	pthread_rwlockattr_destroy(&attr);
 	pthread_rwlock_init(&fs->table_lock, NULL);
 	pthread_rwlock_init(&fs->handle_lock, NULL);
+	pthread_mutex_init(&fs->listing_lock, NULL);
 	RB_INIT(&fs->handles);
 	fs->next_fh = 1;
 	objfs_trim_start(fs);
@@ -106,6 +107,7 @@ objfs_free(struct objfs *fs)
 	objfs_handle_close_all(fs);
 	objfs_inode_free_table(fs);
 	pthread_rwlock_destroy(&fs->handle_lock);
+	pthread_mutex_destroy(&fs->listing_lock);
 	pthread_rwlock_destroy(&fs->table_lock);
 	pthread_rwlock_destroy(&fs->ns_lock);
 	free(fs->cache_dir);
@@ -237,6 +239,7 @@ objfs_change_begin(struct objfs *fs, uint64_t parent, const char *name,
 void
 objfs_change_end(struct objfs *fs, struct objfs_inode *dir, char *key)
 {
+	objfs_dirlist_changed(dir);
 	objfs_inode_put(fs, dir);
 	free(key);
 	objfs_ns_unlock(fs);

@@ -2,19 +2,28 @@
 /*
  * Directory listings.
  *
- * An open directory fetches the store's listing page by page as the
- * reader advances and keeps every name it has seen; offsets are positions
- * in that list.  An offset stays valid however the directory changes, a
- * name is never returned twice, and a name that exists for the whole scan
- * is never skipped, because listings come in key order and continue from
- * a continuation.  Reading from offset 0 starts a fresh listing, as
- * rewinddir(3) expects.
+ * A listing is a snapshot of one directory, fetched from the store page
+ * by page as its readers advance; offsets are positions in it.  All
+ * handles reading a directory share its snapshot: 64 readers of a huge
+ * directory hold it once.  An offset stays valid however the directory
+ * changes, a name is never returned twice, and a name that exists for
+ * the whole scan is never skipped, because listings come in key order and
+ * continue from a continuation.
  *
- * A listing of a huge directory is held by every handle reading it, so
- * each entry is kept small: the attributes a listing brought are dropped
- * once the entry has been returned (a reader seeking back gets them
- * from the store again), and the set of names seen goes when the listing
- * is complete.
+ * Who gets which snapshot: an OPENDIR, and a READDIR from offset 0 after
+ * the handle has read (rewinddir(3)), take the directory's current one
+ * when nothing changed in the directory through objfsd since it was begun
+ * (a create, unlink, mkdir, rmdir or rename there moves the directory's
+ * generation) and the store was listed for it less than LISTING_TTL_MS
+ * ago (changes made behind objfsd's back show after that); else a new
+ * one, which becomes the current.  A snapshot goes with its last reader.
+ *
+ * Memory: entries count against the cache budget.  Past it, new entries
+ * keep no attributes (they are looked up as entries are returned) and
+ * readers share the current snapshot whatever its age: the listing gets
+ * staler instead of bigger.  Entries sit in fixed blocks and never move
+ * once published, so readers emit them without holding the snapshot's
+ * lock while another reader fetches the next page.
  */
 #include "config.h"
 
@@ -24,6 +33,7 @@
 #include <string.h>
 
 #include "log.h"
+#include "monotime.h"
 #include "objfs_internal.h"
 
 #define DIR_PAGE		1000
@@ -34,10 +44,12 @@
  */
 #define DIR_STALL_PAGES		8
 #define UNKNOWN_INO		0xffffffffULL	/* readdir without a lookup */
+#define DL_BLOCK		1024	/* entries per block */
+#define LISTING_TTL_MS		1000
 
 struct dl_entry {
 	char			*name;
-	struct store_attr	*attr;	/* from the listing, until returned */
+	struct store_attr	*attr;	/* from the listing, or NULL */
 	mode_t			 type;
 };
 
@@ -49,13 +61,20 @@ struct dl_name {
 RB_HEAD(dl_names, dl_name);
 
 struct objfs_dirlist {
-	struct dl_entry		*v;
-	size_t			 n;
-	size_t			 cap;
+	pthread_mutex_t		 lock;	/* fetching, and all below */
+	unsigned		 refs;	/* under fs->listing_lock */
+	struct objfs_inode	*dir;	/* held by every reader's handle */
+	uint64_t		 gen;	/* dir->listing_gen when begun */
+	int64_t			 listed_ms; /* the store's last page */
+	struct dl_entry		**blocks;
+	size_t			 nblocks;
+	size_t			 n;	/* entries published (atomic) */
 	struct dl_names		 names;
+	size_t			 nnames;
 	char			*cont;
 	bool			 done;
 	unsigned		 stalled;	/* pages with nothing new */
+	size_t			 charged;	/* to the budget */
 };
 
 static int
@@ -67,7 +86,21 @@ dl_name_cmp(const struct dl_name *a, const struct dl_name *b)
 RB_GENERATE_LOCAL(dl_names, dl_name, node, dl_name_cmp)
 
 static void
-dl_names_free(struct objfs_dirlist *d)
+dl_charge(struct objfs *fs, struct objfs_dirlist *d, size_t bytes)
+{
+	membudget_charge(fs->opts.budget, bytes);
+	d->charged += bytes;
+}
+
+static void
+dl_uncharge(struct objfs *fs, struct objfs_dirlist *d, size_t bytes)
+{
+	membudget_give(fs->opts.budget, bytes);
+	d->charged -= bytes;
+}
+
+static void
+dl_names_free(struct objfs *fs, struct objfs_dirlist *d)
 {
 	struct dl_name *nm, *next;
 
@@ -75,38 +108,149 @@ dl_names_free(struct objfs_dirlist *d)
 		RB_REMOVE(dl_names, &d->names, nm);
 		free(nm);
 	}
+	dl_uncharge(fs, d, d->nnames * sizeof(*nm));
+	d->nnames = 0;
+}
+
+static size_t
+dl_attr_size(const struct store_attr *a)
+{
+	size_t n = sizeof(*a) + a->nxattrs * sizeof(a->xattrs[0]);
+
+	for (unsigned i = 0; i < a->nxattrs; i++)
+		n += strlen(a->xattrs[i].name) + 1 + a->xattrs[i].len;
+	return n;
+}
+
+static struct dl_entry *
+dl_at(const struct objfs_dirlist *d, size_t i)
+{
+	return &d->blocks[i / DL_BLOCK][i % DL_BLOCK];
 }
 
 static void
-dl_entry_drop_attr(struct dl_entry *e)
+dl_free(struct objfs *fs, struct objfs_dirlist *d)
 {
-	if (e->attr != NULL) {
-		store_attr_clear(e->attr);
-		free(e->attr);
-		e->attr = NULL;
+	objfs_trim_note(fs, d->n);
+	dl_names_free(fs, d);
+	for (size_t i = 0; i < d->n; i++) {
+		struct dl_entry *e = dl_at(d, i);
+
+		free(e->name);
+		if (e->attr != NULL) {
+			store_attr_clear(e->attr);
+			free(e->attr);
+		}
 	}
+	for (size_t b = 0; b < d->nblocks; b++)
+		free(d->blocks[b]);
+	free(d->blocks);
+	free(d->cont);
+	membudget_give(fs->opts.budget, d->charged);
+	pthread_mutex_destroy(&d->lock);
+	free(d);
 }
 
+/* A reader lets go; the last one frees the snapshot. */
 void
-objfs_dirlist_free(struct objfs *fs, struct objfs_dirlist *d)
+objfs_dirlist_put(struct objfs *fs, struct objfs_dirlist *d)
 {
+	bool last;
+
 	if (d == NULL)
 		return;
-	objfs_trim_note(fs, d->n);
-	dl_names_free(d);
-	for (size_t i = 0; i < d->n; i++) {
-		free(d->v[i].name);
-		dl_entry_drop_attr(&d->v[i]);
+	pthread_mutex_lock(&fs->listing_lock);
+	last = --d->refs == 0;
+	if (last && d->dir->listing == d)
+		d->dir->listing = NULL;
+	pthread_mutex_unlock(&fs->listing_lock);
+	if (last)
+		dl_free(fs, d);
+}
+
+static bool
+dl_reusable(struct objfs *fs, const struct objfs_dirlist *d,
+    const struct objfs_inode *dir)
+{
+	int64_t age = monotime_coarse_ms() -
+	    __atomic_load_n(&d->listed_ms, __ATOMIC_RELAXED);
+
+	return d->gen == __atomic_load_n(&dir->listing_gen, __ATOMIC_ACQUIRE) &&
+	    (age < LISTING_TTL_MS || membudget_over(fs->opts.budget));
+}
+
+/* The snapshot a reader of dir starts from, with a reference. */
+int
+objfs_dirlist_get(struct objfs *fs, struct objfs_inode *dir,
+    struct objfs_dirlist **dp)
+{
+	struct objfs_dirlist *d;
+
+	pthread_mutex_lock(&fs->listing_lock);
+	if ((d = dir->listing) != NULL && dl_reusable(fs, d, dir)) {
+		d->refs++;
+		pthread_mutex_unlock(&fs->listing_lock);
+		*dp = d;
+		return 0;
 	}
-	free(d->v);
-	free(d->cont);
-	free(d);
+	pthread_mutex_unlock(&fs->listing_lock);
+	if ((d = calloc(1, sizeof(*d))) == NULL)
+		return -ENOMEM;
+	pthread_mutex_init(&d->lock, NULL);
+	RB_INIT(&d->names);
+	d->refs = 1;
+	d->dir = dir;
+	d->gen = __atomic_load_n(&dir->listing_gen, __ATOMIC_ACQUIRE);
+	d->listed_ms = monotime_coarse_ms();
+	dl_charge(fs, d, sizeof(*d));
+	pthread_mutex_lock(&fs->listing_lock);
+	dir->listing = d;	/* an older one lives on with its readers */
+	pthread_mutex_unlock(&fs->listing_lock);
+	*dp = d;
+	return 0;
+}
+
+/* A name, type or entry in dir changed: new readers list it again. */
+void
+objfs_dirlist_changed(struct objfs_inode *dir)
+{
+	if (dir != NULL)
+		__atomic_add_fetch(&dir->listing_gen, 1, __ATOMIC_ACQ_REL);
+}
+
+static struct dl_entry *
+dl_slot(struct objfs *fs, struct objfs_dirlist *d)
+{
+	if (d->n == d->nblocks * DL_BLOCK) {
+		struct dl_entry **v = reallocarray(d->blocks, d->nblocks + 1,
+		    sizeof(*v));
+
+		if (v == NULL)
+			return NULL;
+		d->blocks = v;
+		if ((v[d->nblocks] = calloc(DL_BLOCK, sizeof(**v))) == NULL)
+			return NULL;
+		d->nblocks++;
+		dl_charge(fs, d, DL_BLOCK * sizeof(**v) + sizeof(*v));
+	}
+	return dl_at(d, d->n);
+}
+
+static mode_t
+dl_type(const struct store_entry *se)
+{
+	if (se->is_prefix)
+		return S_IFDIR;
+	if ((se->attr.has & STORE_ATTR_MODE) && (se->attr.mode & S_IFMT))
+		return se->attr.mode & S_IFMT;
+	return S_IFREG;
 }
 
 /* Keep one listing entry; names seen before are dropped (objects win). */
 static int
-dl_add(struct objfs_dirlist *d, struct store_entry *se)
+dl_add(struct objfs *fs, struct objfs_dirlist *d, struct store_entry *se)
 {
+	bool keep_attr = se->has_attr && !membudget_over(fs->opts.budget);
 	struct store_attr *attr = NULL;
 	struct dl_name *nm;
 	struct dl_entry *e;
@@ -114,15 +258,8 @@ dl_add(struct objfs_dirlist *d, struct store_entry *se)
 
 	if (!objfs_name_valid(se->name, &err))
 		return 0;	/* "", "a//b" and the like cannot be looked up */
-	if (d->n == d->cap) {
-		size_t cap = d->cap ? d->cap * 2 : 64;
-		struct dl_entry *v = reallocarray(d->v, cap, sizeof(*v));
-
-		if (v == NULL)
-			return -ENOMEM;
-		d->v = v;
-		d->cap = cap;
-	}
+	if ((e = dl_slot(fs, d)) == NULL)
+		return -ENOMEM;
 	if ((nm = calloc(1, sizeof(*nm))) == NULL)
 		return -ENOMEM;
 	nm->name = se->name;
@@ -130,28 +267,28 @@ dl_add(struct objfs_dirlist *d, struct store_entry *se)
 		free(nm);
 		return 0;
 	}
-	if (se->has_attr && (attr = malloc(sizeof(*attr))) == NULL) {
+	if (keep_attr && (attr = malloc(sizeof(*attr))) == NULL) {
 		RB_REMOVE(dl_names, &d->names, nm);
 		free(nm);
 		return -ENOMEM;
 	}
-	e = &d->v[d->n++];
+	d->nnames++;
+	dl_charge(fs, d, sizeof(*nm) + strlen(se->name) + 1);
 	e->name = se->name;	/* ownership moves here */
 	se->name = NULL;
-	if (se->is_prefix)
-		e->type = S_IFDIR;
-	else if ((se->attr.has & STORE_ATTR_MODE) && (se->attr.mode & S_IFMT))
-		e->type = se->attr.mode & S_IFMT;
-	else
-		e->type = S_IFREG;
+	e->type = dl_type(se);
 	e->attr = attr;
 	if (attr != NULL) {
 		*attr = se->attr;	/* with its xattrs */
 		store_attr_init(&se->attr);
+		dl_charge(fs, d, dl_attr_size(attr));
 	}
+	/* Readers look at entries below n without the lock. */
+	__atomic_store_n(&d->n, d->n + 1, __ATOMIC_RELEASE);
 	return 0;
 }
 
+/* The next page of the store's listing; d->lock held. */
 static int
 dl_fetch(struct objfs *fs, struct objfs_inode *dir, struct objfs_dirlist *d)
 {
@@ -171,8 +308,8 @@ dl_fetch(struct objfs *fs, struct objfs_inode *dir, struct objfs_dirlist *d)
 	 * A small first page answers the first READDIR quickly; after it, a
 	 * tree store (which reads the whole directory for any page) gives
 	 * the rest at once, names only: attributes are looked up as the
-	 * entries are returned, rather than held for all of them by every
-	 * handle reading a huge directory.
+	 * entries are returned, rather than held for all of a huge
+	 * directory.
 	 */
 	if (d->n == 0)
 		max = DIR_FIRST_PAGE;
@@ -183,7 +320,7 @@ dl_fetch(struct objfs *fs, struct objfs_inode *dir, struct objfs_dirlist *d)
 		max = DIR_PAGE;
 	rc = store_list(fs->store, prefix, d->cont, flags, max, &l);
 	for (size_t i = 0; rc == 0 && i < l.n; i++)
-		rc = dl_add(d, &l.entries[i]);
+		rc = dl_add(fs, d, &l.entries[i]);
 	d->stalled = d->n > before ? 0 : d->stalled + 1;
 	if (rc == 0 && l.next != NULL && d->stalled >= DIR_STALL_PAGES) {
 		log_warnx("listing of \"%s\" makes no progress: %u pages "
@@ -195,18 +332,59 @@ dl_fetch(struct objfs *fs, struct objfs_inode *dir, struct objfs_dirlist *d)
 		free(d->cont);
 		d->cont = l.next;
 		l.next = NULL;
-		d->done = d->cont == NULL;
-		if (d->done)
-			dl_names_free(d);	/* no page left to repeat one */
+		__atomic_store_n(&d->listed_ms, monotime_coarse_ms(),
+		    __ATOMIC_RELAXED);
+		if (d->cont == NULL) {
+			d->done = true;
+			dl_names_free(fs, d);	/* no page left to repeat */
+		}
 	}
 	store_listing_clear(&l);
 	return rc;
+}
+
+/*
+ * Entry i of the snapshot, fetching pages until it is there; NULL with
+ * *rc 0 past the end.  The entry stays put for as long as d does.
+ */
+static const struct dl_entry *
+dl_get(struct objfs *fs, struct objfs_inode *dir, struct objfs_dirlist *d,
+    size_t i, int *rc)
+{
+	const struct dl_entry *e = NULL;
+
+	*rc = 0;
+	if (i < __atomic_load_n(&d->n, __ATOMIC_ACQUIRE))
+		return dl_at(d, i);
+	pthread_mutex_lock(&d->lock);
+	while (i >= d->n && !d->done && *rc == 0)
+		*rc = dl_fetch(fs, dir, d);
+	if (i < d->n)
+		e = dl_at(d, i);
+	pthread_mutex_unlock(&d->lock);
+	return e;
+}
+
+/* Under h->lock: the snapshot the handle reads from now on. */
+static int
+dl_attach(struct objfs *fs, struct objfs_handle *h)
+{
+	struct objfs_dirlist *d;
+	int rc;
+
+	if ((rc = objfs_dirlist_get(fs, h->inode, &d)) != 0)
+		return rc;
+	objfs_dirlist_put(fs, h->dir);
+	h->dir = d;
+	h->dir_read = false;
+	return 0;
 }
 
 int
 objfs_opendir(struct objfs *fs, uint64_t nodeid, uint64_t *fh)
 {
 	struct objfs_inode *ino = objfs_inode_get(fs, nodeid);
+	struct objfs_handle *h;
 	int rc;
 
 	if (ino == NULL)
@@ -215,8 +393,20 @@ objfs_opendir(struct objfs *fs, uint64_t nodeid, uint64_t *fh)
 		rc = -ENOTDIR;
 	else
 		rc = objfs_handle_new(fs, ino, 0, true, fh);
-	if (rc != 0)
+	if (rc != 0) {
 		objfs_inode_put(fs, ino);
+		return rc;
+	}
+	/* Handles opened together share what was there when they opened. */
+	if ((h = objfs_handle_get(fs, *fh, true)) != NULL) {
+		pthread_mutex_lock(&h->lock);
+		if (h->dir == NULL)
+			rc = dl_attach(fs, h);
+		pthread_mutex_unlock(&h->lock);
+		objfs_handle_put(fs, h);
+	}
+	if (rc != 0)
+		(void)objfs_handle_release(fs, *fh, true);
 	return rc;
 }
 
@@ -228,7 +418,8 @@ objfs_releasedir(struct objfs *fs, uint64_t fh)
 
 /* The entry for readdirplus: attributes, an inode, a lookup if taken. */
 static int
-dl_emit_plus(struct objfs *fs, struct objfs_inode *dir, struct dl_entry *de,
+dl_emit_plus(struct objfs *fs, struct objfs_inode *dir,
+    const struct dl_entry *de,
     uint64_t off, objfs_dirent_fn *fn, void *arg)
 {
 	struct objfs_inode *ino;
@@ -261,7 +452,7 @@ dl_emit_plus(struct objfs *fs, struct objfs_inode *dir, struct dl_entry *de,
 }
 
 static int
-dl_emit(struct objfs *fs, struct objfs_inode *dir, struct dl_entry *de,
+dl_emit(struct objfs *fs, struct objfs_inode *dir, const struct dl_entry *de,
     uint64_t off, objfs_dirent_fn *fn, void *arg)
 {
 	struct objfs_inode *ino;
@@ -299,31 +490,26 @@ objfs_readdir_locked(struct objfs *fs, struct objfs_handle *h, uint64_t off,
     bool plus, objfs_dirent_fn *fn, void *arg)
 {
 	struct objfs_inode *dir = h->inode;
+	const struct dl_entry *de;
 	bool emitted = false;
 	int rc = 0;
 
-	if (off == 0 || h->dir == NULL) {
-		objfs_dirlist_free(fs, h->dir);
-		if ((h->dir = calloc(1, sizeof(*h->dir))) == NULL)
-			return -ENOMEM;
-		RB_INIT(&h->dir->names);
-	}
+	/* rewinddir(3): a listing as fresh as a new opendir would see. */
+	if ((off == 0 && h->dir_read) || h->dir == NULL)
+		if ((rc = dl_attach(fs, h)) != 0)
+			return rc;
+	h->dir_read = true;
 	for (uint64_t i = off; rc == 0; i++) {
 		if (i == 0)
 			rc = dl_emit_dot(dir, ".", dir->ino, 1, plus, fn, arg);
 		else if (i == 1)
 			rc = dl_emit_dot(dir, "..", OBJFS_ROOT_INO, 2, plus, fn,
 			    arg);
-		else {
-			while (i - 2 >= h->dir->n && !h->dir->done && rc == 0)
-				rc = dl_fetch(fs, dir, h->dir);
-			if (rc != 0 || i - 2 >= h->dir->n)
-				break;
-			rc = (plus ? dl_emit_plus : dl_emit)(fs, dir,
-			    &h->dir->v[i - 2], i + 1, fn, arg);
-			if (rc == 0)
-				dl_entry_drop_attr(&h->dir->v[i - 2]);
-		}
+		else if ((de = dl_get(fs, dir, h->dir, i - 2, &rc)) == NULL)
+			break;
+		else
+			rc = (plus ? dl_emit_plus : dl_emit)(fs, dir, de, i + 1,
+			    fn, arg);
 		emitted |= rc == 0;
 	}
 	/* 1: the reply buffer is full; an error waits for the next call. */

@@ -68,7 +68,7 @@ static void
 objfs_handle_free(struct objfs *fs, struct objfs_handle *h)
 {
 	store_reader_close(fs->store, h->reader);
-	objfs_dirlist_free(fs, h->dir);
+	objfs_dirlist_put(fs, h->dir);
 	objfs_inode_put(fs, h->inode);
 	pthread_mutex_destroy(&h->lock);
 	free(h);

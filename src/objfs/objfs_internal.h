@@ -6,6 +6,9 @@
  *   fs->ns_lock      rwlock; renames take it for writing because they
  *                    change keys, every other operation for reading.
  *   inode->lock      the inode's stage and flags.
+ *   dirlist->lock    fetching a listing's next page.
+ *   fs->listing_lock which snapshot is a directory's current one, and
+ *                    the snapshots' reference counts.
  *   fs->table_lock   rwlock over the inode trees, fs->handle_lock over
  *                    the handle tree: read-locked to find, write-locked
  *                    to change; held briefly, never across a store call.
@@ -17,6 +20,7 @@
 #include <pthread.h>
 #include "rbtree.h"
 
+#include "membudget.h"
 #include "objfs.h"
 #include "store.h"
 
@@ -45,6 +49,8 @@ struct objfs_inode {
 	struct objfs_stage	*stage;
 	unsigned		 opens;	/* open file handles */
 	unsigned		 writers; /* of which may write */
+	struct objfs_dirlist	*listing; /* under fs->listing_lock */
+	uint64_t		 listing_gen;	/* moves on each change */
 };
 
 RB_HEAD(objfs_ino_tree, objfs_inode);
@@ -68,7 +74,8 @@ struct objfs_handle {
 	bool			 is_dir;
 	pthread_mutex_t		 lock;	/* reader, dir */
 	struct store_reader	*reader;
-	struct objfs_dirlist	*dir;
+	struct objfs_dirlist	*dir;	/* shared snapshot, referenced */
+	bool			 dir_read; /* since dir was attached */
 };
 
 RB_HEAD(objfs_handle_tree, objfs_handle);
@@ -89,6 +96,7 @@ struct objfs {
 	struct objfs_handle_tree handles;
 	uint64_t		 next_fh;
 	struct objfs_inode	*root;
+	pthread_mutex_t		 listing_lock;	/* dir->listing, its refs */
 
 	/* objfs_trim.c */
 	pthread_t		 trim_thread;
@@ -170,6 +178,9 @@ int	objfs_handle_release(struct objfs *fs, uint64_t fh, bool is_dir);
 void	objfs_handle_close_all(struct objfs *fs);
 
 /* objfs_dir.c */
-void	objfs_dirlist_free(struct objfs *fs, struct objfs_dirlist *d);
+int	objfs_dirlist_get(struct objfs *fs, struct objfs_inode *dir,
+	    struct objfs_dirlist **dp);
+void	objfs_dirlist_put(struct objfs *fs, struct objfs_dirlist *d);
+void	objfs_dirlist_changed(struct objfs_inode *dir);
 
 #endif

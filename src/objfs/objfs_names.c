@@ -461,6 +461,8 @@ objfs_rename(struct objfs *fs, uint64_t parent, const char *name,
 	else {
 		objfs_ns_write(fs);
 		rc = objfs_rename_locked(fs, &r);
+		objfs_dirlist_changed(r.dir);
+		objfs_dirlist_changed(r.newdir);
 		objfs_ns_unlock(fs);
 	}
 	objfs_inode_put(fs, r.dir);
