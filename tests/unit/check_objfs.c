@@ -797,6 +797,7 @@ objfs_suite(void)
 
 	if (!only_s3)
 		suite_add_tcase(s, objfs_escapes_tcase());
+	suite_add_tcase(s, objfs_listing_tcase(only_s3, last));
 	return s;
 }
 

@@ -63,4 +63,7 @@ void		 collect_free(struct collect *c);
 void		 objfs_add_store_tests(TCase *tc);
 TCase		*objfs_escapes_tcase(void);
 
+/* check_objfs_dir.c */
+TCase		*objfs_listing_tcase(int first, int last);
+
 #endif
