@@ -10,9 +10,11 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <pthread.h>
+#include <sched.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mount.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -448,6 +450,54 @@ START_TEST(forget_races_with_puts)
 }
 END_TEST
 
+/*
+ * The cache directory on a 1 MiB filesystem: a write that does not fit
+ * answers ENOSPC (not EIO), the files that fit keep their bytes, and
+ * writes work again once the space is back.  Needs a mount namespace
+ * (root, as in CI); skipped without one.
+ */
+START_TEST(full_cache_dir_answers_enospc)
+{
+	static char chunk[64 * 1024];
+	struct objfs_entry e;
+	uint64_t fh, a, c;
+	size_t n;
+	int rc = 0;
+
+	make_tmpdir();
+	if (unshare(CLONE_NEWNS) != 0 ||
+	    mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) != 0 ||
+	    mount("objfsd-check", cachedir, "tmpfs", 0, "size=1m") != 0) {
+		fprintf(stderr, "full_cache_dir_answers_enospc: no mount "
+		    "namespace here (%s); skipped\n", strerror(errno));
+		rm_rf(tmpdir);
+		return;
+	}
+	open_fs("mem:");
+	memset(chunk, 'a', sizeof(chunk));
+	a = mkfile(ROOT, "a", "kept");
+	ck_assert_int_eq(objfs_create(fs, &ctx, ROOT, "big", 0644,
+	    O_CREAT | O_WRONLY, &e, &fh), 0);
+	for (uint64_t off = 0; rc == 0 && off < (4u << 20); off += n) {
+		struct iovec iov = { chunk, sizeof(chunk) };
+
+		n = 0;
+		rc = objfs_write(fs, fh, off, &iov, 1, false, &n);
+	}
+	ck_assert_int_eq(rc, -ENOSPC);
+	(void)objfs_release(fs, fh);
+	ck_assert_str_eq(slurp(a), "kept");
+	c = mkfile(ROOT, "c", "after");
+	ck_assert_str_eq(slurp(c), "after");
+	objfs_free(fs);
+	store_close(st);
+	fs = NULL;
+	st = NULL;
+	ck_assert_int_eq(umount(cachedir), 0);
+	rm_rf(tmpdir);
+}
+END_TEST
+
 /* Tests of one store each, added to the "semantics" case. */
 void
 objfs_add_store_tests(TCase *tc)
@@ -460,6 +510,7 @@ objfs_add_store_tests(TCase *tc)
 	tcase_add_test(tc, rename_walk_that_sees_keys_again);
 	tcase_add_test(tc, failed_truncate_upload_is_kept);
 	tcase_add_test(tc, forget_races_with_puts);
+	tcase_add_test(tc, full_cache_dir_answers_enospc);
 }
 
 /* 1: fs: with openat2, 2: walking paths component by component */
