@@ -47,6 +47,7 @@ struct objfs_options {
 	mode_t		 file_mode;	/* permissions of such files */
 	mode_t		 dir_mode;	/* and directories */
 	const char	*cache_dir;	/* where spill files go */
+	int		 cache_dir_fd;	/* > 0: it, open (cache_dir names it) */
 	struct membudget *budget;	/* listings count here; NULL: none */
 	bool		 readonly;
 };

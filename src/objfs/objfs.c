@@ -35,24 +35,35 @@ objfs_ns_unlock(struct objfs *fs)
 	pthread_rwlock_unlock(&fs->ns_lock);
 }
 
+/*
+ * The cache directory, open: spill files are made in it by fd, so it
+ * keeps working inside a sandbox where its path does not exist.
+ */
 static int
-objfs_check_cache_dir(const char *dir)
+objfs_open_cache_dir(const struct objfs_options *opts, const char *dir)
 {
 	struct stat st;
-	int fd;
+	int fd, tmp;
 
-	if (stat(dir, &st) == -1 || !S_ISDIR(st.st_mode)) {
+	if (opts->cache_dir_fd > 0)
+		fd = fcntl(opts->cache_dir_fd, F_DUPFD_CLOEXEC, 3);
+	else
+		fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (fd == -1 || fstat(fd, &st) == -1 || !S_ISDIR(st.st_mode)) {
 		log_warnx("cache directory %s is not a directory", dir);
+		if (fd != -1)
+			close(fd);
 		return -ENOTDIR;
 	}
-	fd = open(dir, O_TMPFILE | O_RDWR | O_CLOEXEC, 0600);
-	if (fd == -1 && errno != EOPNOTSUPP && errno != EISDIR) {
+	tmp = openat(fd, ".", O_TMPFILE | O_RDWR | O_CLOEXEC, 0600);
+	if (tmp == -1 && errno != EOPNOTSUPP && errno != EISDIR) {
 		log_warn("cannot create spill files in %s", dir);
-		return -errno;
-	}
-	if (fd != -1)
 		close(fd);
-	return 0;
+		return -EACCES;
+	}
+	if (tmp != -1)
+		close(tmp);
+	return fd;
 }
 
 int
@@ -65,8 +76,6 @@ objfs_new(const struct objfs_options *opts, struct objfs **fsp)
 
 	if (cache == NULL && (cache = getenv("TMPDIR")) == NULL)
 		cache = "/var/tmp";
-	if ((rc = objfs_check_cache_dir(cache)) != 0)
-		return rc;
 	if ((fs = calloc(1, sizeof(*fs))) == NULL)
 		return -ENOMEM;
 	fs->store = opts->store;
@@ -74,6 +83,13 @@ objfs_new(const struct objfs_options *opts, struct objfs **fsp)
 	if ((fs->cache_dir = strdup(cache)) == NULL) {
 		free(fs);
 		return -ENOMEM;
+	}
+	if ((fs->cache_fd = objfs_open_cache_dir(opts, cache)) < 0) {
+		rc = fs->cache_fd;
+		free(fs->cache_dir);
+	close(fs->cache_fd);
+		free(fs);
+		return rc;
 	}
 	fs->opts.cache_dir = fs->cache_dir;
 	clock_gettime(CLOCK_REALTIME, &fs->start_time);

@@ -83,7 +83,8 @@ RB_HEAD(objfs_handle_tree, objfs_handle);
 struct objfs {
 	struct store		*store;
 	struct objfs_options	 opts;
-	char			*cache_dir;
+	char			*cache_dir;	/* for messages */
+	int			 cache_fd;
 	struct timespec		 start_time;
 	uint64_t		 generation;
 	pthread_rwlock_t	 ns_lock;

@@ -28,17 +28,22 @@
 int
 objfs_spill_create(struct objfs *fs)
 {
-	char path[PATH_MAX];
+	char name[40];
 	int fd;
 
-	fd = open(fs->cache_dir, O_TMPFILE | O_RDWR | O_CLOEXEC, 0600);
+	fd = openat(fs->cache_fd, ".", O_TMPFILE | O_RDWR | O_CLOEXEC, 0600);
 	if (fd != -1 || (errno != EOPNOTSUPP && errno != EISDIR))
 		return fd != -1 ? fd : -errno;
 	/* No O_TMPFILE here: a named file, unlinked at once. */
-	snprintf(path, sizeof(path), "%s/objfsd-spill-XXXXXX", fs->cache_dir);
-	if ((fd = mkostemp(path, O_CLOEXEC)) == -1)
+	do {
+		snprintf(name, sizeof(name), "objfsd-spill-%08x%08x",
+		    arc4random(), arc4random());
+		fd = openat(fs->cache_fd, name, O_CREAT | O_EXCL | O_RDWR |
+		    O_CLOEXEC, 0600);
+	} while (fd == -1 && errno == EEXIST);
+	if (fd == -1)
 		return -errno;
-	unlink(path);
+	unlinkat(fs->cache_fd, name, 0);
 	return fd;
 }
 
@@ -220,13 +225,14 @@ static void
 objfs_stage_preserve(struct objfs *fs, struct objfs_inode *ino)
 {
 	struct objfs_stage *s = ino->stage;
-	char path[PATH_MAX];
+	char name[64];
 	loff_t in = 0;
 	int fd;
 
-	snprintf(path, sizeof(path), "%s/objfsd-unsaved-%llu-%lld",
-	    fs->cache_dir, (unsigned long long)ino->ino, (long long)time(NULL));
-	fd = open(path, O_CREAT | O_EXCL | O_WRONLY | O_CLOEXEC, 0600);
+	snprintf(name, sizeof(name), "objfsd-unsaved-%llu-%lld",
+	    (unsigned long long)ino->ino, (long long)time(NULL));
+	fd = openat(fs->cache_fd, name, O_CREAT | O_EXCL | O_WRONLY |
+	    O_CLOEXEC, 0600);
 	while (fd != -1 && (uint64_t)in < s->size) {
 		ssize_t n = copy_file_range(s->fd, &in, fd, NULL,
 		    s->size - (uint64_t)in, 0);
@@ -234,7 +240,7 @@ objfs_stage_preserve(struct objfs *fs, struct objfs_inode *ino)
 		if (n <= 0) {
 			close(fd);
 			fd = -1;
-			unlink(path);
+			unlinkat(fs->cache_fd, name, 0);
 		}
 	}
 	if (fd == -1) {
@@ -243,7 +249,8 @@ objfs_stage_preserve(struct objfs *fs, struct objfs_inode *ino)
 		return;
 	}
 	close(fd);
-	log_warnx("%s: upload failed; its data is kept in %s", ino->key, path);
+	log_warnx("%s: upload failed; its data is kept in %s/%s", ino->key,
+	    fs->cache_dir, name);
 }
 
 /* The last handle is closing: the stage goes, its data safe somewhere. */
