@@ -87,7 +87,6 @@ objfs_new(const struct objfs_options *opts, struct objfs **fsp)
 	if ((fs->cache_fd = objfs_open_cache_dir(opts, cache)) < 0) {
 		rc = fs->cache_fd;
 		free(fs->cache_dir);
-	close(fs->cache_fd);
 		free(fs);
 		return rc;
 	}
@@ -127,6 +126,7 @@ objfs_free(struct objfs *fs)
 	pthread_rwlock_destroy(&fs->table_lock);
 	pthread_rwlock_destroy(&fs->ns_lock);
 	free(fs->cache_dir);
+	close(fs->cache_fd);
 	free(fs);
 }
 
