@@ -2,13 +2,15 @@
 /*
  * objfsd: a virtio-fs daemon serving an object store to virtual machines.
  *
- * main() parses the command line (options.c), opens the store, builds the layers
- * bottom up (store, objfs, FUSE server, virtio-fs device, vhost-user
- * server) and runs until SIGTERM or SIGINT.
+ * main() parses the command line (options.c), opens the socket, enters the
+ * sandbox (sandbox.c, seccomp.c), opens the store in it, builds the
+ * layers bottom up (store, objfs, FUSE server, virtio-fs device,
+ * vhost-user server) and runs until SIGTERM or SIGINT.
  */
 #include "config.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <limits.h>
 #include <malloc.h>
 #include <signal.h>
@@ -19,6 +21,7 @@
 #include <unistd.h>
 
 #include "options.h"
+#include "sandbox.h"
 #include "virtiofs.h"
 
 /*
@@ -81,33 +84,93 @@ log_attach_hint(const struct objfsd_config *c)
 	    "the guest: mount -t virtiofs objfs /mnt", args);
 }
 
+/*
+ * The sandbox's view of the store: the directory fs: serves and whether
+ * the store talks to the network.
+ */
+static void
+sandbox_store_of(const struct objfsd_config *c, struct sandbox_store *ss)
+{
+	const char *url = c->store_url;
+
+	memset(ss, 0, sizeof(*ss));
+	if (strncmp(url, "fs:", 3) == 0)
+		ss->dir = url + 3;
+	ss->network = strncmp(url, "s3:", 3) == 0;
+	ss->cache_dir = c->objfs.cache_dir;
+	if (ss->cache_dir == NULL && (ss->cache_dir = getenv("TMPDIR")) == NULL)
+		ss->cache_dir = "/var/tmp";
+	ss->socket_path = c->vu.socket_path;
+}
+
 static int
-serve(struct objfsd_config *c, struct store *st)
+open_store(struct objfsd_config *c, const char *dir, struct store **stp)
+{
+	char schemes[128], *url = NULL;
+	int rc;
+
+	/* Inside the sandbox the directory has a path of its own. */
+	if (dir != NULL && asprintf(&url, "fs:%s", dir) == -1)
+		return -ENOMEM;
+	rc = store_open(url != NULL ? url : c->store_url, &c->store, stp);
+	free(url);
+	if (rc == -EPROTONOSUPPORT) {
+		store_scheme_list(schemes, sizeof(schemes));
+		die_usage("unknown store \"%s\"; stores are %s", c->store_url,
+		    schemes);
+	}
+	if (rc != 0)
+		log_warnx("cannot open store %s: %s", c->store_url,
+		    strerror(-rc));
+	return rc;
+}
+
+/*
+ * Host first (the socket, the cache directory), then the sandbox, then
+ * the store inside it, the layers on top, the allow-list, and serve.
+ */
+static int
+serve(struct objfsd_config *c)
 {
 	struct virtiofs vfs = { 0 };
 	struct vu_server *server = NULL;
+	struct sandbox_store ss;
 	struct objfs *fs = NULL;
-	int rc;
+	struct store *st = NULL;
+	const char *dir;
+	int rc, cache_fd;
 
-	c->objfs.store = st;
 	c->vu.nqueues = 1 + c->request_queues;
-	/*
-	 * A local directory answers in microseconds: handing requests to
-	 * other threads costs more than it saves.  A remote store waits on
-	 * the network, so requests run side by side.
-	 */
-	if (c->pool_size < 0)
-		c->pool_size = store_is_tree(st) ? 0 : 16;
-	vfs.pool_size = (unsigned)c->pool_size;
-	if ((rc = objfs_new(&c->objfs, &fs)) != 0) {
-		log_warnx("cannot set up the filesystem: %s", strerror(-rc));
+	sandbox_store_of(c, &ss);
+	if ((cache_fd = open(ss.cache_dir, O_RDONLY | O_DIRECTORY |
+	    O_CLOEXEC)) == -1) {
+		log_warn("cache directory %s", ss.cache_dir);
 		return 1;
 	}
-	if ((rc = fsrv_new(fs, &c->fsrv, &vfs.srv)) != 0)
-		log_warnx("cannot set up the FUSE server: %s", strerror(-rc));
-	else if ((rc = vu_server_open(&c->vu, &virtiofs_ops, &vfs,
-	    &server)) != 0)
+	c->objfs.cache_dir = ss.cache_dir;
+	c->objfs.cache_dir_fd = cache_fd;
+	if ((rc = vu_server_open(&c->vu, &virtiofs_ops, &vfs, &server)) != 0)
 		log_warnx("cannot listen for a frontend: %s", strerror(-rc));
+	else if ((rc = sandbox_enter(&c->sandbox, &ss, &dir)) == 0)
+		rc = open_store(c, dir, &st);
+	if (rc == 0) {
+		c->objfs.store = st;
+		/*
+		 * A local directory answers in microseconds: handing requests
+		 * to other threads costs more than it saves.  A remote store
+		 * waits on the network, so requests run side by side.
+		 */
+		if (c->pool_size < 0)
+			c->pool_size = store_is_tree(st) ? 0 : 16;
+		vfs.pool_size = (unsigned)c->pool_size;
+		if ((rc = objfs_new(&c->objfs, &fs)) != 0)
+			log_warnx("cannot set up the filesystem: %s",
+			    strerror(-rc));
+	}
+	if (rc == 0 && (rc = fsrv_new(fs, &c->fsrv, &vfs.srv)) != 0)
+		log_warnx("cannot set up the FUSE server: %s", strerror(-rc));
+	if (rc == 0)
+		rc = sandbox_seccomp(&c->sandbox, &ss);
 	if (rc == 0) {
 		log_info("serving %s on %s with %u request queue%s and %u "
 		    "worker%s each", c->store_url, c->vu.socket_path != NULL ?
@@ -121,15 +184,16 @@ serve(struct objfsd_config *c, struct store *st)
 	vu_server_close(server);
 	fsrv_free(vfs.srv);
 	objfs_free(fs);
+	if (st != NULL)
+		store_close(st);
+	close(cache_fd);
 	return rc == 0 ? 0 : 1;
 }
 
 int
 main(int argc, char **argv)
 {
-	char schemes[128];
 	struct objfsd_config c;
-	struct store *st;
 	int rc;
 
 	options_defaults(&c);
@@ -154,19 +218,7 @@ main(int argc, char **argv)
 	if ((c.store.budget = membudget_new(c.cache_memory)) == NULL)
 		fatalx("out of memory");
 	c.objfs.budget = c.store.budget;
-	if ((rc = store_open(c.store_url, &c.store, &st)) != 0) {
-		if (rc == -EPROTONOSUPPORT) {
-			store_scheme_list(schemes, sizeof(schemes));
-			die_usage("unknown store \"%s\"; stores are %s",
-			    c.store_url, schemes);
-		}
-		log_warnx("cannot open store %s: %s", c.store_url,
-		    strerror(-rc));
-		membudget_free(c.store.budget);
-		return 1;
-	}
-	rc = serve(&c, st);
-	store_close(st);
+	rc = serve(&c);
 	membudget_free(c.store.budget);
 	options_free(&c);
 	log_info("exiting");

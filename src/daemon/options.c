@@ -190,6 +190,58 @@ opt_log_level(struct objfsd_config *c, const struct objfsd_option *o,
 		die_usage("unknown log level \"%s\"", s);
 }
 
+/* The index of s in a NULL-terminated list of words, or -1. */
+static int
+word_index(const char *s, const char *const *words)
+{
+	for (int i = 0; words[i] != NULL; i++)
+		if (strcmp(s, words[i]) == 0)
+			return i;
+	return -1;
+}
+
+static void
+opt_sandbox(struct objfsd_config *c, const struct objfsd_option *o,
+    const char *s)
+{
+	static const char *const words[] = { "namespace", "chroot", "none",
+	    NULL };
+	static const enum sandbox_mode modes[] = { SANDBOX_NAMESPACE,
+	    SANDBOX_CHROOT, SANDBOX_NONE };
+	int i = word_index(s, words);
+
+	if (i < 0)
+		die_usage("sandbox must be namespace, chroot or none, not "
+		    "\"%s\"", s);
+	c->sandbox.mode = modes[i];
+}
+
+static void
+opt_seccomp(struct objfsd_config *c, const struct objfsd_option *o,
+    const char *s)
+{
+	static const char *const words[] = { "kill", "log", "trap", "none",
+	    NULL };
+	static const enum sandbox_seccomp modes[] = { SECCOMP_KILL,
+	    SECCOMP_LOG, SECCOMP_TRAP, SECCOMP_NONE };
+	int i = word_index(s, words);
+
+	if (i < 0)
+		die_usage("seccomp must be kill, log, trap or none, not "
+		    "\"%s\"", s);
+	c->sandbox.seccomp = modes[i];
+}
+
+static void
+opt_modcaps(struct objfsd_config *c, const struct objfsd_option *o,
+    const char *s)
+{
+	if (sandbox_check_modcaps(s) != 0)
+		die_usage("--modcaps takes +name:-name with capability names "
+		    "such as chown or sys_admin, not \"%s\"", s);
+	c->sandbox.modcaps = s;
+}
+
 /* --s3-path-style and --s3-virtual-host: min is the style each sets. */
 static void
 opt_s3_style(struct objfsd_config *c, const struct objfsd_option *o,
@@ -289,6 +341,23 @@ const struct objfsd_option objfsd_options[] = {
 	  .config_key = "cache-memory",
 	  .handler = opt_size, FIELD(uint64_t, cache_memory),
 	  .min = 8LL << 20, .max = 1LL << 40 },
+	{ .name = "sandbox", .arg = "MODE",
+	  .help = "namespace (default), chroot or none",
+	  .config_key = "sandbox", .suboption = "sandbox",
+	  .handler = opt_sandbox },
+	{ .name = "seccomp", .arg = "ACTION",
+	  .help = "on a system call outside the allow-list:\n"
+	      "kill (default), log, trap or none",
+	  .config_key = "seccomp", .suboption = "seccomp",
+	  .handler = opt_seccomp },
+	{ .name = "modcaps", .arg = "+CAP:-CAP",
+	  .help = "capabilities to keep or drop beyond the store's",
+	  .config_key = "modcaps", .suboption = "modcaps",
+	  .handler = opt_modcaps },
+	{ .name = "run-as", .arg = "USER[:GROUP]",
+	  .help = "serve as this account, once set up",
+	  .config_key = "run-as",
+	  .handler = opt_string, FIELD(const char *, sandbox.run_as) },
 	{ .name = "log-level", .arg = "LEVEL",
 	  .help = "error, warn, info (default) or debug",
 	  .config_key = "log-level", .suboption = "log_level",

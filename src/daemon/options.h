@@ -20,6 +20,7 @@
 #include "log.h"
 #include "membudget.h"
 #include "objfs.h"
+#include "sandbox.h"
 #include "store.h"
 #include "store_s3.h"
 #include "vhost_user.h"
@@ -41,6 +42,7 @@ struct objfsd_config {
 	bool			 print_qemu_args;
 	int			 rlimit_nofile;	/* -1: soft up to hard */
 	uint64_t		 cache_memory;	/* the caches' budget */
+	struct sandbox_options	 sandbox;
 };
 
 struct objfsd_option;

@@ -107,10 +107,12 @@ fsrv_free(struct fsrv *srv)
 	free(srv);
 }
 
+/* NULL: the daemon stopped before it had a filesystem to sync. */
 void
 fsrv_sync(struct fsrv *srv)
 {
-	(void)objfs_syncfs(srv->fs);
+	if (srv != NULL)
+		(void)objfs_syncfs(srv->fs);
 }
 
 static void

@@ -24,6 +24,8 @@
 
 /* Names a put uses on its way in; listings never show them. */
 #define FS_TMP_PREFIX	".objfsd-tmp-"
+/* The same number on every architecture; glibc 2.36 has no name for it. */
+#define FS_SYS_FCHMODAT2	452
 
 #define FS_DC_SHARDS	16
 #define FS_DC_WAYS	16

@@ -13,6 +13,7 @@
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <sys/xattr.h>
 #include <unistd.h>
 
@@ -60,10 +61,29 @@ fs_apply_owner(int fd, int dfd, const char *leaf, const struct store_attr *a,
 		return 0;
 	rc = fd >= 0 ? fchown(fd, uid, gid) :
 	    fchownat(dfd, leaf, uid, gid, AT_SYMLINK_NOFOLLOW);
+	/* In a user namespace an id it does not map is EINVAL: EPERM too. */
+	if (rc == -1 && errno == EINVAL)
+		errno = EPERM;
 	/* Not root: new objects keep the daemon's owner. */
 	if (rc == -1 && errno == EPERM && !strict)
 		return 0;
 	return rc == -1 ? -errno : 0;
+}
+
+/*
+ * chmod without following a symlink: the kernel's fchmodat2 (Linux 6.6)
+ * where there is one; else glibc's fchmodat, which goes through
+ * /proc/self/fd (the namespace sandbox mounts a /proc of its own).
+ */
+static int
+fs_chmod_nofollow(int dfd, const char *leaf, mode_t perm)
+{
+	if (syscall(FS_SYS_FCHMODAT2, dfd, leaf, perm,
+	    AT_SYMLINK_NOFOLLOW) == 0)
+		return 0;
+	if (errno != ENOSYS)
+		return -1;
+	return fchmodat(dfd, leaf, perm, AT_SYMLINK_NOFOLLOW);
 }
 
 /*
@@ -87,7 +107,7 @@ fs_apply(int fd, int dfd, const char *leaf, mode_t type,
 		mode_t perm = a->mode & 07777;
 
 		rc = fd >= 0 ? fchmod(fd, perm) :
-		    fchmodat(dfd, leaf, perm, AT_SYMLINK_NOFOLLOW);
+		    fs_chmod_nofollow(dfd, leaf, perm);
 		if (rc == -1 && errno != EOPNOTSUPP)
 			return -errno;
 	}

@@ -137,21 +137,49 @@ vu_epoll_add(struct vu_server *srv, int fd)
 	    -errno : 0;
 }
 
-static int
-vu_setup_signals(struct vu_server *srv)
+static void
+vu_signal_set(sigset_t *set)
+{
+	sigemptyset(set);
+	sigaddset(set, SIGTERM);
+	sigaddset(set, SIGINT);
+}
+
+/*
+ * Blocked when the server is opened, so in every thread started later:
+ * the signals arrive only through the signalfd.
+ */
+static void
+vu_block_signals(void)
 {
 	sigset_t set;
 
-	/*
-	 * Blocked here, so in every ring thread started later: the signals
-	 * arrive only through the signalfd.
-	 */
-	sigemptyset(&set);
-	sigaddset(&set, SIGTERM);
-	sigaddset(&set, SIGINT);
+	vu_signal_set(&set);
 	pthread_sigmask(SIG_BLOCK, &set, NULL);
+}
+
+/*
+ * The signalfd and the epoll set are made when the server starts to
+ * run, in the process that runs it: an epoll registration of a signalfd
+ * waits on the signals of the process that made it, and a sandbox forks
+ * between open and run.
+ */
+static int
+vu_server_arm(struct vu_server *srv)
+{
+	sigset_t set;
+	int rc;
+
+	vu_signal_set(&set);
 	srv->signal_fd = signalfd(-1, &set, SFD_CLOEXEC | SFD_NONBLOCK);
-	return srv->signal_fd == -1 ? -errno : 0;
+	if (srv->signal_fd == -1)
+		return -errno;
+	if ((srv->epoll_fd = epoll_create1(EPOLL_CLOEXEC)) == -1)
+		return -errno;
+	if ((rc = vu_epoll_add(srv, srv->signal_fd)) != 0)
+		return rc;
+	return vu_epoll_add(srv, srv->listen_fd != -1 ? srv->listen_fd :
+	    srv->dev.conn_fd);
 }
 
 int
@@ -176,15 +204,8 @@ vu_server_open(const struct vu_options *opts, const struct vu_device_ops *ops,
 		rc = vu_listen_path(srv, opts->socket_path);
 	else
 		rc = vu_adopt_fd(srv, opts->fd);
-	if (rc == 0 && (rc = vu_setup_signals(srv)) == 0) {
-		srv->epoll_fd = epoll_create1(EPOLL_CLOEXEC);
-		rc = srv->epoll_fd == -1 ? -errno : 0;
-	}
 	if (rc == 0)
-		rc = vu_epoll_add(srv, srv->signal_fd);
-	if (rc == 0)
-		rc = vu_epoll_add(srv, srv->listen_fd != -1 ? srv->listen_fd :
-		    srv->dev.conn_fd);
+		vu_block_signals();
 	if (rc != 0) {
 		vu_server_close(srv);
 		return rc;
@@ -319,7 +340,12 @@ int
 vu_server_run(struct vu_server *srv)
 {
 	struct epoll_event ev[4];
+	int rc;
 
+	if ((rc = vu_server_arm(srv)) != 0) {
+		log_warnx("cannot wait for a frontend: %s", strerror(-rc));
+		return rc;
+	}
 	for (;;) {
 		int n = epoll_wait(srv->epoll_fd, ev, 4,
 		    vu_accept_timeout(srv));

@@ -667,7 +667,9 @@ lg_rss_kb(const struct lg *lg, long *rss, long *anon)
 	*rss = *anon = -1;
 	if (lg->rss_pid <= 0)
 		return;
-	snprintf(path, sizeof(path), "/proc/%ld/status", lg->rss_pid);
+	/* The serving process: objfsd and virtiofsd serve from a child. */
+	snprintf(path, sizeof(path), "/proc/%d/status",
+	    (int)ff_server_pid((pid_t)lg->rss_pid));
 	if ((f = fopen(path, "r")) == NULL)
 		return;
 	while (fgets(line, sizeof(line), f) != NULL)

@@ -87,12 +87,20 @@ start_mem() {
 	for _ in $(seq 100); do [ -S "$sock" ] && break; sleep 0.05; done
 }
 stop_daemon() { kill -TERM "$pid"; wait "$pid"; }
+# The serving process: objfsd's child in its pid namespace, once set up.
+server_of() {
+	for _ in $(seq 100); do grep -q "serving" "$work/log" && break; sleep 0.05; done
+	local c
+	c=$(awk '{ print $1 }' "/proc/$1/task/$1/children" 2>/dev/null)
+	echo "${c:-$1}"
+}
 start_mem
-read -r soft hard < <(limits_of "$pid")
+read -r soft hard < <(limits_of "$(server_of "$pid")")
 [ "$soft" = "$hard" ] && ok || bad "default open-file limit $soft, hard $hard"
 stop_daemon
 start_mem --rlimit-nofile=300
-[ "$(limits_of "$pid" | cut -d' ' -f1)" = 300 ] && ok || bad "--rlimit-nofile=300: $(limits_of "$pid")"
+srv=$(server_of "$pid")
+[ "$(limits_of "$srv" | cut -d' ' -f1)" = 300 ] && ok || bad "--rlimit-nofile=300: $(limits_of "$srv")"
 stop_daemon
 expect_usage_error "bad rlimit" --socket-path="$sock" --store=mem: --rlimit-nofile=-3
 
@@ -100,11 +108,12 @@ expect_usage_error "bad rlimit" --socket-path="$sock" --store=mem: --rlimit-nofi
 # pauses, and takes the frontend once fds are back.
 cpu_ticks() { awk '{ print $14 + $15 }' "/proc/$1/stat"; }
 start_mem
+srv=$(server_of "$pid")
 # The lowest free descriptor: inherited ones may leave holes.
 low=0
-while [ -e "/proc/$pid/fd/$low" ]; do low=$((low + 1)); done
-read -r soft hard < <(limits_of "$pid")
-prlimit --pid "$pid" --nofile="$low:$hard"
+while [ -e "/proc/$srv/fd/$low" ]; do low=$((low + 1)); done
+read -r soft hard < <(limits_of "$srv")
+prlimit --pid "$srv" --nofile="$low:$hard"
 python3 -c '
 import socket, sys, time
 s = socket.socket(socket.AF_UNIX)
@@ -112,12 +121,12 @@ s.connect(sys.argv[1])
 time.sleep(float(sys.argv[2]))' "$sock" 4 &
 client=$!
 sleep 0.5
-t0=$(cpu_ticks "$pid")
+t0=$(cpu_ticks "$srv")
 sleep 2
-t1=$(cpu_ticks "$pid")
+t1=$(cpu_ticks "$srv")
 [ $((t1 - t0)) -lt 40 ] && ok || bad "accept at EMFILE used $((t1 - t0)) ticks in 2 s"
 grep -q "pausing new connections" "$work/log" && ok || bad "no pause logged at EMFILE"
-prlimit --pid "$pid" --nofile="$soft:$hard"
+prlimit --pid "$srv" --nofile="$soft:$hard"
 for _ in $(seq 40); do grep -q "frontend connected" "$work/log" && break; sleep 0.1; done
 grep -q "frontend connected" "$work/log" && ok || bad "frontend not accepted once fds were back"
 wait "$client"

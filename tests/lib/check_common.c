@@ -101,7 +101,7 @@ tdaemon_assert_clean(struct tdaemon *t)
 	ck_assert_msg(ff_daemon_alive(&t->d), "daemon died");
 	tdaemon_wait_quiet(t);
 	n = ff_count_fds(t->d.pid);
-	describe_fds(t->d.pid, fds, sizeof(fds));
+	describe_fds(ff_server_pid(t->d.pid), fds, sizeof(fds));
 	ck_assert_msg(n == t->base_fds, "daemon has %d fds, not %d:%s", n,
 	    t->base_fds, fds);
 	ck_assert_int_eq(ff_count_maps(t->d.pid, "memfd:"), 0);
@@ -222,7 +222,7 @@ proc_rss_kb(pid_t pid)
 	long kb = -1;
 	FILE *f;
 
-	snprintf(path, sizeof(path), "/proc/%d/status", (int)pid);
+	snprintf(path, sizeof(path), "/proc/%d/status", (int)ff_server_pid(pid));
 	if ((f = fopen(path, "r")) == NULL)
 		return -1;
 	while (fgets(line, sizeof(line), f) != NULL)
@@ -241,7 +241,7 @@ proc_cpu_ticks(pid_t pid)
 	FILE *f;
 	int n;
 
-	snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
+	snprintf(path, sizeof(path), "/proc/%d/stat", (int)ff_server_pid(pid));
 	if ((f = fopen(path, "r")) == NULL)
 		return -1;
 	n = fscanf(f, "%*d %*s %*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u "

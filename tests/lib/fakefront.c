@@ -796,6 +796,27 @@ ff_daemon_stop(struct ff_daemon *d)
 	return status != -1 && WIFEXITED(status) ? WEXITSTATUS(status) : -1;
 }
 
+/*
+ * The process that serves: pid itself, or its child when objfsd serves
+ * from a pid namespace (--sandbox=namespace) and pid only waits for it.
+ */
+pid_t
+ff_server_pid(pid_t pid)
+{
+	char path[64];
+	long child = 0;
+	FILE *f;
+
+	snprintf(path, sizeof(path), "/proc/%d/task/%d/children", (int)pid,
+	    (int)pid);
+	if ((f = fopen(path, "r")) != NULL) {
+		if (fscanf(f, "%ld", &child) != 1)
+			child = 0;
+		fclose(f);
+	}
+	return child > 0 ? (pid_t)child : pid;
+}
+
 int
 ff_count_fds(pid_t pid)
 {
@@ -804,7 +825,7 @@ ff_count_fds(pid_t pid)
 	DIR *dir;
 	int n = 0;
 
-	snprintf(path, sizeof(path), "/proc/%d/fd", (int)pid);
+	snprintf(path, sizeof(path), "/proc/%d/fd", (int)ff_server_pid(pid));
 	if ((dir = opendir(path)) == NULL)
 		return -1;
 	while ((e = readdir(dir)) != NULL)
@@ -822,7 +843,7 @@ ff_count_maps(pid_t pid, const char *containing)
 	FILE *f;
 	int n = 0;
 
-	snprintf(path, sizeof(path), "/proc/%d/maps", (int)pid);
+	snprintf(path, sizeof(path), "/proc/%d/maps", (int)ff_server_pid(pid));
 	if ((f = fopen(path, "r")) == NULL)
 		return -1;
 	while (fgets(line, sizeof(line), f) != NULL)

@@ -123,6 +123,8 @@ int	ff_daemon_start(struct ff_daemon *d, const char *binary,
 	    const char *const *extra_args);
 int	ff_daemon_stop(struct ff_daemon *d);
 bool	ff_daemon_alive(const struct ff_daemon *d);
+/* Counts of the serving process (ff_server_pid). */
+pid_t	ff_server_pid(pid_t pid);
 int	ff_count_fds(pid_t pid);
 int	ff_count_maps(pid_t pid, const char *containing);
 bool	ff_log_contains(const struct ff_daemon *d, const char *needle,
