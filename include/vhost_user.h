@@ -61,6 +61,7 @@ struct vu_options {
 int	vu_server_open(const struct vu_options *opts,
 	    const struct vu_device_ops *ops, void *ctx,
 	    struct vu_server **serverp);
+void	vu_server_disown_socket(struct vu_server *server);
 int	vu_server_run(struct vu_server *server);
 void	vu_server_close(struct vu_server *server);
 

@@ -134,10 +134,10 @@ serve(struct objfsd_config *c)
 {
 	struct virtiofs vfs = { 0 };
 	struct vu_server *server = NULL;
+	struct sandbox_result sr;
 	struct sandbox_store ss;
 	struct objfs *fs = NULL;
 	struct store *st = NULL;
-	const char *dir;
 	int rc, cache_fd;
 
 	c->vu.nqueues = 1 + c->request_queues;
@@ -151,8 +151,11 @@ serve(struct objfsd_config *c)
 	c->objfs.cache_dir_fd = cache_fd;
 	if ((rc = vu_server_open(&c->vu, &virtiofs_ops, &vfs, &server)) != 0)
 		log_warnx("cannot listen for a frontend: %s", strerror(-rc));
-	else if ((rc = sandbox_enter(&c->sandbox, &ss, &dir)) == 0)
-		rc = open_store(c, dir, &st);
+	else if ((rc = sandbox_enter(&c->sandbox, &ss, &sr)) == 0) {
+		if (sr.forked)
+			vu_server_disown_socket(server);
+		rc = open_store(c, sr.dir, &st);
+	}
 	if (rc == 0) {
 		c->objfs.store = st;
 		/*

@@ -44,6 +44,8 @@
 #include "sandbox.h"
 
 #define NEWROOT		"/tmp"		/* where the new root is built */
+/* Where a capability that stays is kept: and no more can come back. */
+#define CAPS_KEPT	(CAPNG_EFFECTIVE | CAPNG_PERMITTED | CAPNG_BOUNDING_SET)
 
 /* What s3: reads at run time, kept read-only inside. */
 static const char *const network_paths[] = {
@@ -262,13 +264,28 @@ unshare_outside(void)
 	return rc;
 }
 
+/* The process outside waits; the child goes on to serve. */
+static int
+fork_server(const struct sandbox_store *s, struct sandbox_result *r)
+{
+	pid_t child;
+
+	if ((child = fork()) == -1)
+		return -errno;
+	if (child > 0)
+		forward_until_exit(child, s->socket_path);
+	/* The server: it goes when the process outside does. */
+	prctl(PR_SET_PDEATHSIG, SIGKILL);
+	r->forked = true;
+	return 0;
+}
+
 static int
 enter_namespaces(const struct sandbox_store *s, bool fallback,
-    const char **dirp)
+    struct sandbox_result *r)
 {
 	int flags = CLONE_NEWNS | CLONE_NEWIPC | CLONE_NEWUTS;
 	int dirfd = -1, rc;
-	pid_t child;
 
 	if (!s->network)
 		flags |= CLONE_NEWNET;
@@ -282,12 +299,8 @@ enter_namespaces(const struct sandbox_store *s, bool fallback,
 		    "running without one (--sandbox=none)", strerror(-rc));
 		return 0;
 	}
-	if ((child = fork()) == -1)
-		return -errno;
-	if (child > 0)
-		forward_until_exit(child, s->socket_path);
-	/* The server: it goes when the process outside does. */
-	prctl(PR_SET_PDEATHSIG, SIGKILL);
+	if ((rc = fork_server(s, r)) != 0)
+		return rc;
 	if (unshare(flags) != 0) {
 		log_warn("sandbox: cannot make namespaces");
 		return -errno;
@@ -304,26 +317,30 @@ enter_namespaces(const struct sandbox_store *s, bool fallback,
 	if (dirfd != -1)
 		close(dirfd);
 	if (rc == 0 && s->dir != NULL)
-		*dirp = "/store";
+		r->dir = "/store";
 	return rc;
 }
 
 static int
-enter_chroot(const struct sandbox_store *s, const char **dirp)
+enter_chroot(const struct sandbox_store *s, struct sandbox_result *r)
 {
 	const char *root = s->dir != NULL ? s->dir : s->cache_dir;
+	int rc;
 
 	if (s->network) {
 		log_warnx("--sandbox=chroot cannot serve s3: (name resolution "
 		    "and TLS read files outside); use namespace or none");
 		return -EINVAL;
 	}
+	/* Outside stays a process that can reach the socket to remove it. */
+	if ((rc = fork_server(s, r)) != 0)
+		return rc;
 	if (chroot(root) != 0 || chdir("/") != 0) {
 		log_warn("sandbox: cannot chroot into %s", root);
 		return -errno;
 	}
 	if (s->dir != NULL)
-		*dirp = "/";
+		r->dir = "/";
 	return 0;
 }
 
@@ -352,7 +369,7 @@ modcap_one(const char *word, bool apply)
 		return -EINVAL;
 	if (apply)
 		capng_update(word[0] == '+' ? CAPNG_ADD : CAPNG_DROP,
-		    CAPNG_EFFECTIVE | CAPNG_PERMITTED, (unsigned)cap);
+		    CAPS_KEPT, (unsigned)cap);
 	return 0;
 }
 
@@ -389,9 +406,9 @@ drop_capabilities(const struct sandbox_options *o,
 {
 	bool bounds = capng_have_capability(CAPNG_EFFECTIVE, CAP_SETPCAP);
 
-	capng_clear(CAPNG_SELECT_BOTH);
+	capng_clear(CAPNG_SELECT_ALL);
 	if (s->dir != NULL && geteuid() == 0)
-		capng_updatev(CAPNG_ADD, CAPNG_EFFECTIVE | CAPNG_PERMITTED,
+		capng_updatev(CAPNG_ADD, CAPS_KEPT,
 		    CAP_CHOWN, CAP_DAC_OVERRIDE, CAP_DAC_READ_SEARCH,
 		    CAP_FOWNER, CAP_FSETID, CAP_SETGID, CAP_SETUID, CAP_MKNOD,
 		    -1);
@@ -405,25 +422,26 @@ drop_capabilities(const struct sandbox_options *o,
 
 int
 sandbox_enter(const struct sandbox_options *o, const struct sandbox_store *s,
-    const char **dirp)
+    struct sandbox_result *r)
 {
 	struct run_as ra;
 	int rc;
 
-	*dirp = s->dir;
+	r->dir = s->dir;
+	r->forked = false;
 	/* Read while the host's files are there. */
 	tzset();
 	if ((rc = resolve_run_as(o->run_as, &ra)) != 0)
 		return rc;
 	switch (o->mode) {
 	case SANDBOX_DEFAULT:
-		rc = enter_namespaces(s, true, dirp);
+		rc = enter_namespaces(s, true, r);
 		break;
 	case SANDBOX_NAMESPACE:
-		rc = enter_namespaces(s, false, dirp);
+		rc = enter_namespaces(s, false, r);
 		break;
 	case SANDBOX_CHROOT:
-		rc = enter_chroot(s, dirp);
+		rc = enter_chroot(s, r);
 		break;
 	case SANDBOX_NONE:
 		break;

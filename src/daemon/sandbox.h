@@ -41,14 +41,19 @@ struct sandbox_store {
 	const char	*socket_path;	/* removed by the parent at exit */
 };
 
+struct sandbox_result {
+	const char	*dir;		/* the store directory, as seen inside */
+	bool		 forked;	/* the process outside removes the socket */
+};
+
 /*
- * Enter the sandbox.  *dirp becomes the store directory's path inside it
- * (dir itself without one).  With pid namespaces the calling process
- * stays outside, forwards signals and exits with the server's status;
- * only the server returns.  0, or -errno with the reason logged.
+ * Enter the sandbox.  With namespace and chroot the calling process
+ * stays outside, forwards signals, removes the socket at the end and
+ * exits with the server's status; only the server returns.  0, or
+ * -errno with the reason logged.
  */
 int	sandbox_enter(const struct sandbox_options *o,
-	    const struct sandbox_store *s, const char **dirp);
+	    const struct sandbox_store *s, struct sandbox_result *r);
 /* The last step, once everything is open: the seccomp allow-list. */
 int	sandbox_seccomp(const struct sandbox_options *o,
 	    const struct sandbox_store *s);

@@ -336,6 +336,14 @@ vu_handle_signal(struct vu_server *srv)
 	return true;
 }
 
+/* Someone else removes the socket at the end: the path may be gone here. */
+void
+vu_server_disown_socket(struct vu_server *srv)
+{
+	free(srv->socket_path);
+	srv->socket_path = NULL;
+}
+
 int
 vu_server_run(struct vu_server *srv)
 {
