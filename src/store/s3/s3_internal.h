@@ -77,6 +77,9 @@ struct s3_store {
 	struct membudget *own_budget;
 	pthread_mutex_t	 ra_lock;
 	unsigned	 ra_fetching;
+	/* Ranged GETs answered and their bytes (atomic): tests read them. */
+	uint64_t	 range_gets;
+	uint64_t	 range_bytes;
 };
 
 #define S3_RA_FETCH_MAX		32	/* fetch threads, all readers */

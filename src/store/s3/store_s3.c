@@ -337,6 +337,8 @@ s3_get_range(struct s3_store *s, const char *full, uint64_t off,
 	rc = s3_perform(s, &r);
 	if (rc == 0) {
 		*got = r.got;
+		__atomic_add_fetch(&s->range_gets, 1, __ATOMIC_RELAXED);
+		__atomic_add_fetch(&s->range_bytes, r.got, __ATOMIC_RELAXED);
 		s3_content_total(&r.resp_hdrs, total);
 	} else if (r.status == 416) {
 		rc = 0;			/* at or past the end */
