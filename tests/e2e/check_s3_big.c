@@ -62,6 +62,8 @@ teardown(void)
 {
 	objfs_free(fs);
 	store_close(st);
+	/* Read-ahead chunks, queued, loading or cached, all given back. */
+	ck_assert_uint_eq(membudget_used(budget), 0);
 	membudget_free(budget);
 }
 
@@ -332,6 +334,31 @@ START_TEST(one_read_never_mixes_two_etags)
 END_TEST
 
 /*
+ * Readers that go away while the chunks they started are queued or
+ * loading, over and over, and the store closing behind the last of them
+ * (teardown): chunks belong to the cache, nothing is used after it is
+ * freed (the sanitizer build), and every budget byte comes back.
+ */
+START_TEST(readers_close_while_their_chunks_load)
+{
+	const size_t len = 24 * (size_t)MIB;
+	const char *key = "ra/gone";
+	struct store_reader *r;
+
+	put_version(st, key, len, 3);
+	for (int i = 0; i < 20; i++) {
+		ck_assert_int_eq(store_reader_open(st, key, &r), 0);
+		expect_version(r, key, 0, 4096, 3);
+		expect_version(r, key, 4096, 4096, 3);
+		store_reader_close(st, r);
+	}
+	ck_assert_int_eq(store_reader_open(st, key, &r), 0);
+	expect_version(r, key, 0, 4096, 3);
+	store_reader_close(st, r);
+}
+END_TEST
+
+/*
  * Several READs of one open file at once, each in 256 page-sized iovecs,
  * through the read-ahead and around it: every byte where it belongs.
  */
@@ -584,6 +611,7 @@ main(void)
 	tcase_add_test(tc, many_readers_share_one_readahead_budget);
 	tcase_add_test(tc, writes_drop_readahead_chunks);
 	tcase_add_test(tc, one_read_never_mixes_two_etags);
+	tcase_add_test(tc, readers_close_while_their_chunks_load);
 	tcase_add_test(tc, directory_of_3000_objects_across_pages);
 	tcase_add_test(tc, rename_directory_of_500_files);
 	suite_add_tcase(s, tc);
