@@ -56,7 +56,7 @@ struct s3_obj_info {
  * Everything in it is guarded by lock.
  */
 #define S3_RA_CHUNK		(8u << 20)
-#define S3_RA_AHEAD		3	/* chunks a reader keeps ahead, at most */
+#define S3_RA_AHEAD		3	/* chunks ahead of a reader, at most */
 #define S3_RA_FETCH_MAX		32	/* chunks queued or loading */
 #define S3_RA_WORKERS		8	/* fetch threads of a store */
 

@@ -318,7 +318,7 @@ ra_fetch(struct s3_store *s, struct s3_ra_chunk *c)
 	c->state = rc == 0 ? S3_RA_READY : S3_RA_FAILED;
 	ra->fetching--;
 	if (rc != 0 || c->dropped)
-		ra_drop(s, c);		/* failed: the next read fetches again */
+		ra_drop(s, c);	/* failed: the next read fetches it again */
 	else if (c->refs == 0) {
 		TAILQ_INSERT_TAIL(&ra->lru, c, link);
 		c->listed = true;
