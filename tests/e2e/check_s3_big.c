@@ -334,6 +334,41 @@ START_TEST(one_read_never_mixes_two_etags)
 END_TEST
 
 /*
+ * The budget (64 MiB here) full of the chunks two idle readers left
+ * cached: a third reader's chunks take the place of the least recently
+ * used ones, rather than every read of it going directly to S3.
+ */
+START_TEST(lru_chunks_make_room_for_new_ones)
+{
+	const size_t len = 32 * (size_t)MIB;
+	struct s3_store *s = (struct s3_store *)st;
+	struct store_reader *a, *b, *c;
+	uint64_t gets;
+
+	put_version(st, "ra/a", len, 1);
+	put_version(st, "ra/b", len, 2);
+	put_version(st, "ra/c", len, 3);
+	ck_assert_int_eq(store_reader_open(st, "ra/a", &a), 0);
+	ck_assert_int_eq(store_reader_open(st, "ra/b", &b), 0);
+	expect_version(a, "ra/a", 0, 3 * MIB, 1);
+	expect_version(b, "ra/b", 0, 3 * MIB, 2);
+	(void)fetched_bytes();
+	ck_assert_uint_eq(membudget_used(budget), 64 * MIB);
+	gets = __atomic_load_n(&s->range_gets, __ATOMIC_RELAXED);
+	ck_assert_int_eq(store_reader_open(st, "ra/c", &c), 0);
+	expect_version(c, "ra/c", 0, len, 3);
+	gets = __atomic_load_n(&s->range_gets, __ATOMIC_RELAXED) - gets;
+	ck_assert_msg(gets <= 6, "32 reads of 1 MiB took %llu GETs",
+	    (unsigned long long)gets);
+	ck_assert_uint_le(membudget_used(budget), 64 * MIB);
+	expect_version(a, "ra/a", 0, 3 * MIB, 1);
+	store_reader_close(st, c);
+	store_reader_close(st, b);
+	store_reader_close(st, a);
+}
+END_TEST
+
+/*
  * Readers that go away while the chunks they started are queued or
  * loading, over and over, and the store closing behind the last of them
  * (teardown): chunks belong to the cache, nothing is used after it is
@@ -611,6 +646,7 @@ main(void)
 	tcase_add_test(tc, many_readers_share_one_readahead_budget);
 	tcase_add_test(tc, writes_drop_readahead_chunks);
 	tcase_add_test(tc, one_read_never_mixes_two_etags);
+	tcase_add_test(tc, lru_chunks_make_room_for_new_ones);
 	tcase_add_test(tc, readers_close_while_their_chunks_load);
 	tcase_add_test(tc, directory_of_3000_objects_across_pages);
 	tcase_add_test(tc, rename_directory_of_500_files);
