@@ -24,6 +24,7 @@
 #include "log.h"
 #include "membudget.h"
 #include "objfs.h"
+#include "s3_internal.h"
 #include "s3_test_config.h"
 #include "store.h"
 
@@ -34,6 +35,7 @@ static struct objfs *fs;
 static struct store *st;
 static struct membudget *budget;
 static char prefix[64];
+static char url[160];
 static const struct objfs_ctx ctx = { 0, 0, 1 };
 
 static void
@@ -42,7 +44,6 @@ setup(void)
 	struct store_s3_config s3;
 	struct store_config cfg = { .s3 = &s3 };
 	struct objfs_options o = { .file_mode = 0644, .dir_mode = 0755 };
-	char url[160];
 
 	s3_test_config(&s3, 5);
 	budget = membudget_new(64 * MIB);
@@ -61,6 +62,8 @@ teardown(void)
 {
 	objfs_free(fs);
 	store_close(st);
+	/* Read-ahead chunks, queued, loading or cached, all given back. */
+	ck_assert_uint_eq(membudget_used(budget), 0);
 	membudget_free(budget);
 }
 
@@ -119,20 +122,54 @@ reader_thread(void *p)
 }
 
 /*
- * Several READs of one open file at once, each in 256 page-sized iovecs,
- * through the read-ahead and around it: every byte where it belongs.
+ * What the store's ranged GETs brought in so far, once the read-ahead
+ * fetches the reads started have finished.
  */
+static uint64_t
+fetched_bytes(void)
+{
+	struct s3_store *s = (struct s3_store *)st;
+
+	for (int i = 0; i < 3000; i++) {
+		unsigned n;
+
+		pthread_mutex_lock(&s->ra.lock);
+		n = s->ra.fetching;
+		pthread_mutex_unlock(&s->ra.lock);
+		if (n == 0)
+			break;
+		usleep(10000);
+	}
+	return __atomic_load_n(&s->range_bytes, __ATOMIC_RELAXED);
+}
+
+/* Three sequential 128 KiB reads from the start, as cat(1) begins. */
+static void
+read_three(uint64_t fh, char *buf)
+{
+	for (int r = 0; r < 3; r++) {
+		struct iovec iov = { buf, 128 * 1024 };
+		size_t n = 0;
+
+		ck_assert_int_eq(objfs_read(fs, fh, (uint64_t)r * 128 * 1024,
+		    &iov, 1, &n), 0);
+		ck_assert_uint_eq(n, 128 * 1024);
+	}
+}
+
 /*
  * 40 handles on one 64 MiB object, three sequential 128 KiB reads each:
  * read-ahead of all of them stays within the store's budget (here 64
- * MiB); before, each handle held up to 32 MiB (1.3 GB in all).
+ * MiB), and they share it: together they download no more than twice
+ * what one handle alone does.  Before, each handle fetched its own
+ * chunks until the budget ran out.
  */
 START_TEST(many_readers_share_one_readahead_budget)
 {
 	enum { NHANDLES = 40 };
 	const size_t total = 64 * (size_t)MIB;
 	struct store_attr a = { .has = STORE_ATTR_MODE, .mode = S_IFREG | 0644 };
-	uint64_t fh[NHANDLES], ino;
+	uint64_t fh[NHANDLES], ino, base, one, forty;
 	struct objfs_entry e;
 	char *buf = malloc(128 * 1024);
 	long before, after;
@@ -145,28 +182,221 @@ START_TEST(many_readers_share_one_readahead_budget)
 	close(fd);
 	ck_assert_int_eq(objfs_lookup(fs, ROOT, "big", &e), 0);
 	ino = e.ino;
+	/* Counted before the close, which would cancel queued fetches. */
+	base = fetched_bytes();
+	ck_assert_int_eq(objfs_open(fs, ino, O_RDONLY, false, &fh[0], &of), 0);
+	read_three(fh[0], buf);
+	one = fetched_bytes() - base;
+	ck_assert_int_eq(objfs_release(fs, fh[0]), 0);
 	before = proc_rss_kb(getpid());
 	for (int i = 0; i < NHANDLES; i++)
 		ck_assert_int_eq(objfs_open(fs, ino, O_RDONLY, false, &fh[i],
 		    &of), 0);
-	for (int r = 0; r < 3; r++)
-		for (int i = 0; i < NHANDLES; i++) {
-			struct iovec iov = { buf, 128 * 1024 };
-			size_t n = 0;
-
-			ck_assert_int_eq(objfs_read(fs, fh[i],
-			    (uint64_t)r * 128 * 1024, &iov, 1, &n), 0);
-			ck_assert_uint_eq(n, 128 * 1024);
-		}
+	for (int i = 0; i < NHANDLES; i++)
+		read_three(fh[i], buf);
+	forty = fetched_bytes() - base - one;
 	after = proc_rss_kb(getpid());
 	for (int i = 0; i < NHANDLES; i++)
 		ck_assert_int_eq(objfs_release(fs, fh[i]), 0);
 	free(buf);
+	fprintf(stderr, "40 readers: RSS %ld -> %ld KiB; fetched %llu KiB by "
+	    "one handle, %llu KiB by 40\n", before, after,
+	    (unsigned long long)one >> 10, (unsigned long long)forty >> 10);
 	ck_assert_msg(after - before < 96 * 1024, "RSS %ld -> %ld KiB",
 	    before, after);
+	ck_assert_msg(one > 0 && forty <= 2 * one, "40 handles fetched %llu "
+	    "KiB, one alone %llu KiB", (unsigned long long)forty >> 10,
+	    (unsigned long long)one >> 10);
 }
 END_TEST
 
+/* Byte i of version v of an object. */
+static char
+version_at(uint64_t i, int v)
+{
+	return (char)(pattern_at(i) + v * 101);
+}
+
+/* len bytes of version v as key, put straight into the store to. */
+static void
+put_version(struct store *to, const char *key, size_t len, int v)
+{
+	struct store_attr a = { .has = STORE_ATTR_MODE, .mode = S_IFREG | 0644 };
+	int fd = memfd_create("version", 0);
+	char *src;
+
+	ck_assert_int_ge(fd, 0);
+	ck_assert_int_eq(ftruncate(fd, (off_t)len), 0);
+	src = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+	ck_assert_ptr_ne(src, MAP_FAILED);
+	for (size_t i = 0; i < len; i++)
+		src[i] = version_at(i, v);
+	munmap(src, len);
+	ck_assert_int_eq(store_put(to, key, fd, len, &a), 0);
+	close(fd);
+}
+
+/* len bytes at off through r, 1 MiB a read: every one of version v. */
+static void
+expect_version(struct store_reader *r, const char *key, uint64_t off,
+    size_t len, int v)
+{
+	char *buf = malloc(MIB);
+
+	for (size_t done = 0; done < len;) {
+		size_t want = len - done < MIB ? len - done : MIB, n = 0;
+		struct iovec iov = { buf, want };
+
+		ck_assert_int_eq(store_reader_read(st, r, key, off + done, &iov,
+		    1, &n), 0);
+		ck_assert_uint_eq(n, want);
+		for (size_t k = 0; k < n; k++)
+			if (buf[k] != version_at(off + done + k, v))
+				ck_abort_msg("%s: byte %llu is not of version "
+				    "%d", key, (unsigned long long)(off + done +
+				    k), v);
+		done += n;
+	}
+	free(buf);
+}
+
+/*
+ * Every write through the store drops the chunks read ahead of the key
+ * it wrote: a reader opened after it sees the new bytes, or none, though
+ * a reader from before still has the object open.
+ */
+START_TEST(writes_drop_readahead_chunks)
+{
+	enum { PUT, COPY, REMOVE, REMOVE_MANY, NWRITES };
+	const size_t len = 24 * (size_t)MIB;
+	const char *x = "ra/x";
+	struct store_reader *old, *r;
+	char buf[4096];
+
+	put_version(st, "ra/y", len, 9);
+	for (int w = 0; w < NWRITES; w++) {
+		struct iovec iov = { buf, sizeof(buf) };
+		size_t n;
+		int v = -1;
+
+		put_version(st, x, len, w);
+		ck_assert_int_eq(store_reader_open(st, x, &old), 0);
+		/* Three reads: the window has grown over all three chunks. */
+		expect_version(old, x, 0, 3 * MIB, w);
+		(void)fetched_bytes();
+		if (w == PUT)
+			put_version(st, x, len, v = 5);
+		else if (w == COPY) {
+			ck_assert_int_eq(store_copy(st, "ra/y", x, NULL), 0);
+			v = 9;
+		} else if (w == REMOVE)
+			ck_assert_int_eq(store_remove(st, x), 0);
+		else
+			ck_assert_int_eq(store_remove_many(st, &x, 1), 0);
+		ck_assert_int_eq(store_reader_open(st, x, &r), 0);
+		if (v >= 0)
+			expect_version(r, x, 0, len, v);
+		else
+			ck_assert_int_eq(store_reader_read(st, r, x, 0, &iov, 1,
+			    &n), -ENOENT);
+		store_reader_close(st, r);
+		store_reader_close(st, old);
+	}
+}
+END_TEST
+
+/*
+ * The object changes behind the store's back (another client) between
+ * two chunk fetches: a read across both chunks gets the new bytes only,
+ * never the old chunk's followed by the new one's.
+ */
+START_TEST(one_read_never_mixes_two_etags)
+{
+	const size_t len = 24 * (size_t)MIB;
+	const char *z = "ra/z";
+	struct store_s3_config s3;
+	struct store_config cfg = { .s3 = &s3 };
+	struct store_reader *r;
+	struct store *other;
+
+	put_version(st, z, len, 1);
+	ck_assert_int_eq(store_reader_open(st, z, &r), 0);
+	expect_version(r, z, 0, MIB, 1);	/* chunks 0 and 1 */
+	(void)fetched_bytes();
+	s3_test_config(&s3, 5);
+	ck_assert_int_eq(store_open(url, &cfg, &other), 0);
+	put_version(other, z, len, 2);
+	store_close(other);
+	/* Chunk 1 is the old one, chunk 2 is fetched now. */
+	expect_version(r, z, 16 * MIB - 512 * 1024, MIB, 2);
+	store_reader_close(st, r);
+}
+END_TEST
+
+/*
+ * The budget (64 MiB here) full of the chunks two idle readers left
+ * cached: a third reader's chunks take the place of the least recently
+ * used ones, rather than every read of it going directly to S3.
+ */
+START_TEST(lru_chunks_make_room_for_new_ones)
+{
+	const size_t len = 32 * (size_t)MIB;
+	struct s3_store *s = (struct s3_store *)st;
+	struct store_reader *a, *b, *c;
+	uint64_t gets;
+
+	put_version(st, "ra/a", len, 1);
+	put_version(st, "ra/b", len, 2);
+	put_version(st, "ra/c", len, 3);
+	ck_assert_int_eq(store_reader_open(st, "ra/a", &a), 0);
+	ck_assert_int_eq(store_reader_open(st, "ra/b", &b), 0);
+	expect_version(a, "ra/a", 0, 3 * MIB, 1);
+	expect_version(b, "ra/b", 0, 3 * MIB, 2);
+	(void)fetched_bytes();
+	ck_assert_uint_eq(membudget_used(budget), 64 * MIB);
+	gets = __atomic_load_n(&s->range_gets, __ATOMIC_RELAXED);
+	ck_assert_int_eq(store_reader_open(st, "ra/c", &c), 0);
+	expect_version(c, "ra/c", 0, len, 3);
+	gets = __atomic_load_n(&s->range_gets, __ATOMIC_RELAXED) - gets;
+	ck_assert_msg(gets <= 6, "32 reads of 1 MiB took %llu GETs",
+	    (unsigned long long)gets);
+	ck_assert_uint_le(membudget_used(budget), 64 * MIB);
+	expect_version(a, "ra/a", 0, 3 * MIB, 1);
+	store_reader_close(st, c);
+	store_reader_close(st, b);
+	store_reader_close(st, a);
+}
+END_TEST
+
+/*
+ * Readers that go away while the chunks they started are queued or
+ * loading, over and over, and the store closing behind the last of them
+ * (teardown): chunks belong to the cache, nothing is used after it is
+ * freed (the sanitizer build), and every budget byte comes back.
+ */
+START_TEST(readers_close_while_their_chunks_load)
+{
+	const size_t len = 24 * (size_t)MIB;
+	const char *key = "ra/gone";
+	struct store_reader *r;
+
+	put_version(st, key, len, 3);
+	for (int i = 0; i < 20; i++) {
+		ck_assert_int_eq(store_reader_open(st, key, &r), 0);
+		expect_version(r, key, 0, 4096, 3);
+		expect_version(r, key, 4096, 4096, 3);
+		store_reader_close(st, r);
+	}
+	ck_assert_int_eq(store_reader_open(st, key, &r), 0);
+	expect_version(r, key, 0, 4096, 3);
+	store_reader_close(st, r);
+}
+END_TEST
+
+/*
+ * Several READs of one open file at once, each in 256 page-sized iovecs,
+ * through the read-ahead and around it: every byte where it belongs.
+ */
 START_TEST(concurrent_page_reads_of_one_file)
 {
 	enum { NCHUNKS = 40, NTHREADS = 8 };
@@ -414,6 +644,10 @@ main(void)
 	tcase_add_test(tc, file_of_300_mib_through_multipart);
 	tcase_add_test(tc, concurrent_page_reads_of_one_file);
 	tcase_add_test(tc, many_readers_share_one_readahead_budget);
+	tcase_add_test(tc, writes_drop_readahead_chunks);
+	tcase_add_test(tc, one_read_never_mixes_two_etags);
+	tcase_add_test(tc, lru_chunks_make_room_for_new_ones);
+	tcase_add_test(tc, readers_close_while_their_chunks_load);
 	tcase_add_test(tc, directory_of_3000_objects_across_pages);
 	tcase_add_test(tc, rename_directory_of_500_files);
 	suite_add_tcase(s, tc);

@@ -2,8 +2,9 @@
 # SPDX-License-Identifier: Apache-2.0
 # S3 behind a misbehaving proxy (503 SlowDown, connection resets, stalls,
 # responses cut short).  Every file either arrives whole or its writer
-# gets EIO at close; no read returns wrong bytes; and the objfs suite still
-# passes with a milder proxy in the way.  Skip (77) without s3rver.
+# gets EIO at close; no read returns wrong bytes; the objfs suite still
+# passes with a milder proxy in the way; and a read-ahead chunk that
+# failed once is fetched again.  Skip (77) without s3rver.
 set -u
 srcdir=${srcdir:-.}
 . "$srcdir/tests/lib/s3rver.sh"
@@ -29,11 +30,11 @@ export OBJFSD_TEST_CACHE_DIR=$work/cache
 mkdir -p "$OBJFSD_TEST_CACHE_DIR"
 direct=$OBJFSD_TEST_S3_ENDPOINT
 
-# start_proxy NAME SEED SLOWDOWN RESET STALL TRUNCATE [TRICKLE]: sets
-# $proxy_url
+# start_proxy NAME SEED SLOWDOWN RESET STALL TRUNCATE [TRICKLE [FAIL_RANGE]]:
+# sets $proxy_url
 start_proxy() {
 	python3 "$srcdir/tests/lib/faultproxy.py" "$S3_PORT" "$work/$1.port" "$2" \
-	    "$3" "$4" "$5" "$6" "${7:-0}" 2> "$work/$1.log" &
+	    "$3" "$4" "$5" "$6" "${7:-0}" ${8:+"$8"} 2> "$work/$1.log" &
 	proxies="$proxies $!"
 	for _ in $(seq 100); do [ -s "$work/$1.port" ] && break; sleep 0.1; done
 	proxy_url="http://127.0.0.1:$(cat "$work/$1.port")"
@@ -146,6 +147,29 @@ took=$(( $(date +%s) - t0 ))
 [ "$st" -ne 0 ] && [ "$st" -ne 124 ] && [ "$took" -lt 20 ] && ok ||
     bad "a trickling server held the request ${took} s (exit $st)"
 stop_proxies
+
+# One read-ahead chunk whose fetch fails (a 500, no retries): the read
+# waiting for it goes directly, the next read of its range fetches the
+# chunk again rather than remembering the failure (which would send every
+# read of those 8 MiB straight to S3, 64 KiB at a time), and a second pass
+# through the same handle is served too.  Every byte is compared.
+chunk0=bytes=0-8388607
+head -c $(( (20 << 20) + 12345 )) /dev/urandom > "$work/ra"
+OBJFSD_TEST_S3_ENDPOINT=$direct "$cli" $url put ra 644 0 0 1600000000 \
+    < "$work/ra" 2>> "$work/cli.log" || bad "could not store the read-ahead file"
+start_proxy chunk 17 0 0 0 0 0 "$chunk0"
+OBJFSD_TEST_S3_ENDPOINT=$proxy_url OBJFSD_TEST_S3_RETRIES=0 \
+    "$cli" $url reread ra > "$work/back" 2> "$work/reread.err"
+st=$?
+stop_proxies
+cat "$work/ra" "$work/ra" | cmp -s - "$work/back" && [ $st -eq 0 ] && ok ||
+    bad "reads past a failed chunk: exit $st, $(stat -c %s "$work/back") bytes: $(tail -n 3 "$work/reread.err")"
+failed=$(grep -c "^range $chunk0: 500" "$work/chunk.log")
+again=$(sed -n "/^range $chunk0: 500/,\$p" "$work/chunk.log" | grep -c "^range $chunk0: pass")
+small=$(awk -F'[=: -]+' '/^range bytes=/ && $4 - $3 + 1 != 8388608' "$work/chunk.log" | wc -l)
+[ "$failed" -eq 1 ] && [ "$again" -ge 1 ] && [ "$small" -le 4 ] && ok ||
+    bad "failed chunk: $failed failures, fetched again $again times, $small direct reads, $(grep -c '^range' "$work/chunk.log") ranged GETs in all"
+echo "failed read-ahead chunk: fetched again $again times, $small direct reads"
 
 echo "s3 faults: $pass passed, $fail failed"
 [ "$fail" -eq 0 ]

@@ -11,10 +11,13 @@ instead would replay it seconds later, after the client's retry and
 whatever the client did next.
 
   faultproxy.py UPSTREAM_PORT PORT_FILE SEED SLOWDOWN RESET STALL TRUNCATE
-               [TRICKLE]
+               [TRICKLE [FAIL_RANGE]]
 
-The rates are fractions of requests (0.1 = 10%).  The port it listens on
-is written to PORT_FILE.  Counts of each fault go to stderr at exit."""
+The rates are fractions of requests (0.1 = 10%).  With FAIL_RANGE (say
+bytes=0-8388607), the first GET asking for exactly that range is answered
+500 InternalError, and every ranged GET goes to stderr as "range R: 500"
+or "range R: pass".  The port it listens on is written to PORT_FILE.
+Counts of each fault go to stderr at exit."""
 
 import asyncio
 import random
@@ -29,11 +32,15 @@ RNG = random.Random(int(sys.argv[3]))
 RATES = {"slowdown": float(sys.argv[4]), "reset": float(sys.argv[5]),
          "stall": float(sys.argv[6]), "truncate": float(sys.argv[7]),
          "trickle": float(sys.argv[8]) if len(sys.argv) > 8 else 0.0}
+FAIL_RANGE = sys.argv[9] if len(sys.argv) > 9 else None
 STALL_SECONDS = 4
-counts = {k: 0 for k in list(RATES) + ["pass"]}
+counts = {k: 0 for k in list(RATES) + ["fail", "pass"]}
 
 SLOWDOWN = (b"<?xml version=\"1.0\" encoding=\"UTF-8\"?><Error><Code>SlowDown"
             b"</Code><Message>Please reduce your request rate.</Message></Error>")
+INTERNAL = (b"<?xml version=\"1.0\" encoding=\"UTF-8\"?><Error><Code>"
+            b"InternalError</Code><Message>We encountered an internal error."
+            b"</Message></Error>")
 
 
 def choose():
@@ -45,12 +52,30 @@ def choose():
     return "pass"
 
 
-def content_length(head):
+def header(head, want):
     for line in head.split(b"\r\n")[1:]:
         name, _, value = line.partition(b":")
-        if name.strip().lower() == b"content-length":
-            return int(value.strip())
-    return 0
+        if name.strip().lower() == want:
+            return value.strip()
+    return None
+
+
+def content_length(head):
+    return int(header(head, b"content-length") or 0)
+
+
+def range_fault(head):
+    """With FAIL_RANGE: fail its first GET, log every ranged one."""
+    global FAIL_RANGE
+    rng = header(head, b"range")
+    if FAIL_RANGE is None or rng is None or not head.startswith(b"GET "):
+        return False
+    fail = rng.decode() == FAIL_RANGE
+    if fail:
+        FAIL_RANGE = ""     # once
+    print(f"range {rng.decode()}: {'500' if fail else 'pass'}",
+          file=sys.stderr, flush=True)
+    return fail
 
 
 def reset(writer):
@@ -78,8 +103,15 @@ async def handle(reader, writer):
         while True:
             head = await reader.readuntil(b"\r\n\r\n")
             body = await reader.readexactly(content_length(head))
-            fault = choose()
+            fault = "fail" if range_fault(head) else choose()
             counts[fault] += 1
+            if fault == "fail":
+                writer.write(b"HTTP/1.1 500 Internal Server Error\r\n"
+                             b"Content-Type: application/xml\r\n"
+                             b"Content-Length: %d\r\n\r\n" % len(INTERNAL)
+                             + INTERNAL)
+                await writer.drain()
+                continue
             if fault == "reset":
                 reset(writer)
                 return

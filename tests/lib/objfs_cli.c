@@ -9,6 +9,7 @@
  *   objfs_cli URL symlink TARGET PATH
  *   objfs_cli URL setxattr PATH NAME VALUE
  *   objfs_cli URL stat|cat|ls|readlink|rm PATH
+ *   objfs_cli URL reread PATH	(cat twice through one open handle)
  *   objfs_cli URL getxattr PATH NAME
  *
  * S3 settings come from OBJFSD_TEST_S3_ENDPOINT, _RETRIES and _TIMEOUT.
@@ -126,7 +127,7 @@ cmd_stat(char **argv)
 }
 
 static int
-cmd_cat(char **argv)
+cmd_cat(char **argv, int passes)
 {
 	char buf[1 << 16];
 	uint64_t ino, fh, off = 0;
@@ -137,16 +138,17 @@ cmd_cat(char **argv)
 	if ((rc = walk(argv[0], false, &ino, NULL)) != 0 ||
 	    (rc = objfs_open(fs, ino, O_RDONLY, false, &fh, &of)) != 0)
 		return fail("open", rc);
-	for (;;) {
-		struct iovec iov = { buf, sizeof(buf) };
+	for (int pass = 0; pass < passes; pass++, off = 0)
+		for (;;) {
+			struct iovec iov = { buf, sizeof(buf) };
 
-		if ((rc = objfs_read(fs, fh, off, &iov, 1, &n)) != 0)
-			return fail("read", rc);
-		if (n == 0)
-			break;
-		fwrite(buf, 1, n, stdout);
-		off += n;
-	}
+			if ((rc = objfs_read(fs, fh, off, &iov, 1, &n)) != 0)
+				return fail("read", rc);
+			if (n == 0)
+				break;
+			fwrite(buf, 1, n, stdout);
+			off += n;
+		}
 	objfs_release(fs, fh);
 	return 0;
 }
@@ -240,7 +242,8 @@ run(const char *cmd, int argc, char **argv)
 	} cmds[] = {
 		{ "put", 5 }, { "mkdir", 2 }, { "symlink", 2 },
 		{ "setxattr", 3 }, { "getxattr", 2 }, { "stat", 1 },
-		{ "cat", 1 }, { "ls", 1 }, { "readlink", 1 }, { "rm", 1 },
+		{ "cat", 1 }, { "reread", 1 }, { "ls", 1 }, { "readlink", 1 },
+		{ "rm", 1 },
 	};
 
 	for (size_t i = 0; i < sizeof(cmds) / sizeof(cmds[0]); i++) {
@@ -252,8 +255,8 @@ run(const char *cmd, int argc, char **argv)
 			return cmd_put(argv);
 		if (strcmp(cmd, "stat") == 0)
 			return cmd_stat(argv);
-		if (strcmp(cmd, "cat") == 0)
-			return cmd_cat(argv);
+		if (strcmp(cmd, "cat") == 0 || strcmp(cmd, "reread") == 0)
+			return cmd_cat(argv, cmd[0] == 'c' ? 1 : 2);
 		if (strcmp(cmd, "ls") == 0)
 			return cmd_ls(argv);
 		if (strcmp(cmd, "readlink") == 0)

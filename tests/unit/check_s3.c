@@ -144,12 +144,12 @@ END_TEST
 
 /* XML */
 
-#define LIST_HEAD "<?xml version=\"1.0\" encoding=\"UTF-8\"?>" \
+#define LIST_PROLOGUE "<?xml version=\"1.0\" encoding=\"UTF-8\"?>" \
 	"<ListBucketResult xmlns=\"http://s3.amazonaws.com/doc/2006-03-01/\">"
 
 START_TEST(list_merges_objects_and_prefixes)
 {
-	static const char xml[] = LIST_HEAD
+	static const char xml[] = LIST_PROLOGUE
 	    "<Name>b</Name><Prefix>p/d/</Prefix><KeyCount>5</KeyCount>"
 	    "<IsTruncated>true</IsTruncated>"
 	    "<NextContinuationToken>tok+/=</NextContinuationToken>"
@@ -181,7 +181,7 @@ END_TEST
 
 START_TEST(list_url_encoded_keys)
 {
-	static const char xml[] = LIST_HEAD
+	static const char xml[] = LIST_PROLOGUE
 	    "<EncodingType>url</EncodingType><IsTruncated>false</IsTruncated>"
 	    "<Contents><Key>x/a%20b%2Bc%0A</Key><Size>1</Size></Contents>"
 	    "<CommonPrefixes><Prefix>x/d%2Fe/</Prefix></CommonPrefixes>"
@@ -202,10 +202,10 @@ START_TEST(list_rejects_bad_documents)
 	static const char *const bad[] = {
 		"",
 		"not xml at all",
-		LIST_HEAD "<Contents><Key>a</Key>",		/* truncated */
-		LIST_HEAD "<Contents><Key>a</Contents></ListBucketResult>",
+		LIST_PROLOGUE "<Contents><Key>a</Key>",		/* truncated */
+		LIST_PROLOGUE "<Contents><Key>a</Contents></ListBucketResult>",
 		"<Error><Code>InternalError</Code></Error>",
-		LIST_HEAD "<IsTruncated>true</IsTruncated></ListBucketResult>",
+		LIST_PROLOGUE "<IsTruncated>true</IsTruncated></ListBucketResult>",
 		"<a>" "<b><b><b><b><b><b><b><b><b><b><b><b><b><b><b><b>"
 		"<b><b><b><b><b><b><b><b><b><b><b><b><b><b><b><b><b>",
 	};
@@ -217,7 +217,7 @@ START_TEST(list_rejects_bad_documents)
 		    -EPROTO);
 	/* More elements than any page has: refused, not built into a tree. */
 	dbuf_init(&many, S3_RESP_MAX);
-	dbuf_adds(&many, LIST_HEAD);
+	dbuf_adds(&many, LIST_PROLOGUE);
 	for (unsigned i = 0; i <= S3_XML_MAX_NODES; i++)
 		dbuf_adds(&many, "<a/>");
 	dbuf_adds(&many, "</ListBucketResult>");
@@ -229,7 +229,7 @@ END_TEST
 
 START_TEST(list_skips_keys_outside_the_prefix)
 {
-	static const char xml[] = LIST_HEAD
+	static const char xml[] = LIST_PROLOGUE
 	    "<Contents><Key>other/x</Key><Size>1</Size></Contents>"
 	    "<Contents><Key>p/y</Key><Size>1</Size></Contents>"
 	    "</ListBucketResult>";

@@ -18,10 +18,12 @@
 #include <pthread.h>
 #include <stdbool.h>
 #include <stdint.h>
+#include <sys/queue.h>
 #include <sys/uio.h>
 
 #include "dbuf.h"
 #include "membudget.h"
+#include "rbtree.h"
 #include "s3_proto.h"
 #include "s3_sigv4.h"
 #include "store.h"
@@ -38,6 +40,73 @@ struct s3_hdrs {
 	struct s3_kv	*v;
 	size_t		 n;
 	int		 error;	/* the first failed add, sticky */
+};
+
+#define S3_ETAG_MAX		128
+
+/* What a GET's reply said of the object. */
+struct s3_obj_info {
+	uint64_t	 size;		/* UINT64_MAX when it did not say */
+	char		 etag[S3_ETAG_MAX];	/* "" when it did not say */
+};
+
+/*
+ * The read-ahead cache (s3_racache.c): chunks of objects that readers
+ * have open, shared by all of them, and the threads that fetch them.
+ * Everything in it is guarded by lock.
+ */
+#define S3_RA_CHUNK		(8u << 20)
+#define S3_RA_AHEAD		3	/* chunks ahead of a reader, at most */
+#define S3_RA_FETCH_MAX		32	/* chunks queued or loading */
+#define S3_RA_WORKERS		8	/* fetch threads of a store */
+
+enum s3_ra_state {
+	S3_RA_QUEUED,			/* on ra.queue, waiting for a worker */
+	S3_RA_LOADING,			/* a worker writes into buf */
+	S3_RA_READY,
+	S3_RA_FAILED,			/* dropped; its waiters read directly */
+};
+
+struct s3_ra_chunk {
+	RB_ENTRY(s3_ra_chunk)	 entry;	/* in obj->chunks unless dropped */
+	TAILQ_ENTRY(s3_ra_chunk) link;	/* on ra.queue or ra.lru if listed */
+	struct s3_ra_obj	*obj;	/* a reference */
+	uint64_t		 off;
+	char			*buf;	/* S3_RA_CHUNK bytes, of the budget */
+	size_t			 got;
+	struct s3_obj_info	 info;
+	enum s3_ra_state	 state;
+	unsigned		 refs;	/* readers waiting on it or copying */
+	bool			 dropped;
+	bool			 listed;
+};
+RB_HEAD(s3_ra_chunks, s3_ra_chunk);
+
+/* An object some reader has open. */
+struct s3_ra_obj {
+	RB_ENTRY(s3_ra_obj)	 entry;
+	char			*key;	/* full key */
+	struct s3_ra_chunks	 chunks;
+	uint64_t		 size;	/* UINT64_MAX until a reply says */
+	TAILQ_HEAD(, store_reader) readers;
+	unsigned		 refs;	/* its readers and chunks */
+};
+RB_HEAD(s3_ra_objs, s3_ra_obj);
+TAILQ_HEAD(s3_ra_list, s3_ra_chunk);
+
+struct s3_ra {
+	pthread_mutex_t		 lock;
+	pthread_cond_t		 work;	/* a chunk was queued, or stop */
+	pthread_cond_t		 done;	/* a chunk loaded, failed or went */
+	struct s3_ra_objs	 objs;
+	struct s3_ra_list	 queue;	/* QUEUED, first come first */
+	struct s3_ra_list	 lru;	/* READY and unheld, oldest first */
+	unsigned		 nqueued;
+	unsigned		 fetching;	/* QUEUED and LOADING */
+	pthread_t		 workers[S3_RA_WORKERS];
+	unsigned		 nworkers;
+	unsigned		 idle;		/* workers waiting for work */
+	bool			 stopping;
 };
 
 struct s3_creds {
@@ -69,17 +138,16 @@ struct s3_store {
 	CURL		*pool[S3_POOL_MAX];
 	unsigned	 npool;
 	/*
-	 * Read-ahead of all readers together: chunk buffers count against
-	 * the daemon's cache budget (or the store's own when it was given
-	 * none), fetches in flight against S3_RA_FETCH_MAX under ra_lock.
+	 * Read-ahead chunks count against the daemon's cache budget, or
+	 * the store's own when it was given none.
 	 */
 	struct membudget *budget;
 	struct membudget *own_budget;
-	pthread_mutex_t	 ra_lock;
-	unsigned	 ra_fetching;
+	struct s3_ra	 ra;
+	/* Ranged GETs answered and their bytes (atomic): tests read them. */
+	uint64_t	 range_gets;
+	uint64_t	 range_bytes;
 };
-
-#define S3_RA_FETCH_MAX		32	/* fetch threads, all readers */
 
 /* One request and what came back. */
 struct s3_req {
@@ -148,8 +216,24 @@ int	s3_reader_open(struct store *st, const char *key,
 int	s3_reader_read(struct store_reader *r, uint64_t off,
 	    const struct iovec *iov, unsigned iovcnt, size_t *got);
 void	s3_reader_close(struct store_reader *r);
+
+/* store_s3.c */
 int	s3_get_range(struct s3_store *s, const char *fullkey, uint64_t off,
 	    const struct iovec *iov, unsigned iovcnt, size_t *got,
-	    uint64_t *total);
+	    struct s3_obj_info *info);
+
+/* s3_racache.c; ra.lock held but for init, fini and invalidate */
+void	s3_ra_init(struct s3_store *s);
+void	s3_ra_fini(struct s3_store *s);
+void	s3_ra_invalidate(struct s3_store *s, const char *fullkey);
+struct s3_ra_obj *s3_ra_obj_get(struct s3_store *s, const char *fullkey);
+void	s3_ra_obj_put(struct s3_store *s, struct s3_ra_obj *o);
+void	s3_ra_drop_obj(struct s3_store *s, struct s3_ra_obj *o);
+void	s3_ra_drop_below(struct s3_store *s, struct s3_ra_obj *o,
+	    uint64_t off);
+struct s3_ra_chunk *s3_ra_find(struct s3_ra_obj *o, uint64_t off);
+int	s3_ra_start(struct s3_store *s, struct s3_ra_obj *o, uint64_t off);
+void	s3_ra_hold(struct s3_store *s, struct s3_ra_chunk *c);
+void	s3_ra_release(struct s3_store *s, struct s3_ra_chunk *c);
 
 #endif

@@ -1,15 +1,20 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
- * Reading S3 objects: a reader that notices sequential access and fetches
- * ranges ahead of it, several at a time, in a window that grows while the
- * access stays sequential.  Any other read fetches exactly the bytes asked
- * for: a small read never pulls in a whole object.
+ * Reading S3 objects: a reader (one per open handle) that notices
+ * sequential access and has chunks fetched ahead of it, several at a
+ * time, in a window that grows while the access stays sequential.  Any
+ * other read fetches exactly the bytes asked for (a small read never
+ * pulls in a whole object), though it copies from a chunk another reader
+ * had fetched when there is one.
  *
- * All readers of the store share one budget of chunk memory and a cap
- * on fetches in flight (struct s3_store): past either, a reader reads
- * what is asked directly instead of ahead.  A chunk whose fetch failed
- * is dropped and the read retried directly, so one failed range does not
- * fail the handle for good.
+ * The chunks are the store's, shared by every reader of the object
+ * (s3_racache.c).  When the cache has no room, or a chunk's fetch failed,
+ * or a read would copy from chunks of two ETags, the read goes directly
+ * to S3 for what is asked; a failed chunk is fetched again by the next
+ * read of its range.
+ *
+ * A reader's state is guarded by the cache's lock, as the chunks are:
+ * other readers of the object look at where it is (ra_trim).
  */
 #include "config.h"
 
@@ -21,205 +26,103 @@
 #include "log.h"
 #include "s3_internal.h"
 
-#define RA_CHUNK	(8 * (1u << 20))
-#define RA_SLOTS	4		/* chunks held: up to 32 MiB a reader */
-
-enum { RA_EMPTY, RA_LOADING, RA_READY };
-
-struct ra_chunk {
-	uint64_t	 off;
-	char		*buf;
-	size_t		 got;
-	int		 state;
-	int		 err;
-};
-
 struct store_reader {
-	struct s3_store	*s;
-	char		*key;		/* full key */
-	pthread_mutex_t	 lock;
-	pthread_cond_t	 cond;
-	struct ra_chunk	 ch[RA_SLOTS];
-	unsigned	 loading;	/* fetches in flight */
-	uint64_t	 size;		/* UINT64_MAX until a reply says */
-	uint64_t	 next;		/* where a sequential reader goes on */
-	unsigned	 window;	/* chunks to keep ahead */
+	struct s3_store			*s;
+	struct s3_ra_obj		*obj;	/* a reference */
+	TAILQ_ENTRY(store_reader)	 link;	/* in obj->readers */
+	uint64_t			 next;	/* where sequential goes on */
+	unsigned			 window; /* chunks to keep ahead */
 };
-
-struct ra_fetch {
-	struct store_reader	*r;
-	struct ra_chunk		*c;
-};
-
-/*
- * Take (positive) or give back chunk bytes and fetches from the store's
- * budget; false when taking would go past it.
- */
-static bool
-ra_account(struct s3_store *s, int64_t bytes, int fetches)
-{
-	bool ok;
-
-	if (bytes < 0)
-		membudget_give(s->budget, (size_t)-bytes);
-	else if (bytes > 0 && !membudget_take(s->budget, (size_t)bytes))
-		return false;
-	pthread_mutex_lock(&s->ra_lock);
-	ok = fetches <= 0 || s->ra_fetching < S3_RA_FETCH_MAX;
-	if (ok)
-		s->ra_fetching += (unsigned)fetches;
-	pthread_mutex_unlock(&s->ra_lock);
-	if (!ok && bytes > 0)
-		membudget_give(s->budget, (size_t)bytes);
-	return ok;
-}
 
 int
 s3_reader_open(struct store *st, const char *key, struct store_reader **rp)
 {
+	struct s3_store *s = (struct s3_store *)st;
 	struct store_reader *r = calloc(1, sizeof(*r));
+	char *full = NULL;
 	int rc;
 
 	if (r == NULL)
 		return -ENOMEM;
-	r->s = (struct s3_store *)st;
-	if ((rc = s3_full_key(r->s, key, &r->key)) != 0) {
+	r->s = s;
+	r->window = 1;
+	if ((rc = s3_full_key(s, key, &full)) == 0) {
+		pthread_mutex_lock(&s->ra.lock);
+		if ((r->obj = s3_ra_obj_get(s, full)) != NULL)
+			TAILQ_INSERT_TAIL(&r->obj->readers, r, link);
+		pthread_mutex_unlock(&s->ra.lock);
+		rc = r->obj != NULL ? 0 : -ENOMEM;
+	}
+	free(full);
+	if (rc != 0) {
 		free(r);
 		return rc;
 	}
-	r->size = UINT64_MAX;
-	r->window = 1;
-	pthread_mutex_init(&r->lock, NULL);
-	pthread_cond_init(&r->cond, NULL);
 	*rp = r;
 	return 0;
 }
 
+/* The chunks stay with the cache; with the last reader, they go. */
 void
 s3_reader_close(struct store_reader *r)
 {
-	pthread_mutex_lock(&r->lock);
-	while (r->loading > 0)		/* fetches write into our chunks */
-		pthread_cond_wait(&r->cond, &r->lock);
-	pthread_mutex_unlock(&r->lock);
-	for (unsigned i = 0; i < RA_SLOTS; i++) {
-		if (r->ch[i].buf != NULL)
-			ra_account(r->s, -(int64_t)RA_CHUNK, 0);
-		free(r->ch[i].buf);
-	}
-	pthread_cond_destroy(&r->cond);
-	pthread_mutex_destroy(&r->lock);
-	free(r->key);
+	struct s3_store *s = r->s;
+
+	pthread_mutex_lock(&s->ra.lock);
+	TAILQ_REMOVE(&r->obj->readers, r, link);
+	if (TAILQ_EMPTY(&r->obj->readers))
+		s3_ra_drop_obj(s, r->obj);
+	s3_ra_obj_put(s, r->obj);
+	pthread_mutex_unlock(&s->ra.lock);
 	free(r);
 }
 
-static void *
-ra_fetch_thread(void *arg)
+static bool
+ra_busy(const struct s3_ra_chunk *c)
 {
-	struct ra_fetch *f = arg;
-	struct store_reader *r = f->r;
-	struct ra_chunk *c = f->c;
-	struct iovec iov = { c->buf, RA_CHUNK };
-	uint64_t total = UINT64_MAX;
-	size_t got = 0;
-	int rc;
-
-	free(f);
-	rc = s3_get_range(r->s, r->key, c->off, &iov, 1, &got, &total);
-	pthread_mutex_lock(&r->lock);
-	c->got = got;
-	c->err = rc;
-	c->state = RA_READY;
-	if (total != UINT64_MAX)
-		r->size = total;
-	r->loading--;
-	ra_account(r->s, 0, -1);
-	pthread_cond_broadcast(&r->cond);
-	pthread_mutex_unlock(&r->lock);
-	return NULL;
+	return c->state == S3_RA_QUEUED || c->state == S3_RA_LOADING;
 }
 
-static struct ra_chunk *
-ra_find(struct store_reader *r, uint64_t off)
-{
-	for (unsigned i = 0; i < RA_SLOTS; i++)
-		if (r->ch[i].state != RA_EMPTY && r->ch[i].off == off)
-			return &r->ch[i];
-	return NULL;
-}
-
-/* Start fetching the chunk at off into a free slot. */
+/* The chunk at coff and the window after it, as far as the object goes. */
 static void
-ra_start(struct store_reader *r, uint64_t off)
+ra_prefetch(struct store_reader *r, uint64_t coff)
 {
-	struct ra_fetch *f;
-	struct ra_chunk *c = NULL;
-	pthread_t t;
+	unsigned busy = 0;
 
-	for (unsigned i = 0; i < RA_SLOTS && c == NULL; i++)
-		if (r->ch[i].state == RA_EMPTY)
-			c = &r->ch[i];
-	if (c == NULL || !ra_account(r->s, 0, 1))
-		return;
-	if (c->buf == NULL && ra_account(r->s, RA_CHUNK, 0) &&
-	    (c->buf = malloc(RA_CHUNK)) == NULL)
-		ra_account(r->s, -(int64_t)RA_CHUNK, 0);
-	if (c->buf == NULL || (f = malloc(sizeof(*f))) == NULL) {
-		ra_account(r->s, 0, -1);
-		return;
-	}
-	*f = (struct ra_fetch){ r, c };
-	c->off = off;
-	c->state = RA_LOADING;
-	c->got = 0;
-	c->err = 0;
-	r->loading++;
-	if (pthread_create(&t, NULL, ra_fetch_thread, f) != 0) {
-		free(f);
-		c->state = RA_EMPTY;
-		r->loading--;
-		ra_account(r->s, 0, -1);
-		return;
-	}
-	pthread_detach(t);
-}
-
-/* The chunk at off and the window after it, as far as the object goes. */
-static void
-ra_prefetch(struct store_reader *r, uint64_t off)
-{
 	for (unsigned i = 0; i <= r->window; i++) {
-		uint64_t o = off + (uint64_t)i * RA_CHUNK;
+		uint64_t o = coff + (uint64_t)i * S3_RA_CHUNK;
+		struct s3_ra_chunk *c;
 
-		if (o >= r->size || r->loading >= r->s->parallel)
+		if (o >= r->obj->size || busy >= r->s->parallel)
 			break;
-		if (ra_find(r, o) == NULL)
-			ra_start(r, o);
+		if ((c = s3_ra_find(r->obj, o)) != NULL)
+			busy += ra_busy(c);
+		else if (s3_ra_start(r->s, r->obj, o) != 0)
+			break;
+		else
+			busy++;
 	}
 }
 
 /*
- * Chunks behind pos are done with.  One chunk of slack: the kernel reads
- * ahead with several requests at once, and they finish in any order.
+ * The chunk at coff, held; started when ahead.  It is held before the
+ * window is fetched, so making room for those cannot evict it.
  */
-static void
-ra_evict(struct store_reader *r, uint64_t pos)
+static struct s3_ra_chunk *
+ra_chunk(struct store_reader *r, uint64_t coff, bool ahead)
 {
-	for (unsigned i = 0; i < RA_SLOTS; i++) {
-		struct ra_chunk *c = &r->ch[i];
+	struct s3_ra_chunk *c = s3_ra_find(r->obj, coff);
 
-		/* The buffer stays for the next chunk: fresh pages cost. */
-		if (c->state == RA_READY && c->off + 2 * RA_CHUNK <= pos)
-			c->state = RA_EMPTY;
-	}
-}
-
-static bool
-ra_sequential(const struct store_reader *r, uint64_t off)
-{
-	return ra_find((struct store_reader *)r, off & ~(uint64_t)(RA_CHUNK - 1))
-	    != NULL || (off + RA_CHUNK >= r->next &&
-	    off <= r->next + (uint64_t)r->window * RA_CHUNK);
+	if (c == NULL && ahead && s3_ra_start(r->s, r->obj, coff) == 0)
+		c = s3_ra_find(r->obj, coff);
+	if (c == NULL)
+		return NULL;
+	s3_ra_hold(r->s, c);
+	if (ahead)
+		ra_prefetch(r, coff);
+	while (ra_busy(c))
+		pthread_cond_wait(&r->s->ra.done, &r->s->ra.lock);
+	return c;
 }
 
 static void
@@ -241,41 +144,59 @@ iov_put_at(const struct iovec *iov, unsigned iovcnt, size_t at,
 	}
 }
 
-/* Copy from the chunk cache; the lock is held. */
+/*
+ * Copy what held chunk c has from in on, after *got, without the lock.
+ * etag is the first chunk's, which every other must match.  1 at the end
+ * of the object; -EAGAIN when c cannot serve this read.
+ */
+static int
+ra_copy(struct store_reader *r, struct s3_ra_chunk *c, size_t in,
+    const struct iovec *iov, unsigned iovcnt, size_t want, size_t *got,
+    char *etag)
+{
+	size_t n;
+
+	if (c->state == S3_RA_FAILED)
+		return -EAGAIN;
+	if (*got == 0)
+		strlcpy(etag, c->info.etag, S3_ETAG_MAX);
+	else if (strcmp(etag, c->info.etag) != 0) {
+		/* Changed between two fetches: all of it again, from S3. */
+		s3_ra_drop_obj(r->s, r->obj);
+		*got = 0;
+		return -EAGAIN;
+	}
+	if (c->info.size != UINT64_MAX && !c->dropped)
+		r->obj->size = c->info.size;	/* for every reader */
+	if (in >= c->got)
+		return 1;
+	n = c->got - in < want - *got ? c->got - in : want - *got;
+	pthread_mutex_unlock(&r->s->ra.lock);
+	iov_put_at(iov, iovcnt, *got, c->buf + in, n);
+	pthread_mutex_lock(&r->s->ra.lock);
+	*got += n;
+	return 0;
+}
+
+/* From the cache, fetching ahead when asked; the lock is held. */
 static int
 ra_read_cached(struct store_reader *r, uint64_t off, const struct iovec *iov,
-    unsigned iovcnt, size_t want, size_t *got)
+    unsigned iovcnt, size_t want, size_t *got, bool ahead)
 {
-	while (*got < want && off + *got < r->size) {
-		uint64_t pos = off + *got, coff = pos & ~(uint64_t)(RA_CHUNK - 1);
-		struct ra_chunk *c;
-		size_t in, n;
+	char etag[S3_ETAG_MAX] = "";
+	int rc = 0;
 
-		/*
-		 * Other readers of this handle run meanwhile: after a wait
-		 * the slot may have been evicted and reused, so look again.
-		 */
-		for (;;) {
-			ra_prefetch(r, coff);
-			if ((c = ra_find(r, coff)) == NULL)
-				return -EAGAIN;	/* no slot: read directly */
-			if (c->state != RA_LOADING)
-				break;
-			pthread_cond_wait(&r->cond, &r->lock);
-		}
-		if (c->err != 0) {
-			c->state = RA_EMPTY;	/* fetched again next time */
-			return -EAGAIN;		/* this read goes direct */
-		}
-		in = (size_t)(pos - coff);
-		if (in >= c->got)
-			break;			/* the end of the object */
-		n = c->got - in < want - *got ? c->got - in : want - *got;
-		iov_put_at(iov, iovcnt, *got, c->buf + in, n);
-		*got += n;
-		ra_evict(r, pos + n);
+	while (rc == 0 && *got < want && off + *got < r->obj->size) {
+		uint64_t pos = off + *got, coff = pos - pos % S3_RA_CHUNK;
+		struct s3_ra_chunk *c;
+
+		if ((c = ra_chunk(r, coff, ahead)) == NULL)
+			return -EAGAIN;		/* no room: read directly */
+		rc = ra_copy(r, c, (size_t)(pos - coff), iov, iovcnt, want,
+		    got, etag);
+		s3_ra_release(r->s, c);
 	}
-	return 0;
+	return rc == 1 ? 0 : rc;
 }
 
 /* Random access, or no room: exactly what was asked, after *got. */
@@ -291,34 +212,71 @@ ra_read_direct(struct store_reader *r, uint64_t off, const struct iovec *iov,
 	if (rest == NULL)
 		return -ENOMEM;
 	n = store_iov_after(iov, iovcnt, *got, rest, iovcnt);
-	rc = n == 0 ? 0 : s3_get_range(r->s, r->key, off + *got, rest, n,
-	    &more, NULL);
+	rc = n == 0 ? 0 : s3_get_range(r->s, r->obj->key, off + *got, rest,
+	    n, &more, NULL);
 	*got += more;
 	free(rest);
 	return rc;
+}
+
+static bool
+ra_sequential(const struct store_reader *r, uint64_t off)
+{
+	return off + S3_RA_CHUNK >= r->next &&
+	    off <= r->next + (uint64_t)r->window * S3_RA_CHUNK;
+}
+
+/*
+ * Chunks every reader of the object has left behind are done with.  One
+ * chunk of slack: the kernel reads ahead with several requests at once,
+ * and they finish in any order.
+ */
+static void
+ra_trim(struct store_reader *r)
+{
+	struct store_reader *o;
+	uint64_t low = UINT64_MAX;
+
+	TAILQ_FOREACH(o, &r->obj->readers, link)
+		if (o->next < low)
+			low = o->next;
+	if (low >= S3_RA_CHUNK)
+		s3_ra_drop_below(r->s, r->obj, low - S3_RA_CHUNK);
+}
+
+/* Where the reader is now; past a chunk's end, the trim. */
+static void
+ra_moved(struct store_reader *r, uint64_t next)
+{
+	bool crossed = next / S3_RA_CHUNK != r->next / S3_RA_CHUNK;
+
+	r->next = next;
+	if (crossed)
+		ra_trim(r);
 }
 
 int
 s3_reader_read(struct store_reader *r, uint64_t off, const struct iovec *iov,
     unsigned iovcnt, size_t *got)
 {
+	pthread_mutex_t *lock = &r->s->ra.lock;
 	size_t want = store_iov_total(iov, iovcnt);
-	int rc = -EAGAIN;
+	bool seq;
+	int rc;
 
 	*got = 0;
-	pthread_mutex_lock(&r->lock);
-	if (ra_sequential(r, off)) {
-		rc = ra_read_cached(r, off, iov, iovcnt, want, got);
-		if (rc == 0)
-			r->window = r->window * 2 < RA_SLOTS - 1 ?
-			    r->window * 2 : RA_SLOTS - 1;
-	} else
+	pthread_mutex_lock(lock);
+	if (!(seq = ra_sequential(r, off)))
 		r->window = 1;
-	pthread_mutex_unlock(&r->lock);
+	rc = ra_read_cached(r, off, iov, iovcnt, want, got, seq);
+	if (rc == 0 && seq)
+		r->window = r->window * 2 < S3_RA_AHEAD ? r->window * 2 :
+		    S3_RA_AHEAD;
+	pthread_mutex_unlock(lock);
 	if (rc == -EAGAIN)
 		rc = ra_read_direct(r, off, iov, iovcnt, got);
-	pthread_mutex_lock(&r->lock);
-	r->next = off + *got;
-	pthread_mutex_unlock(&r->lock);
+	pthread_mutex_lock(lock);
+	ra_moved(r, off + *got);
+	pthread_mutex_unlock(lock);
 	return rc;
 }

@@ -197,7 +197,7 @@ s3_tune(struct s3_store *s, const struct store_config *cfg,
 	s->stall_timeout = c->timeout != 0 ? c->timeout : 30;
 	s->connect_timeout = s->stall_timeout < 10 ? s->stall_timeout : 10;
 	pthread_mutex_init(&s->pool_lock, NULL);
-	pthread_mutex_init(&s->ra_lock, NULL);
+	s3_ra_init(s);
 	s->budget = cfg->budget;
 	if (s->budget == NULL)
 		s->budget = s->own_budget = membudget_new(MEMBUDGET_DEFAULT);
@@ -209,9 +209,9 @@ s3_close(struct store *st)
 {
 	struct s3_store *s = s3(st);
 
+	s3_ra_fini(s);		/* its workers use the pool and the budget */
 	s3_pool_free(s);
 	pthread_mutex_destroy(&s->pool_lock);
-	pthread_mutex_destroy(&s->ra_lock);
 	membudget_free(s->own_budget);
 	s3_creds_clear(&s->creds);
 	free(s->bucket);
@@ -307,26 +307,31 @@ s3_head(struct store *st, const char *key, struct store_attr *a)
 	return rc;
 }
 
-/* "bytes 0-99/1234": the object's size. */
+/* The size from "bytes 0-99/1234", and the ETag. */
 static void
-s3_content_total(const struct s3_hdrs *h, uint64_t *total)
+s3_obj_info(const struct s3_hdrs *h, struct s3_obj_info *info)
 {
 	const char *cr = s3_hdrs_get(h, "content-range"), *slash;
+	const char *etag = s3_hdrs_get(h, "etag");
 
-	if (total != NULL && cr != NULL && (slash = strchr(cr, '/')) != NULL &&
-	    slash[1] != '*')
-		*total = strtoull(slash + 1, NULL, 10);
+	if (cr != NULL && (slash = strchr(cr, '/')) != NULL && slash[1] != '*')
+		info->size = strtoull(slash + 1, NULL, 10);
+	if (etag != NULL)
+		strlcpy(info->etag, etag, sizeof(info->etag));
 }
 
 int
 s3_get_range(struct s3_store *s, const char *full, uint64_t off,
-    const struct iovec *iov, unsigned iovcnt, size_t *got, uint64_t *total)
+    const struct iovec *iov, unsigned iovcnt, size_t *got,
+    struct s3_obj_info *info)
 {
 	size_t len = store_iov_total(iov, iovcnt);
 	struct s3_req r;
 	int rc;
 
 	*got = 0;
+	if (info != NULL)
+		*info = (struct s3_obj_info){ .size = UINT64_MAX };
 	if (len == 0)
 		return 0;
 	s3_req_init(&r, "GET", full);
@@ -337,11 +342,14 @@ s3_get_range(struct s3_store *s, const char *full, uint64_t off,
 	rc = s3_perform(s, &r);
 	if (rc == 0) {
 		*got = r.got;
-		s3_content_total(&r.resp_hdrs, total);
+		__atomic_add_fetch(&s->range_gets, 1, __ATOMIC_RELAXED);
+		__atomic_add_fetch(&s->range_bytes, r.got, __ATOMIC_RELAXED);
+		if (info != NULL)
+			s3_obj_info(&r.resp_hdrs, info);
 	} else if (r.status == 416) {
 		rc = 0;			/* at or past the end */
-		if (total != NULL)
-			*total = off;
+		if (info != NULL)
+			info->size = off;
 	}
 	s3_req_free(&r);
 	return rc;
@@ -387,6 +395,7 @@ s3_put(struct store *st, const char *key, int fd, uint64_t size,
 	}
 	rc = s3_perform(s, &r);
 out:
+	s3_ra_invalidate(s, full);	/* failed or not: it may have changed */
 	s3_req_free(&r);
 	free(full);
 	return rc;
@@ -439,6 +448,7 @@ s3_remove(struct store *st, const char *key)
 		return rc;
 	s3_req_init(&r, "DELETE", full);
 	rc = s3_perform(s, &r);
+	s3_ra_invalidate(s, full);
 	s3_req_free(&r);
 	free(full);
 	return rc;
@@ -456,14 +466,40 @@ s3_content_md5(struct s3_req *r, const char *body, size_t len)
 	s3_req_header(r, "Content-MD5", "%s", (char *)b64);
 }
 
+static void
+s3_free_keys(char **keys, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		free(keys[i]);
+	free(keys);
+}
+
+/* The full keys of keys, to drop their read-ahead chunks by. */
+static char **
+s3_full_keys(struct s3_store *s, const char *const *keys, size_t n)
+{
+	char **full = calloc(n, sizeof(*full));
+
+	for (size_t i = 0; full != NULL && i < n; i++)
+		if (s3_full_key(s, keys[i], &full[i]) != 0) {
+			full[i] = NULL;
+			s3_free_keys(full, i);
+			full = NULL;
+		}
+	return full;
+}
+
 static int
 s3_delete_batch(struct s3_store *s, const char *const *keys, size_t n)
 {
+	char **full = s3_full_keys(s, keys, n);
 	struct dbuf body;
 	struct s3_req r;
 	unsigned failed = 0;
 	int rc;
 
+	if (full == NULL)
+		return -ENOMEM;
 	dbuf_init(&body, S3_RESP_MAX);
 	dbuf_adds(&body, "<Delete><Quiet>true</Quiet>");
 	for (size_t i = 0; i < n; i++) {
@@ -484,6 +520,9 @@ s3_delete_batch(struct s3_store *s, const char *const *keys, size_t n)
 		log_warnx("s3: %u of %zu keys could not be deleted", failed, n);
 		rc = -EIO;
 	}
+	for (size_t i = 0; i < n; i++)
+		s3_ra_invalidate(s, full[i]);
+	s3_free_keys(full, n);
 	s3_req_free(&r);
 	dbuf_free(&body);
 	return rc;
@@ -517,6 +556,7 @@ s3_copy_object(struct s3_store *s, const char *src, const char *dst,
 		return rc;
 	if (size > S3_COPY_MAX) {
 		rc = s3_copy_multipart(s, src, dst, size, &mh);
+		s3_ra_invalidate(s, dst);
 		s3_hdrs_free(&mh);
 		return rc;
 	}
@@ -534,6 +574,7 @@ s3_copy_object(struct s3_store *s, const char *src, const char *dst,
 		    meta != NULL ? "REPLACE" : "COPY");
 		rc = s3_perform(s, &r);
 	}
+	s3_ra_invalidate(s, dst);
 	dbuf_free(&source);
 	s3_req_free(&r);
 	return rc;
