@@ -154,12 +154,16 @@ forward_until_exit(pid_t child, const char *socket_path)
 	}
 	if (socket_path != NULL)
 		unlink(socket_path);
-	if (WIFSIGNALED(status)) {
+	if (WIFSIGNALED(status))
 		log_warnx("the server was killed by signal %d (%s)",
 		    WTERMSIG(status), strsignal(WTERMSIG(status)));
-		exit(128 + WTERMSIG(status));
-	}
-	exit(WEXITSTATUS(status));
+	/*
+	 * _exit: nothing here is ours to clean up, and a process can no
+	 * longer fork into a pid namespace whose pid 1 is gone (the leak
+	 * checker's tracer would fail with ENOMEM).
+	 */
+	_exit(WIFSIGNALED(status) ? 128 + WTERMSIG(status) :
+	    WEXITSTATUS(status));
 }
 
 /* A path of the old root, bound read-only at the same place inside. */

@@ -110,6 +110,17 @@ check "rm -r" "[ ! -e $M/tree ]"
 check "rmdir non-empty refused" "! rmdir $M/many 2>/dev/null"
 check "hard link refused" "! ln $M/rw $M/rw2 2>/dev/null"
 
+# Symlinks planted on the host (fs: only) are links for the guest, which
+# resolves them in its own tree: neither reaches the host's files.
+if [ -L $M/planted-file ]; then
+	check "planted link stays a link" "[ -L $M/planted-dir ]"
+	check "host file not read" "! grep -q 'host secret' $M/planted-file 2>/dev/null"
+	check "host dir not listed" "[ ! -e $M/planted-dir/inner ]"
+	echo pwned > $M/planted-file 2>/dev/null
+	echo pwned > $M/planted-dir/new 2>/dev/null
+	echo pwned > $M/after-swap
+fi
+
 umount $M
 check "umount" "! grep -q ' $M ' /proc/mounts"
 echo "RESULT: $pass passed, $fail failed"
@@ -125,7 +136,11 @@ run_store() {
 
 	"$daemon" --socket-path="$sock" --store="$url" --cache-dir="$work" "$@" 2> "$log" &
 	pid=$!
-	for _ in $(seq 100); do [ -S "$sock" ] && break; sleep 0.1; done
+	for _ in $(seq 100); do grep -q "serving" "$log" && break; sleep 0.1; done
+	if [ -n "${SWAP_STORE:-}" ]; then
+		mv "$SWAP_STORE" "$SWAP_STORE.served"
+		ln -s "$work/decoy" "$SWAP_STORE"
+	fi
 	guest_run "$sock" "$work/initrd.gz" "$console" 600
 	status=$?
 	echo "--- $name: guest console"; cat "$console"
@@ -142,8 +157,20 @@ failed=0
 for store in ${GUEST_STORES:-fs mem s3}; do
 	case $store in
 	fs)
-		mkdir -p "$work/share"
-		run_store fs "fs:$work/share" || { failed=1; continue; }
+		mkdir -p "$work/share" "$work/outside" "$work/decoy"
+		echo "host secret" > "$work/secret"
+		echo inner > "$work/outside/inner"
+		ln -s "$work/secret" "$work/share/planted-file"
+		ln -s "$work/outside" "$work/share/planted-dir"
+		# Once objfsd serves it, the store directory is swapped for a
+		# symlink to a decoy: objfsd keeps serving the directory it
+		# opened, and nothing reaches the decoy.
+		SWAP_STORE=$work/share run_store fs "fs:$work/share" || { failed=1; continue; }
+		rm "$work/share" && mv "$work/share.served" "$work/share"
+		[ "$(cat "$work/secret")" = "host secret" ] || { echo "FAIL: fs: a planted link wrote the host file"; failed=1; }
+		[ "$(ls "$work/outside")" = inner ] || { echo "FAIL: fs: a planted link wrote into a host directory"; failed=1; }
+		[ -z "$(ls -A "$work/decoy")" ] || { echo "FAIL: fs: the guest wrote through the swapped store path"; failed=1; }
+		[ -f "$work/share/after-swap" ] || { echo "FAIL: fs: the guest's write after the swap is not in the store"; failed=1; }
 		# What the guest left is there on the host, as itself.
 		[ "$(ls "$work/share/many" | wc -l)" -eq 2000 ] || { echo "FAIL: fs: host sees $(ls "$work/share/many" | wc -l) files"; failed=1; }
 		[ "$(md5sum < "$work/share/big" | cut -d' ' -f1)" = "$BIGSUM" ] || { echo "FAIL: fs: big differs on the host"; failed=1; }
