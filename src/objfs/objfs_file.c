@@ -25,10 +25,8 @@ objfs_trunc_on_open(struct objfs *fs, struct objfs_inode *ino)
 {
 	int rc = objfs_stage_open(fs, ino, false, NULL);
 
-	if (rc != 0)
+	if (rc != 0 || (rc = objfs_stage_ftruncate(fs, ino->stage, 0)) != 0)
 		return rc;
-	if (ino->stage->fd != -1 && ftruncate(ino->stage->fd, 0) == -1)
-		return -errno;
 	ino->stage->size = 0;
 	ino->stage->loaded = true;
 	ino->stage->dirty = true;
@@ -173,10 +171,7 @@ objfs_read(struct objfs *fs, uint64_t fh, uint64_t off,
 	objfs_ns_read(fs);
 	pthread_mutex_lock(&ino->lock);
 	if (ino->stage != NULL && ino->stage->loaded) {
-		/* No spill file: nothing written yet, the file is empty. */
-		if (ino->stage->fd != -1)
-			rc = store_fd_read(ino->stage->fd, off, iov, iovcnt,
-			    got);
+		rc = objfs_stage_read(fs, ino->stage, off, iov, iovcnt, got);
 		pthread_mutex_unlock(&ino->lock);
 		goto out;
 	}
@@ -220,7 +215,7 @@ objfs_write(struct objfs *fs, uint64_t fh, uint64_t off,
 		rc = -EFBIG;
 	if (rc == 0) {
 		s = ino->stage;
-		rc = store_fd_write(s->fd, off, iov, iovcnt, written);
+		rc = objfs_stage_write(fs, s, off, iov, iovcnt, written);
 		if (*written > 0) {
 			if (off + *written > s->size)
 				s->size = off + *written;
@@ -335,9 +330,7 @@ objfs_fallocate(struct objfs *fs, uint64_t fh, int mode, uint64_t off,
 	rc = !h->writable || h->released ? -EBADF :
 	    objfs_stage_open(fs, h->inode, true, NULL);
 	if (rc == 0 && off + len > (s = h->inode->stage)->size) {
-		if (ftruncate(s->fd, (off_t)(off + len)) == -1)
-			rc = -errno;
-		else {
+		if ((rc = objfs_stage_ftruncate(fs, s, off + len)) == 0) {
 			s->size = off + len;
 			s->dirty = true;
 			clock_gettime(CLOCK_REALTIME, &s->mtime);
@@ -407,7 +400,7 @@ objfs_copy_whole(struct objfs *fs, struct objfs_handle *in,
 	if (rc == 0)
 		rc = store_copy(fs->store, in->inode->key, dst->key, &meta);
 	if (rc == 0) {
-		objfs_stage_free(dst->stage);
+		objfs_stage_free(fs, dst->stage);
 		dst->stage = NULL;
 		*copied = (size_t)in_size;
 	}

@@ -24,10 +24,14 @@
 #include "objfs.h"
 #include "store.h"
 
-/* An open file's bytes while it is being written. */
+/*
+ * An open file's bytes while it is being written: in an unlinked spill
+ * file, or the object's own file on a store that has one (its fd lent
+ * by objfs_stage_fd, since the store may close it between uses).
+ */
 struct objfs_stage {
-	int			 fd;	/* unlinked spill file, or the object */
-	bool			 direct; /* fd is the object's own file */
+	int			 fd;	/* the spill file, or -1 */
+	struct store_file	*direct; /* or the object's own file */
 	bool			 loaded; /* holds the whole object */
 	bool			 dirty;	/* differs from the store */
 	uint64_t		 size;
@@ -162,7 +166,16 @@ int	objfs_fill_entry(struct objfs *fs, struct objfs_inode *ino,
 	    const struct store_attr *a, struct objfs_entry *e);
 
 /* objfs_stage.c */
-void	objfs_stage_free(struct objfs_stage *s);
+void	objfs_stage_free(struct objfs *fs, struct objfs_stage *s);
+int	objfs_stage_fd(struct objfs *fs, struct objfs_stage *s, int *fdp);
+void	objfs_stage_fd_done(struct objfs *fs, struct objfs_stage *s);
+int	objfs_stage_read(struct objfs *fs, struct objfs_stage *s, uint64_t off,
+	    const struct iovec *iov, unsigned iovcnt, size_t *got);
+int	objfs_stage_write(struct objfs *fs, struct objfs_stage *s,
+	    uint64_t off, const struct iovec *iov, unsigned iovcnt,
+	    size_t *written);
+int	objfs_stage_ftruncate(struct objfs *fs, struct objfs_stage *s,
+	    uint64_t size);
 int	objfs_stage_open(struct objfs *fs, struct objfs_inode *ino,
 	    bool load, const struct store_attr *meta);
 int	objfs_stage_upload(struct objfs *fs, struct objfs_inode *ino);
