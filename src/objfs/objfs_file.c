@@ -45,13 +45,62 @@ objfs_kill_suidgid(struct objfs_inode *ino)
 	}
 }
 
+/*
+ * What a handle needs of the store is taken when it opens, so that a
+ * store out of file descriptors fails the open with EMFILE rather than
+ * a read or write later: for a writer on a store with files of its own,
+ * its stage in that file; else, unless the stage serves the reads, a
+ * reader.  Any other failure is left to the first read or write, which
+ * tries again and reports it.  ino->lock held.
+ */
+static int
+objfs_open_store(struct objfs *fs, struct objfs_inode *ino, bool writable,
+    struct store_reader **rp)
+{
+	int rc = 0;
+
+	*rp = NULL;
+	if (writable && store_has_direct(fs->store) && !ino->unlinked)
+		rc = objfs_stage_open(fs, ino, true, NULL);
+	else if (ino->stage == NULL || !ino->stage->loaded)
+		rc = store_reader_open(fs->store, ino->key, rp);
+	return rc == -EMFILE || rc == -ENFILE || rc == -ENOMEM ? rc : 0;
+}
+
+/* ino->lock held: the open's stage work, with the handle's reader. */
+static int
+objfs_open_prepare(struct objfs *fs, struct objfs_inode *ino, int flags,
+    bool kill_suidgid, struct store_reader **rp)
+{
+	bool writable = (flags & O_ACCMODE) != O_RDONLY;
+	int rc;
+
+	/* Before O_TRUNC: a file in place is then truncated in place. */
+	rc = objfs_open_store(fs, ino, writable, rp);
+	if (rc == 0 && (flags & O_TRUNC))
+		rc = objfs_trunc_on_open(fs, ino);
+	if (rc == 0 && kill_suidgid && ino->stage != NULL)
+		objfs_kill_suidgid(ino);
+	if (rc == 0) {
+		ino->opens++;
+		if (writable)
+			ino->writers++;
+		return 0;
+	}
+	store_reader_close(fs->store, *rp);
+	*rp = NULL;
+	objfs_stage_release(fs, ino);
+	return rc;
+}
+
 /* Open an inode the caller holds a reference on; it passes to the handle. */
 static int
 objfs_open_inode(struct objfs *fs, struct objfs_inode *ino, int flags,
     bool kill_suidgid, uint64_t *fh)
 {
 	bool writable = (flags & O_ACCMODE) != O_RDONLY;
-	int rc = 0;
+	struct store_reader *r;
+	int rc;
 
 	if (ino->type == S_IFDIR)
 		return -EISDIR;
@@ -60,17 +109,10 @@ objfs_open_inode(struct objfs *fs, struct objfs_inode *ino, int flags,
 	if (fs->opts.readonly && (writable || (flags & O_TRUNC)))
 		return -EROFS;
 	pthread_mutex_lock(&ino->lock);
-	if (flags & O_TRUNC)
-		rc = objfs_trunc_on_open(fs, ino);
-	if (rc == 0 && kill_suidgid && ino->stage != NULL)
-		objfs_kill_suidgid(ino);
-	if (rc == 0) {
-		ino->opens++;
-		if (writable)
-			ino->writers++;
-	}
+	rc = objfs_open_prepare(fs, ino, flags, kill_suidgid, &r);
 	pthread_mutex_unlock(&ino->lock);
-	if (rc == 0 && (rc = objfs_handle_new(fs, ino, flags, false, fh)) != 0) {
+	if (rc == 0 &&
+	    (rc = objfs_handle_new_file(fs, ino, flags, r, fh)) != 0) {
 		pthread_mutex_lock(&ino->lock);
 		ino->opens--;
 		if (writable)

@@ -100,6 +100,9 @@ struct objfs {
 	uint64_t		 next_ino;
 	struct objfs_handle_tree handles;
 	uint64_t		 next_fh;
+	size_t			 nhandles;	/* atomic; open or in use */
+	size_t			 max_handles;
+	bool			 handles_warned; /* atomic */
 	struct objfs_inode	*root;
 	pthread_mutex_t		 listing_lock;	/* dir->listing, its refs */
 
@@ -185,6 +188,8 @@ int	objfs_spill_create(struct objfs *fs);
 /* objfs_handle.c */
 int	objfs_handle_new(struct objfs *fs, struct objfs_inode *ino, int flags,
 	    bool is_dir, uint64_t *fhp);
+int	objfs_handle_new_file(struct objfs *fs, struct objfs_inode *ino,
+	    int flags, struct store_reader *r, uint64_t *fhp);
 struct objfs_handle *objfs_handle_get(struct objfs *fs, uint64_t fh,
 	    bool is_dir);
 void	objfs_handle_put(struct objfs *fs, struct objfs_handle *h);
