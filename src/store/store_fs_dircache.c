@@ -7,7 +7,8 @@
  * costs two system calls (the walk, the close) around the one that does
  * the work; a guest that stats the files of one directory pays three for
  * one.  So directories stay open for a second, in a small table split in
- * shards with a lock each.
+ * shards with a lock each; how many slots of each shard are used is the
+ * fd budget's (store_fs_files.c).
  *
  * A cached directory is the one that was at its path when it was opened.
  * Renames and removals of directories through the store invalidate the
