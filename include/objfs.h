@@ -30,6 +30,13 @@
 
 #define OBJFS_ROOT_INO	1
 
+/*
+ * Open files and directories at most, by default: past it, open, create
+ * and opendir fail with -EMFILE.  A handle costs memory only (the store
+ * keeps its fds within a budget of its own), a few hundred bytes.
+ */
+#define OBJFS_MAX_HANDLES	(1u << 20)
+
 struct objfs;
 struct membudget;
 
@@ -49,6 +56,7 @@ struct objfs_options {
 	const char	*cache_dir;	/* where spill files go */
 	int		 cache_dir_fd;	/* > 0: it, open (cache_dir names it) */
 	struct membudget *budget;	/* listings count here; NULL: none */
+	size_t		 max_handles;	/* open files and dirs; 0: default */
 	bool		 readonly;
 };
 

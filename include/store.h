@@ -74,6 +74,7 @@ struct store_listing {
 
 struct store;
 struct store_reader;
+struct store_file;
 
 /* Options of one backend are its own (store_s3.h); NULL: its defaults. */
 struct store_s3_config;
@@ -159,11 +160,22 @@ struct store_ops {
 	int	(*sync)(struct store *st, const char *key, bool datasync);
 
 	/*
-	 * The object's own bytes, open for reading and writing in place
-	 * (a regular file of a tree store); optional.  Writes through it are
-	 * the object's new content at once: no put() follows.
+	 * The object's own file, open for reading and writing in place (a
+	 * regular file of a tree store); optional.  Writes through it are
+	 * the object's new content at once: no put() follows.  file_fd()
+	 * lends its fd until file_done(); between lends the store may close
+	 * the fd and, at the next lend, open the same file again by its
+	 * name, which follows renames made through the store.  That name
+	 * holding another file or none (a change behind the store's back)
+	 * is -ESTALE.  A file whose name is removed or replaced through the
+	 * store keeps its fd until closed.  -EMFILE: every fd the store may
+	 * keep open is lent or kept.
 	 */
-	int	(*open_direct)(struct store *st, const char *key, int *fdp);
+	int	(*file_open)(struct store *st, const char *key,
+		    struct store_file **filep);
+	int	(*file_fd)(struct store_file *f, int *fdp);
+	void	(*file_done)(struct store_file *f);
+	void	(*file_close)(struct store_file *f);
 
 	/* A handle for many reads of one object; optional. */
 	int	(*reader_open)(struct store *st, const char *key,
@@ -207,7 +219,11 @@ int	store_statfs(struct store *st, struct statvfs *sv);
 int	store_sync(struct store *st, const char *key, bool datasync);
 int	store_xattrs(struct store *st, const char *key, struct store_attr *a);
 bool	store_has_direct(const struct store *st);
-int	store_open_direct(struct store *st, const char *key, int *fdp);
+int	store_file_open(struct store *st, const char *key,
+	    struct store_file **filep);
+int	store_file_fd(struct store *st, struct store_file *f, int *fdp);
+void	store_file_done(struct store *st, struct store_file *f);
+void	store_file_close(struct store *st, struct store_file *f);
 int	store_reader_open(struct store *st, const char *key,
 	    struct store_reader **readerp);
 int	store_reader_read(struct store *st, struct store_reader *r,

@@ -104,6 +104,8 @@ objfs_new(const struct objfs_options *opts, struct objfs **fsp)
 	pthread_mutex_init(&fs->listing_lock, NULL);
 	RB_INIT(&fs->handles);
 	fs->next_fh = 1;
+	fs->max_handles = opts->max_handles != 0 ? opts->max_handles :
+	    OBJFS_MAX_HANDLES;
 	objfs_trim_start(fs);
 	if ((rc = objfs_inode_init_table(fs)) != 0) {
 		objfs_free(fs);

@@ -333,8 +333,8 @@ objfs_truncate(struct objfs *fs, struct objfs_inode *ino, uint64_t size)
 	if ((rc = objfs_stage_open(fs, ino, size > 0, NULL)) != 0)
 		return rc;
 	/* Truncating to zero may leave a stage without a spill file. */
-	if (ino->stage->fd != -1 && ftruncate(ino->stage->fd, (off_t)size) == -1)
-		return -errno;
+	if ((rc = objfs_stage_ftruncate(fs, ino->stage, size)) != 0)
+		return rc;
 	ino->stage->size = size;
 	ino->stage->loaded |= size == 0;
 	ino->stage->dirty = true;
@@ -398,7 +398,7 @@ objfs_setattr(struct objfs *fs, const struct objfs_ctx *ctx, uint64_t nodeid,
 	store_attr_clear(&cur);
 	if (ino->stage != NULL && ino->writers == 0 && !ino->stage->dirty &&
 	    (sa->valid & OBJFS_SET_SIZE)) {
-		objfs_stage_free(ino->stage);
+		objfs_stage_free(fs, ino->stage);
 		ino->stage = NULL;
 	}
 	objfs_inode_change_end(fs, ino);

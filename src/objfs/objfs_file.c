@@ -25,10 +25,8 @@ objfs_trunc_on_open(struct objfs *fs, struct objfs_inode *ino)
 {
 	int rc = objfs_stage_open(fs, ino, false, NULL);
 
-	if (rc != 0)
+	if (rc != 0 || (rc = objfs_stage_ftruncate(fs, ino->stage, 0)) != 0)
 		return rc;
-	if (ino->stage->fd != -1 && ftruncate(ino->stage->fd, 0) == -1)
-		return -errno;
 	ino->stage->size = 0;
 	ino->stage->loaded = true;
 	ino->stage->dirty = true;
@@ -47,13 +45,62 @@ objfs_kill_suidgid(struct objfs_inode *ino)
 	}
 }
 
+/*
+ * What a handle needs of the store is taken when it opens, so that a
+ * store out of file descriptors fails the open with EMFILE rather than
+ * a read or write later: for a writer on a store with files of its own,
+ * its stage in that file; else, unless the stage serves the reads, a
+ * reader.  Any other failure is left to the first read or write, which
+ * tries again and reports it.  ino->lock held.
+ */
+static int
+objfs_open_store(struct objfs *fs, struct objfs_inode *ino, bool writable,
+    struct store_reader **rp)
+{
+	int rc = 0;
+
+	*rp = NULL;
+	if (writable && store_has_direct(fs->store) && !ino->unlinked)
+		rc = objfs_stage_open(fs, ino, true, NULL);
+	else if (ino->stage == NULL || !ino->stage->loaded)
+		rc = store_reader_open(fs->store, ino->key, rp);
+	return rc == -EMFILE || rc == -ENFILE || rc == -ENOMEM ? rc : 0;
+}
+
+/* ino->lock held: the open's stage work, with the handle's reader. */
+static int
+objfs_open_prepare(struct objfs *fs, struct objfs_inode *ino, int flags,
+    bool kill_suidgid, struct store_reader **rp)
+{
+	bool writable = (flags & O_ACCMODE) != O_RDONLY;
+	int rc;
+
+	/* Before O_TRUNC: a file in place is then truncated in place. */
+	rc = objfs_open_store(fs, ino, writable, rp);
+	if (rc == 0 && (flags & O_TRUNC))
+		rc = objfs_trunc_on_open(fs, ino);
+	if (rc == 0 && kill_suidgid && ino->stage != NULL)
+		objfs_kill_suidgid(ino);
+	if (rc == 0) {
+		ino->opens++;
+		if (writable)
+			ino->writers++;
+		return 0;
+	}
+	store_reader_close(fs->store, *rp);
+	*rp = NULL;
+	objfs_stage_release(fs, ino);
+	return rc;
+}
+
 /* Open an inode the caller holds a reference on; it passes to the handle. */
 static int
 objfs_open_inode(struct objfs *fs, struct objfs_inode *ino, int flags,
     bool kill_suidgid, uint64_t *fh)
 {
 	bool writable = (flags & O_ACCMODE) != O_RDONLY;
-	int rc = 0;
+	struct store_reader *r;
+	int rc;
 
 	if (ino->type == S_IFDIR)
 		return -EISDIR;
@@ -62,17 +109,10 @@ objfs_open_inode(struct objfs *fs, struct objfs_inode *ino, int flags,
 	if (fs->opts.readonly && (writable || (flags & O_TRUNC)))
 		return -EROFS;
 	pthread_mutex_lock(&ino->lock);
-	if (flags & O_TRUNC)
-		rc = objfs_trunc_on_open(fs, ino);
-	if (rc == 0 && kill_suidgid && ino->stage != NULL)
-		objfs_kill_suidgid(ino);
-	if (rc == 0) {
-		ino->opens++;
-		if (writable)
-			ino->writers++;
-	}
+	rc = objfs_open_prepare(fs, ino, flags, kill_suidgid, &r);
 	pthread_mutex_unlock(&ino->lock);
-	if (rc == 0 && (rc = objfs_handle_new(fs, ino, flags, false, fh)) != 0) {
+	if (rc == 0 &&
+	    (rc = objfs_handle_new_file(fs, ino, flags, r, fh)) != 0) {
 		pthread_mutex_lock(&ino->lock);
 		ino->opens--;
 		if (writable)
@@ -173,10 +213,7 @@ objfs_read(struct objfs *fs, uint64_t fh, uint64_t off,
 	objfs_ns_read(fs);
 	pthread_mutex_lock(&ino->lock);
 	if (ino->stage != NULL && ino->stage->loaded) {
-		/* No spill file: nothing written yet, the file is empty. */
-		if (ino->stage->fd != -1)
-			rc = store_fd_read(ino->stage->fd, off, iov, iovcnt,
-			    got);
+		rc = objfs_stage_read(fs, ino->stage, off, iov, iovcnt, got);
 		pthread_mutex_unlock(&ino->lock);
 		goto out;
 	}
@@ -220,7 +257,7 @@ objfs_write(struct objfs *fs, uint64_t fh, uint64_t off,
 		rc = -EFBIG;
 	if (rc == 0) {
 		s = ino->stage;
-		rc = store_fd_write(s->fd, off, iov, iovcnt, written);
+		rc = objfs_stage_write(fs, s, off, iov, iovcnt, written);
 		if (*written > 0) {
 			if (off + *written > s->size)
 				s->size = off + *written;
@@ -335,9 +372,7 @@ objfs_fallocate(struct objfs *fs, uint64_t fh, int mode, uint64_t off,
 	rc = !h->writable || h->released ? -EBADF :
 	    objfs_stage_open(fs, h->inode, true, NULL);
 	if (rc == 0 && off + len > (s = h->inode->stage)->size) {
-		if (ftruncate(s->fd, (off_t)(off + len)) == -1)
-			rc = -errno;
-		else {
+		if ((rc = objfs_stage_ftruncate(fs, s, off + len)) == 0) {
 			s->size = off + len;
 			s->dirty = true;
 			clock_gettime(CLOCK_REALTIME, &s->mtime);
@@ -407,7 +442,7 @@ objfs_copy_whole(struct objfs *fs, struct objfs_handle *in,
 	if (rc == 0)
 		rc = store_copy(fs->store, in->inode->key, dst->key, &meta);
 	if (rc == 0) {
-		objfs_stage_free(dst->stage);
+		objfs_stage_free(fs, dst->stage);
 		dst->stage = NULL;
 		*copied = (size_t)in_size;
 	}

@@ -26,19 +26,45 @@ fh_cmp(const struct objfs_handle *a, const struct objfs_handle *b)
 
 RB_GENERATE_LOCAL(objfs_handle_tree, objfs_handle, entry, fh_cmp)
 
-/* Takes over the caller's reference on ino. */
-int
-objfs_handle_new(struct objfs *fs, struct objfs_inode *ino, int flags,
-    bool is_dir, uint64_t *fhp)
+/*
+ * One handle more, unless the cap is reached: then EMFILE, which the
+ * guest's open(2) returns, as a host would past its limit of open files.
+ */
+static int
+objfs_handle_count(struct objfs *fs)
 {
-	struct objfs_handle *h = calloc(1, sizeof(*h));
+	size_t n = __atomic_add_fetch(&fs->nhandles, 1, __ATOMIC_RELAXED);
 
-	if (h == NULL)
+	if (n <= fs->max_handles)
+		return 0;
+	__atomic_sub_fetch(&fs->nhandles, 1, __ATOMIC_RELAXED);
+	if (!__atomic_exchange_n(&fs->handles_warned, true, __ATOMIC_RELAXED))
+		log_warnx("%zu files and directories are open, the most there "
+		    "may be; opening more fails with EMFILE", fs->max_handles);
+	return -EMFILE;
+}
+
+static int
+objfs_handle_add(struct objfs *fs, struct objfs_inode *ino, int flags,
+    bool is_dir, struct store_reader *r, uint64_t *fhp)
+{
+	struct objfs_handle *h;
+	int rc;
+
+	if ((rc = objfs_handle_count(fs)) != 0) {
+		store_reader_close(fs->store, r);
+		return rc;
+	}
+	if ((h = calloc(1, sizeof(*h))) == NULL) {
+		__atomic_sub_fetch(&fs->nhandles, 1, __ATOMIC_RELAXED);
+		store_reader_close(fs->store, r);
 		return -ENOMEM;
+	}
 	h->inode = ino;
 	h->flags = flags;
 	h->is_dir = is_dir;
 	h->writable = !is_dir && (flags & O_ACCMODE) != O_RDONLY;
+	h->reader = r;
 	h->refs = 1;			/* the table's */
 	pthread_mutex_init(&h->lock, NULL);
 	pthread_rwlock_wrlock(&fs->handle_lock);
@@ -47,6 +73,22 @@ objfs_handle_new(struct objfs *fs, struct objfs_inode *ino, int flags,
 	pthread_rwlock_unlock(&fs->handle_lock);
 	*fhp = h->fh;
 	return 0;
+}
+
+/* Takes over the caller's reference on ino, and r (closed on failure). */
+int
+objfs_handle_new_file(struct objfs *fs, struct objfs_inode *ino, int flags,
+    struct store_reader *r, uint64_t *fhp)
+{
+	return objfs_handle_add(fs, ino, flags, false, r, fhp);
+}
+
+/* Takes over the caller's reference on ino. */
+int
+objfs_handle_new(struct objfs *fs, struct objfs_inode *ino, int flags,
+    bool is_dir, uint64_t *fhp)
+{
+	return objfs_handle_add(fs, ino, flags, is_dir, NULL, fhp);
 }
 
 struct objfs_handle *
@@ -67,6 +109,7 @@ objfs_handle_get(struct objfs *fs, uint64_t fh, bool is_dir)
 static void
 objfs_handle_free(struct objfs *fs, struct objfs_handle *h)
 {
+	__atomic_sub_fetch(&fs->nhandles, 1, __ATOMIC_RELAXED);
 	store_reader_close(fs->store, h->reader);
 	objfs_dirlist_put(fs, h->dir);
 	objfs_inode_put(fs, h->inode);

@@ -74,7 +74,7 @@ inode_free(struct objfs *fs, struct objfs_inode *ino)
 	if (ino->stage != NULL && fs != NULL)
 		objfs_stage_release(fs, ino);
 	if (ino->stage != NULL)
-		objfs_stage_free(ino->stage);
+		objfs_stage_free(fs, ino->stage);
 	pthread_mutex_destroy(&ino->lock);
 	free(ino->key);
 	free(ino);

@@ -24,10 +24,14 @@
 #include "objfs.h"
 #include "store.h"
 
-/* An open file's bytes while it is being written. */
+/*
+ * An open file's bytes while it is being written: in an unlinked spill
+ * file, or the object's own file on a store that has one (its fd lent
+ * by objfs_stage_fd, since the store may close it between uses).
+ */
 struct objfs_stage {
-	int			 fd;	/* unlinked spill file, or the object */
-	bool			 direct; /* fd is the object's own file */
+	int			 fd;	/* the spill file, or -1 */
+	struct store_file	*direct; /* or the object's own file */
 	bool			 loaded; /* holds the whole object */
 	bool			 dirty;	/* differs from the store */
 	uint64_t		 size;
@@ -96,6 +100,9 @@ struct objfs {
 	uint64_t		 next_ino;
 	struct objfs_handle_tree handles;
 	uint64_t		 next_fh;
+	size_t			 nhandles;	/* atomic; open or in use */
+	size_t			 max_handles;
+	bool			 handles_warned; /* atomic */
 	struct objfs_inode	*root;
 	pthread_mutex_t		 listing_lock;	/* dir->listing, its refs */
 
@@ -162,7 +169,16 @@ int	objfs_fill_entry(struct objfs *fs, struct objfs_inode *ino,
 	    const struct store_attr *a, struct objfs_entry *e);
 
 /* objfs_stage.c */
-void	objfs_stage_free(struct objfs_stage *s);
+void	objfs_stage_free(struct objfs *fs, struct objfs_stage *s);
+int	objfs_stage_fd(struct objfs *fs, struct objfs_stage *s, int *fdp);
+void	objfs_stage_fd_done(struct objfs *fs, struct objfs_stage *s);
+int	objfs_stage_read(struct objfs *fs, struct objfs_stage *s, uint64_t off,
+	    const struct iovec *iov, unsigned iovcnt, size_t *got);
+int	objfs_stage_write(struct objfs *fs, struct objfs_stage *s,
+	    uint64_t off, const struct iovec *iov, unsigned iovcnt,
+	    size_t *written);
+int	objfs_stage_ftruncate(struct objfs *fs, struct objfs_stage *s,
+	    uint64_t size);
 int	objfs_stage_open(struct objfs *fs, struct objfs_inode *ino,
 	    bool load, const struct store_attr *meta);
 int	objfs_stage_upload(struct objfs *fs, struct objfs_inode *ino);
@@ -172,6 +188,8 @@ int	objfs_spill_create(struct objfs *fs);
 /* objfs_handle.c */
 int	objfs_handle_new(struct objfs *fs, struct objfs_inode *ino, int flags,
 	    bool is_dir, uint64_t *fhp);
+int	objfs_handle_new_file(struct objfs *fs, struct objfs_inode *ino,
+	    int flags, struct store_reader *r, uint64_t *fhp);
 struct objfs_handle *objfs_handle_get(struct objfs *fs, uint64_t fh,
 	    bool is_dir);
 void	objfs_handle_put(struct objfs *fs, struct objfs_handle *h);

@@ -3,8 +3,10 @@
  * Staging: the bytes of a file being written, in an unlinked spill file
  * under the cache directory, until they are uploaded as one object.  A
  * store that can (the fs store: a local file) is written in place
- * instead: the stage's fd is then the object itself and nothing is
- * copied, neither in nor out.
+ * instead: the stage is then the object's own file and nothing is
+ * copied, neither in nor out.  Its fd is lent for each use
+ * (objfs_stage_fd), because the store keeps its fds within a budget
+ * and may close one that is not in use.
  *
  * All functions here are called with ino->lock held (and the namespace
  * lock for reading, since they use ino->key).
@@ -48,14 +50,80 @@ objfs_spill_create(struct objfs *fs)
 }
 
 void
-objfs_stage_free(struct objfs_stage *s)
+objfs_stage_free(struct objfs *fs, struct objfs_stage *s)
 {
 	if (s == NULL)
 		return;
 	if (s->fd != -1)
 		close(s->fd);
+	if (s->direct != NULL)
+		store_file_close(fs->store, s->direct);
 	store_attr_clear(&s->meta);
 	free(s);
+}
+
+/*
+ * The stage's fd (-1: no bytes yet), lent until objfs_stage_fd_done()
+ * when it is the object's own file: the store may have closed that and
+ * open it again now, which can fail (-ESTALE: moved or replaced behind
+ * objfsd's back; -EMFILE).
+ */
+int
+objfs_stage_fd(struct objfs *fs, struct objfs_stage *s, int *fdp)
+{
+	*fdp = s->fd;
+	if (s->direct == NULL)
+		return 0;
+	return store_file_fd(fs->store, s->direct, fdp);
+}
+
+void
+objfs_stage_fd_done(struct objfs *fs, struct objfs_stage *s)
+{
+	if (s->direct != NULL)
+		store_file_done(fs->store, s->direct);
+}
+
+int
+objfs_stage_read(struct objfs *fs, struct objfs_stage *s, uint64_t off,
+    const struct iovec *iov, unsigned iovcnt, size_t *got)
+{
+	int fd, rc;
+
+	if ((rc = objfs_stage_fd(fs, s, &fd)) != 0)
+		return rc;
+	/* No file yet: nothing written, the file is empty. */
+	if (fd != -1)
+		rc = store_fd_read(fd, off, iov, iovcnt, got);
+	objfs_stage_fd_done(fs, s);
+	return rc;
+}
+
+int
+objfs_stage_write(struct objfs *fs, struct objfs_stage *s, uint64_t off,
+    const struct iovec *iov, unsigned iovcnt, size_t *written)
+{
+	int fd, rc;
+
+	if ((rc = objfs_stage_fd(fs, s, &fd)) != 0)
+		return rc;
+	rc = store_fd_write(fd, off, iov, iovcnt, written);
+	objfs_stage_fd_done(fs, s);
+	return rc;
+}
+
+/* The stage's file, if it has one yet, made size bytes long. */
+int
+objfs_stage_ftruncate(struct objfs *fs, struct objfs_stage *s, uint64_t size)
+{
+	int fd, rc;
+
+	if ((rc = objfs_stage_fd(fs, s, &fd)) != 0)
+		return rc;
+	if (fd != -1 && ftruncate(fd, (off_t)size) == -1)
+		rc = -errno;
+	objfs_stage_fd_done(fs, s);
+	return rc;
 }
 
 static int
@@ -121,19 +189,17 @@ static int
 objfs_stage_direct(struct objfs *fs, struct objfs_inode *ino)
 {
 	struct objfs_stage *s = ino->stage;
-	int fd, rc;
+	int rc;
 
 	if (!store_has_direct(fs->store) || ino->unlinked)
 		return -EOPNOTSUPP;
-	if ((rc = store_open_direct(fs->store, ino->key, &fd)) != 0)
+	if ((rc = store_file_open(fs->store, ino->key, &s->direct)) != 0)
 		return rc;
-	if (s->loaded && ftruncate(fd, (off_t)s->size) == -1) {
-		rc = -errno;
-		close(fd);
+	if (s->loaded && (rc = objfs_stage_ftruncate(fs, s, s->size)) != 0) {
+		store_file_close(fs->store, s->direct);
+		s->direct = NULL;
 		return rc;
 	}
-	s->fd = fd;
-	s->direct = true;
 	s->loaded = true;
 	return 0;
 }
@@ -160,7 +226,7 @@ objfs_stage_open(struct objfs *fs, struct objfs_inode *ino, bool load,
 		else
 			rc = objfs_head_inode(fs, ino, &s->meta);
 		if (rc != 0) {
-			objfs_stage_free(s);
+			objfs_stage_free(fs, s);
 			return rc;
 		}
 		s->size = s->meta.size;
@@ -170,7 +236,7 @@ objfs_stage_open(struct objfs *fs, struct objfs_inode *ino, bool load,
 		ino->stage = s;
 	}
 	/* The spill file comes with the first bytes: a create needs none. */
-	if (load && s->fd == -1) {
+	if (load && s->fd == -1 && s->direct == NULL) {
 		if ((rc = objfs_stage_direct(fs, ino)) == 0)
 			return 0;
 		if (rc != -EOPNOTSUPP && rc != -ENOENT)
@@ -193,11 +259,15 @@ objfs_stage_upload(struct objfs *fs, struct objfs_inode *ino)
 
 	if (s == NULL || !s->dirty || ino->unlinked)
 		return 0;
-	if (s->direct) {
+	if (s->direct != NULL) {
 		/* The bytes are there; the time is the one the guest saw. */
 		struct timespec ts[2] = { { .tv_nsec = UTIME_OMIT }, s->mtime };
+		int fd;
 
-		(void)futimens(s->fd, ts);
+		if (objfs_stage_fd(fs, s, &fd) == 0) {
+			(void)futimens(fd, ts);
+			objfs_stage_fd_done(fs, s);
+		}
 		s->dirty = false;
 		return 0;
 	}
@@ -259,8 +329,8 @@ objfs_stage_release(struct objfs *fs, struct objfs_inode *ino)
 {
 	if (ino->stage == NULL || ino->opens > 0)
 		return;
-	if (ino->stage->dirty && !ino->unlinked && !ino->stage->direct)
+	if (ino->stage->dirty && !ino->unlinked && ino->stage->direct == NULL)
 		objfs_stage_preserve(fs, ino);
-	objfs_stage_free(ino->stage);
+	objfs_stage_free(fs, ino->stage);
 	ino->stage = NULL;
 }

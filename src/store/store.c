@@ -156,7 +156,7 @@ store_list(struct store *st, const char *prefix, const char *after,
 bool
 store_has_direct(const struct store *st)
 {
-	return st->ops->open_direct != NULL;
+	return st->ops->file_open != NULL;
 }
 
 int
@@ -168,11 +168,31 @@ store_sync(struct store *st, const char *key, bool datasync)
 }
 
 int
-store_open_direct(struct store *st, const char *key, int *fdp)
+store_file_open(struct store *st, const char *key, struct store_file **filep)
 {
-	if (st->ops->open_direct == NULL)
+	*filep = NULL;
+	if (st->ops->file_open == NULL)
 		return -EOPNOTSUPP;
-	return st->ops->open_direct(st, key, fdp);
+	return st->ops->file_open(st, key, filep);
+}
+
+int
+store_file_fd(struct store *st, struct store_file *f, int *fdp)
+{
+	return st->ops->file_fd(f, fdp);
+}
+
+void
+store_file_done(struct store *st, struct store_file *f)
+{
+	st->ops->file_done(f);
+}
+
+void
+store_file_close(struct store *st, struct store_file *f)
+{
+	if (f != NULL)
+		st->ops->file_close(f);
 }
 
 int

@@ -34,7 +34,7 @@
 #include "store_fs.h"
 
 struct store_reader {
-	int		 fd;
+	struct store_file	*file;
 };
 
 struct fs_store *
@@ -315,36 +315,29 @@ fs_get(struct store *st, const char *key, uint64_t off,
 
 /* Writes go straight into the file, as virtiofsd's do. */
 static int
-fs_open_direct(struct store *st, const char *key, int *fdp)
+fs_direct_open(struct store *st, const char *key, struct store_file **fp)
 {
-	struct stat sb;
-	int fd;
+	int rc;
 
 	if (fss(st)->readonly)
 		return -EROFS;
-	if ((fd = fs_open_leaf(fss(st), key, O_RDWR)) < 0)
-		return fd == -ELOOP ? -EINVAL : fd;
-	if (fstat(fd, &sb) == -1 || !S_ISREG(sb.st_mode)) {
-		close(fd);
-		return -EINVAL;
-	}
-	*fdp = fd;
-	return 0;
+	rc = fs_file_open(fss(st), key, O_RDWR, fp);
+	return rc == -ELOOP ? -EINVAL : rc;
 }
 
 static int
 fs_reader_open(struct store *st, const char *key, struct store_reader **rp)
 {
-	struct store_reader *r;
-	int fd = fs_open_leaf(fss(st), key, O_RDONLY | O_NONBLOCK);
+	struct store_reader *r = malloc(sizeof(*r));
+	int rc;
 
-	if (fd < 0)
-		return fd;
-	if ((r = malloc(sizeof(*r))) == NULL) {
-		close(fd);
+	if (r == NULL)
 		return -ENOMEM;
+	rc = fs_file_open(fss(st), key, O_RDONLY | O_NONBLOCK, &r->file);
+	if (rc != 0) {
+		free(r);
+		return rc;
 	}
-	r->fd = fd;
 	*rp = r;
 	return 0;
 }
@@ -353,13 +346,19 @@ static int
 fs_reader_read(struct store_reader *r, uint64_t off, const struct iovec *iov,
     unsigned iovcnt, size_t *got)
 {
-	return store_fd_read(r->fd, off, iov, iovcnt, got);
+	int fd, rc;
+
+	if ((rc = fs_file_fd(r->file, &fd)) != 0)
+		return rc;
+	rc = store_fd_read(fd, off, iov, iovcnt, got);
+	fs_file_done(r->file);
+	return rc;
 }
 
 static void
 fs_reader_close(struct store_reader *r)
 {
-	close(r->fd);
+	fs_file_close(r->file);
 	free(r);
 }
 
@@ -399,6 +398,9 @@ fs_open(const char *location, const struct store_config *cfg,
 	s->umask = umask(0);
 	umask(s->umask);
 	fs_dircache_init(s);
+	fs_files_init(s);
+	log_debug("fs: up to %u files and %u directories of %s open at once",
+	    s->files.cap, FS_DC_SHARDS * s->dc_ways, location);
 	*storep = &s->base;
 	return 0;
 }
@@ -406,6 +408,7 @@ fs_open(const char *location, const struct store_config *cfg,
 static void
 fs_close(struct store *st)
 {
+	fs_files_free(fss(st));
 	fs_dircache_free(fss(st));
 	close(fss(st)->root);
 	free(st);
@@ -428,7 +431,10 @@ const struct store_ops store_fs_ops = {
 	.xattrs = fs_xattrs,
 	.statfs = fs_statfs,
 	.sync = fs_sync,
-	.open_direct = fs_open_direct,
+	.file_open = fs_direct_open,
+	.file_fd = fs_file_fd,
+	.file_done = fs_file_done,
+	.file_close = fs_file_close,
 	.reader_open = fs_reader_open,
 	.reader_read = fs_reader_read,
 	.reader_close = fs_reader_close,

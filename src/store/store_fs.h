@@ -4,13 +4,20 @@
  *
  * Threading: every store op may run on any thread at once (store.h).
  * What a struct fs_store holds is set by fs_open() and then only read,
- * with two exceptions: dc_gen is an atomic, bumped by renames and
+ * with three exceptions: dc_gen is an atomic, bumped by renames and
  * removals of directories and compared by every cache lookup; each
  * dc[] shard's slots, tick and the refs of the fs_dirs in it are guarded
- * by that shard's lock.  A directory fd handed out by fs_dir_get() is
- * the caller's until fs_dir_put(), whoever evicts it meanwhile.  Anything
- * else is per call: the store keeps no state between operations beyond
- * the host's filesystem.
+ * by that shard's lock; files (the open objects, store_fs_files.c) has
+ * the locks its comment names.  A directory fd handed out by fs_dir_get()
+ * is the caller's until fs_dir_put(), whoever evicts it meanwhile.
+ * Anything else is per call: the store keeps no state between operations
+ * beyond the host's filesystem.
+ *
+ * File descriptors: the store keeps at most files.cap fds of open
+ * objects and FS_DC_SHARDS * dc_ways of directories, both set at open
+ * from the soft RLIMIT_NOFILE (fs_files_init says how), so that the rest
+ * of the limit stays free for sockets, eventfds, guest memory, spill
+ * files and the fds an operation opens for its own duration.
  */
 #ifndef OBJFSD_STORE_FS_H
 #define OBJFSD_STORE_FS_H
@@ -18,8 +25,10 @@
 #include <limits.h>
 #include <pthread.h>
 #include <stdint.h>
+#include <sys/queue.h>
 #include <sys/stat.h>
 
+#include "rbtree.h"
 #include "store.h"
 
 /* Names a put uses on its way in; listings never show them. */
@@ -38,6 +47,27 @@ struct fs_dcshard {
 	uint64_t	 tick;
 };
 
+RB_HEAD(fs_file_tree, store_file);
+TAILQ_HEAD(fs_file_list, store_file);
+
+/*
+ * The objects open through reader_open and file_open.  Lock order: names
+ * before lock.  names is taken for writing while a name changes through
+ * the store (remove, rename, the rename ending a put) and for reading
+ * while a file is opened by its name, so that no open races with the
+ * change; lock guards the rest and every store_file's fields but its
+ * flags and identity, which never change.
+ */
+struct fs_files {
+	pthread_rwlock_t	 names;
+	pthread_mutex_t		 lock;
+	struct fs_file_tree	 by_key;	/* files that have a name */
+	struct fs_file_list	 idle;		/* least recently used first */
+	unsigned		 nopen;		/* fds held, idle or not */
+	unsigned		 cap;
+	bool			 warned;	/* that the cap was reached */
+};
+
 struct fs_store {
 	struct store		 base;
 	int			 root;		/* O_PATH of DIR */
@@ -45,7 +75,9 @@ struct fs_store {
 	bool			 no_openat2;	/* kernel without it, or forced */
 	mode_t			 umask;		/* the process's, at open */
 	uint64_t		 dc_gen;	/* atomic; bumped when dirs move */
+	unsigned		 dc_ways;	/* slots used in each shard */
 	struct fs_dcshard	 dc[FS_DC_SHARDS];
+	struct fs_files		 files;
 };
 
 /* store_fs.c */
@@ -78,6 +110,20 @@ void	fs_dircache_free(struct fs_store *s);
 void	fs_dircache_invalidate(struct fs_store *s);
 int	fs_dir_get(struct fs_store *s, const char *path, struct fs_dir **dirp);
 void	fs_dir_put(struct fs_store *s, struct fs_dir *d);
+
+/* store_fs_files.c */
+void	fs_files_init(struct fs_store *s);
+void	fs_files_free(struct fs_store *s);
+int	fs_file_open(struct fs_store *s, const char *key, int flags,
+	    struct store_file **fp);
+int	fs_file_fd(struct store_file *f, int *fdp);
+void	fs_file_done(struct store_file *f);
+void	fs_file_close(struct store_file *f);
+int	fs_name_change_begin(struct fs_store *s, const char *key,
+	    struct store_file **heldp);
+void	fs_name_change_end(struct fs_store *s, struct store_file *held,
+	    bool gone);
+void	fs_files_moved(struct fs_store *s, const char *src, const char *dst);
 
 /* store_fs_list.c */
 int	fs_list(struct store *st, const char *prefix, const char *after,

@@ -7,7 +7,8 @@
  * costs two system calls (the walk, the close) around the one that does
  * the work; a guest that stats the files of one directory pays three for
  * one.  So directories stay open for a second, in a small table split in
- * shards with a lock each.
+ * shards with a lock each; how many slots of each shard are used is the
+ * fd budget's (store_fs_files.c).
  *
  * A cached directory is the one that was at its path when it was opened.
  * Renames and removals of directories through the store invalidate the
@@ -135,13 +136,16 @@ fs_dc_find(struct fs_store *s, struct fs_dcshard *sh, const char *path,
 	return NULL;
 }
 
-/* Shard lock held: a slot for d, the least recently used one if full. */
+/*
+ * Shard lock held: a slot for d, the least recently used one if full.
+ * Only the first `ways` slots are used: the fd budget's share.
+ */
 static void
-fs_dc_insert(struct fs_dcshard *sh, struct fs_dir *d)
+fs_dc_insert(struct fs_dcshard *sh, unsigned ways, struct fs_dir *d)
 {
 	unsigned victim = 0;
 
-	for (unsigned w = 0; w < FS_DC_WAYS; w++) {
+	for (unsigned w = 0; w < ways; w++) {
 		if (sh->slot[w] == NULL) {
 			victim = w;
 			break;
@@ -196,7 +200,7 @@ fs_dir_get(struct fs_store *s, const char *path, struct fs_dir **dirp)
 	d->shard = shard;
 	d->born_ms = now;
 	pthread_mutex_lock(&sh->lock);
-	fs_dc_insert(sh, d);
+	fs_dc_insert(sh, s->dc_ways, d);
 	pthread_mutex_unlock(&sh->lock);
 	*dirp = d;
 	return fd;

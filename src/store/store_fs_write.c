@@ -275,6 +275,20 @@ fs_put_dir(int dfd, const char *leaf, const struct store_attr *a)
 	return rc;
 }
 
+/* The new file takes key's name: what was open by it keeps its fds. */
+static int
+fs_put_rename(struct fs_store *s, int dfd, const char *tmp, const char *leaf,
+    const char *key)
+{
+	struct store_file *held;
+	int rc = fs_name_change_begin(s, key, &held);
+
+	if (rc == 0 && renameat(dfd, tmp, dfd, leaf) == -1)
+		rc = -errno;
+	fs_name_change_end(s, held, rc == 0);
+	return rc;
+}
+
 int
 fs_put(struct store *st, const char *key, int fd, uint64_t size,
     const struct store_attr *a)
@@ -310,8 +324,8 @@ fs_put(struct store *st, const char *key, int fd, uint64_t size,
 		rc = fs_put_file(dfd, leaf, tmp, fd, size, a);
 	else
 		rc = fs_put_special(dfd, tmp, type, fd, size, a);
-	if (rc == 0 && renameat(dfd, tmp, dfd, leaf) == -1)
-		rc = -errno;
+	if (rc == 0)
+		rc = fs_put_rename(s, dfd, tmp, leaf, key);
 	if (rc != 0)
 		(void)unlinkat(dfd, tmp, 0);
 	fs_dir_put(s, dir);
@@ -322,6 +336,7 @@ int
 fs_remove(struct store *st, const char *key)
 {
 	char leaf[NAME_MAX + 1];
+	struct store_file *held;
 	struct fs_dir *dir;
 	bool is_dir;
 	int dfd, rc = 0;
@@ -333,10 +348,12 @@ fs_remove(struct store *st, const char *key)
 	if ((dfd = fs_parent(fss(st), key, leaf, false, &dir)) < 0)
 		return dfd == -ENOTDIR ? -ENOENT : dfd;
 	is_dir = store_key_is_marker(key);
-	if (unlinkat(dfd, leaf, is_dir ? AT_REMOVEDIR : 0) == -1)
+	rc = fs_name_change_begin(fss(st), key, &held);
+	if (rc == 0 && unlinkat(dfd, leaf, is_dir ? AT_REMOVEDIR : 0) == -1)
 		rc = errno == ENOTDIR ? -ENOENT : -errno;
-	else if (is_dir)
+	else if (rc == 0 && is_dir)
 		fs_dircache_invalidate(fss(st));
+	fs_name_change_end(fss(st), held, rc == 0);
 	fs_dir_put(fss(st), dir);
 	return rc;
 }
@@ -429,11 +446,29 @@ fs_copy(struct store *st, const char *src, const char *dst,
 	return rc;
 }
 
+static int
+fs_renameat(int sfd, const char *sleaf, int dfd, const char *dleaf,
+    unsigned flags)
+{
+	struct stat sb;
+
+	if (renameat2(sfd, sleaf, dfd, dleaf,
+	    (flags & STORE_RENAME_NOREPLACE) ? RENAME_NOREPLACE : 0) == 0)
+		return 0;
+	if (errno != EINVAL || !(flags & STORE_RENAME_NOREPLACE))
+		return -errno;
+	/* A filesystem without renameat2 flags: check, then rename. */
+	if (fstatat(dfd, dleaf, &sb, AT_SYMLINK_NOFOLLOW) == 0)
+		return -EEXIST;
+	return renameat(sfd, sleaf, dfd, dleaf) == 0 ? 0 : -EINVAL;
+}
+
 int
 fs_rename(struct store *st, const char *src, const char *dst, unsigned flags)
 {
 	struct fs_store *s = fss(st);
 	char sleaf[NAME_MAX + 1], dleaf[NAME_MAX + 1];
+	struct store_file *held;
 	struct fs_dir *sdir, *ddir;
 	int sfd, dfd, rc = 0;
 
@@ -445,22 +480,20 @@ fs_rename(struct store *st, const char *src, const char *dst, unsigned flags)
 		fs_dir_put(s, sdir);
 		return dfd;
 	}
-	if (renameat2(sfd, sleaf, dfd, dleaf,
-	    (flags & STORE_RENAME_NOREPLACE) ? RENAME_NOREPLACE : 0) == -1) {
-		rc = -errno;
-		/* A filesystem without renameat2 flags: check, then rename. */
-		if (rc == -EINVAL && (flags & STORE_RENAME_NOREPLACE)) {
-			struct stat sb;
-
-			if (fstatat(dfd, dleaf, &sb, AT_SYMLINK_NOFOLLOW) == 0)
-				rc = -EEXIST;
-			else if (renameat(sfd, sleaf, dfd, dleaf) == 0)
-				rc = 0;
-		}
-	}
-	/* Whatever moved, no open directory may stand for its old path. */
+	/* The files open by dst keep their fds; those of src follow it. */
+	rc = fs_name_change_begin(s, strcmp(src, dst) != 0 ? dst : NULL,
+	    &held);
 	if (rc == 0)
+		rc = fs_renameat(sfd, sleaf, dfd, dleaf, flags);
+	if (rc == 0) {
+		fs_files_moved(s, src, dst);
+		/*
+		 * Whatever moved, no open directory may stand for its old
+		 * path, by the time a file opens again by its new one.
+		 */
 		fs_dircache_invalidate(s);
+	}
+	fs_name_change_end(s, held, rc == 0);
 	fs_dir_put(s, sdir);
 	fs_dir_put(s, ddir);
 	return rc;

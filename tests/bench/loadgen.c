@@ -642,6 +642,175 @@ seqwrite_finish(struct lg *lg)
 	return close_file(lg, true);
 }
 
+/*
+ * openmany: 10,000 files held open at once, as a guest holding that many
+ * open would.  Each step goes over every file before the next begins:
+ * CREATE and WRITE one page each, READ it back through the same handle
+ * and RELEASE; then OPEN each for reading, READ and RELEASE.  A reply
+ * with an error (EMFILE) or a wrong byte fails the run.  The slots stay
+ * in phase 1, an operation under way, so it runs to the end whatever
+ * --seconds says.
+ */
+#define MANY_FILES	10000
+
+enum {
+	MANY_CREATE, MANY_WRITE, MANY_READ, MANY_RELEASE,
+	MANY_OPEN, MANY_REREAD, MANY_CLOSE, MANY_DONE,
+};
+
+static struct {
+	unsigned	 step;
+	unsigned	 next;		/* file the step does next */
+	unsigned	 pending;	/* requests of the step in flight */
+	uint64_t	 node[MANY_FILES];
+	uint64_t	 fh[MANY_FILES];
+} many;
+
+static uint8_t
+many_byte(unsigned file, size_t k)
+{
+	return (uint8_t)(file * 7 + k);
+}
+
+static int
+many_setup(struct lg *lg)
+{
+	struct fuse_mkdir_in mk = { .mode = 0755 };
+	struct fuse_entry_out e;
+	char name[64];
+	int rc;
+
+	snprintf(name, sizeof(name), "many-%ld-%ld", (long)getpid(),
+	    (long)time(NULL));
+	if ((rc = lg_sync(lg, FUSE_MKDIR, FUSE_ROOT_ID, &mk, sizeof(mk), name,
+	    &e, sizeof(e))) != 0)
+		return rc;
+	lg->dir_node = e.nodeid;
+	memset(&many, 0, sizeof(many));
+	for (unsigned i = 0; i < lg->depth; i++)
+		lg->slot[i].phase = 1;
+	return lg_forget_later(lg, e.nodeid);
+}
+
+static int
+many_submit(struct lg *lg, struct lg_slot *s, unsigned i)
+{
+	struct fuse_create_in c = { .flags = O_RDWR | O_CREAT | O_EXCL,
+	    .mode = 0100644, .umask = 022 };
+	struct fuse_write_in w = { .fh = many.fh[i], .size = LG_PAGE };
+	struct fuse_read_in r = { .fh = many.fh[i], .size = LG_PAGE };
+	struct fuse_release_in rel = { .fh = many.fh[i] };
+	struct fuse_open_in o = { .flags = O_RDONLY };
+	uint8_t *data = ff_host(lg->ff, s->in_gpa + LG_HDR_SPACE);
+	char name[32];
+
+	switch (many.step) {
+	case MANY_CREATE:
+		snprintf(name, sizeof(name), "m%05u", i);
+		return lg_submit(lg, s, FUSE_CREATE, lg->dir_node, &c,
+		    sizeof(c), name, 0, sizeof(struct fuse_entry_out) +
+		    sizeof(struct fuse_open_out));
+	case MANY_WRITE:
+		for (size_t k = 0; k < LG_PAGE; k++)
+			data[k] = many_byte(i, k);
+		return lg_submit(lg, s, FUSE_WRITE, many.node[i], &w,
+		    sizeof(w), NULL, LG_PAGE, sizeof(struct fuse_write_out));
+	case MANY_READ:
+	case MANY_REREAD:
+		return lg_submit(lg, s, FUSE_READ, many.node[i], &r, sizeof(r),
+		    NULL, 0, LG_PAGE);
+	case MANY_OPEN:
+		return lg_submit(lg, s, FUSE_OPEN, many.node[i], &o, sizeof(o),
+		    NULL, 0, sizeof(struct fuse_open_out));
+	default:
+		return lg_submit(lg, s, FUSE_RELEASE, many.node[i], &rel,
+		    sizeof(rel), NULL, 0, 0);
+	}
+}
+
+static int
+many_next(struct lg *lg, struct lg_slot *s)
+{
+	if (many.next == MANY_FILES && many.pending == 0 &&
+	    many.step < MANY_DONE) {
+		many.step++;
+		many.next = 0;
+	}
+	if (many.step == MANY_DONE || many.next == MANY_FILES)
+		return 1;
+	s->off = many.next++;
+	many.pending++;
+	return many_submit(lg, s, (unsigned)s->off);
+}
+
+static int
+many_check(unsigned i, const uint8_t *p, size_t len)
+{
+	if (len != LG_PAGE) {
+		fprintf(stderr, "loadgen: openmany: file %u: %zu bytes\n", i,
+		    len);
+		return -EIO;
+	}
+	for (size_t k = 0; k < len; k++)
+		if (p[k] != many_byte(i, k)) {
+			fprintf(stderr, "loadgen: openmany: file %u: wrong "
+			    "byte at %zu\n", i, k);
+			return -EIO;
+		}
+	return 0;
+}
+
+static int
+many_done(struct lg *lg, struct lg_slot *s, const void *pl, size_t len)
+{
+	const struct fuse_entry_out *e = pl;
+	const struct fuse_open_out *o;
+	const struct fuse_write_out *w = pl;
+	unsigned i = (unsigned)s->off;
+
+	many.pending--;
+	lg->ops++;
+	switch (many.step) {
+	case MANY_CREATE:
+		if (len < sizeof(*e) + sizeof(*o))
+			return -EPROTO;
+		o = (const void *)(e + 1);
+		many.node[i] = e->nodeid;
+		many.fh[i] = o->fh;
+		return 0;
+	case MANY_WRITE:
+		lg->bytes += LG_PAGE;
+		return len < sizeof(*w) || w->size != LG_PAGE ? -EIO : 0;
+	case MANY_READ:
+	case MANY_REREAD:
+		lg->bytes += len;
+		return many_check(i, pl, len);
+	case MANY_OPEN:
+		if (len < sizeof(*o))
+			return -EPROTO;
+		many.fh[i] = ((const struct fuse_open_out *)pl)->fh;
+		return 0;
+	default:
+		return 0;
+	}
+}
+
+/* The nodes are forgotten only now: the second OPEN needs them. */
+static int
+many_finish(struct lg *lg)
+{
+	int rc = 0;
+
+	if (many.step != MANY_DONE) {
+		fprintf(stderr, "loadgen: openmany stopped at step %u\n",
+		    many.step);
+		return -EIO;
+	}
+	for (unsigned i = 0; i < MANY_FILES && rc == 0; i++)
+		rc = lg_forget_later(lg, many.node[i]);
+	return rc;
+}
+
 static const struct workload workloads[] = {
 	{ "lookup", meta_setup, lookup_next, lookup_done, NULL },
 	{ "create", create_setup, create_next, create_done, NULL },
@@ -650,6 +819,7 @@ static const struct workload workloads[] = {
 	{ "seqread", seqread_setup, read_next, read_done, close_data },
 	{ "seqwrite", seqwrite_setup, write_next, write_done,
 	    seqwrite_finish },
+	{ "openmany", many_setup, many_next, many_done, many_finish },
 };
 
 /* --- The engine ------------------------------------------------------- */

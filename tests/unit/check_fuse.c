@@ -201,6 +201,8 @@ START_TEST(readonly_refuses_every_write)
 	    -EROFS);
 	ck_assert_int_eq(fc_open(&c, lookup(ROOT, "kept"), O_RDONLY, &fh), 0);
 	ck_assert_int_eq(fc_getattr(&c, ROOT, NULL), 0);
+	/* An open handle holds its file open: the session outlives us. */
+	ck_assert_int_eq(fc_release(&c, lookup(ROOT, "kept"), fh, false), 0);
 }
 END_TEST
 
@@ -889,6 +891,59 @@ START_TEST(forget_and_batch_forget)
 }
 END_TEST
 
+/*
+ * Under a limit of 256 open files the fs store keeps at most 112 fds of
+ * files.  Files unlinked while open keep theirs; once they fill that
+ * budget OPEN answers EMFILE (logged once) and the daemon goes on.  The
+ * unlinked files still read back, and released they give every fd back
+ * (teardown counts them), after which opens work again.
+ */
+START_TEST(unlinked_open_files_fill_the_fd_budget)
+{
+	static uint64_t node[256], fh[256];
+	char name[32], text[32], buf[32];
+	size_t got;
+	int n, rc = 0;
+
+	fc_close(&c);
+	tdaemon_stop_ok(&daemon_);
+	start_daemon("--rlimit-nofile=256");
+	ck_assert_int_eq(fc_init(&c, NULL), 0);
+	for (n = 0; n < 256; n++) {
+		snprintf(name, sizeof(name), "u%03d", n);
+		snprintf(text, sizeof(text), "kept %d", n);
+		host_file(name, text);
+		node[n] = lookup(ROOT, name);
+		if ((rc = fc_open(&c, node[n], O_RDWR, &fh[n])) != 0)
+			break;
+		ck_assert_int_eq(fc_call(&c, 1, FUSE_UNLINK, ROOT, NULL, 0,
+		    name, strlen(name) + 1, NULL, 0, NULL), 0);
+	}
+	/* 256/2 less the directory cache's 256/16: objfsd(8) says so. */
+	ck_assert_int_eq(rc, -EMFILE);
+	ck_assert_int_eq(n, 112);
+	ck_assert(ff_daemon_alive(&daemon_.d));
+	ck_assert_int_eq(fc_open(&c, node[n], O_RDONLY, &fh[n]), -EMFILE);
+	ck_assert_int_eq(count_in_log(&daemon_.d, "fails with EMFILE"), 1);
+	for (int i = 0; i < n; i++) {
+		snprintf(text, sizeof(text), "kept %d", i);
+		ck_assert_int_eq(fc_read(&c, node[i], fh[i], 0, buf,
+		    sizeof(buf), &got), 0);
+		ck_assert_uint_eq(got, strlen(text));
+		ck_assert_int_eq(memcmp(buf, text, got), 0);
+	}
+	for (int i = 0; i < n; i++)
+		ck_assert_int_eq(fc_release(&c, node[i], fh[i], false), 0);
+	ck_assert_int_eq(fc_open(&c, node[n], O_RDWR, &fh[n]), 0);
+	ck_assert_int_eq(fc_read(&c, node[n], fh[n], 0, buf, sizeof(buf),
+	    &got), 0);
+	snprintf(text, sizeof(text), "kept %d", n);
+	ck_assert_uint_eq(got, strlen(text));
+	ck_assert_int_eq(memcmp(buf, text, got), 0);
+	ck_assert_int_eq(fc_release(&c, node[n], fh[n], false), 0);
+}
+END_TEST
+
 START_TEST(sigterm_uploads_staged_data)
 {
 	struct fuse_entry_out e;
@@ -1043,6 +1098,7 @@ fuse_suite(void)
 	tcase_add_test(tc, fallocate_lseek_copy_file_range);
 	tcase_add_test(tc, interrupt_and_syncfs);
 	tcase_add_test(tc, forget_and_batch_forget);
+	tcase_add_test(tc, unlinked_open_files_fill_the_fd_budget);
 	tcase_add_test(tc, sigterm_uploads_staged_data);
 	tcase_add_test(tc, session_survives_reconnect);
 	tcase_add_test(tc, hundred_frontends_leak_nothing);

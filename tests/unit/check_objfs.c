@@ -797,6 +797,8 @@ objfs_suite(void)
 
 	if (!only_s3)
 		suite_add_tcase(s, objfs_escapes_tcase());
+	if (!only_s3)
+		suite_add_tcase(s, objfs_fds_tcase());
 	suite_add_tcase(s, objfs_listing_tcase(only_s3, last));
 	return s;
 }

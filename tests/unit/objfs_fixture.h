@@ -66,4 +66,7 @@ TCase		*objfs_escapes_tcase(void);
 /* check_objfs_dir.c */
 TCase		*objfs_listing_tcase(int first, int last);
 
+/* check_objfs_fds.c */
+TCase		*objfs_fds_tcase(void);
+
 #endif
