@@ -197,6 +197,30 @@ START_TEST(list_url_encoded_keys)
 }
 END_TEST
 
+/*
+ * RGW encodes the '/' of keys but not of prefixes: the merge compares the
+ * keys, so "p/d00/" comes before "p%2Fk000" as "p/d00/" < "p/k000".
+ */
+START_TEST(list_merges_by_decoded_keys)
+{
+	static const char xml[] = LIST_PROLOGUE
+	    "<EncodingType>url</EncodingType><IsTruncated>false</IsTruncated>"
+	    "<Contents><Key>p%2Fk000</Key><Size>1</Size></Contents>"
+	    "<Contents><Key>p%2Fk001</Key><Size>1</Size></Contents>"
+	    "<CommonPrefixes><Prefix>p/d00/</Prefix></CommonPrefixes>"
+	    "<CommonPrefixes><Prefix>p/m00/</Prefix></CommonPrefixes>"
+	    "</ListBucketResult>";
+	static const char *const want[] = { "d00", "k000", "k001", "m00" };
+	struct store_listing l;
+
+	ck_assert_int_eq(s3_parse_list(xml, sizeof(xml) - 1, "p/", &l), 0);
+	ck_assert_uint_eq(l.n, 4);
+	for (size_t i = 0; i < 4; i++)
+		ck_assert_str_eq(l.entries[i].name, want[i]);
+	store_listing_clear(&l);
+}
+END_TEST
+
 START_TEST(list_rejects_bad_documents)
 {
 	static const char *const bad[] = {
@@ -551,6 +575,7 @@ s3_suite(void)
 	tc = tcase_create("xml");
 	tcase_add_test(tc, list_merges_objects_and_prefixes);
 	tcase_add_test(tc, list_url_encoded_keys);
+	tcase_add_test(tc, list_merges_by_decoded_keys);
 	tcase_add_test(tc, list_rejects_bad_documents);
 	tcase_add_test(tc, list_skips_keys_outside_the_prefix);
 	tcase_add_test(tc, error_documents);

@@ -251,17 +251,40 @@ list_add_prefix(const struct xml_node *c, bool url, const char *prefix,
 	return rc;
 }
 
-/* Key of a Contents or CommonPrefixes element, for merging by order. */
-static const char *
-list_key(const struct xml_node *n)
-{
-	const char *k;
+/*
+ * The head of one of the two runs being merged: its element and its key,
+ * decoded: with encoding-type=url the comparison must be of the keys, not
+ * of their encodings (RGW encodes the '/' of a key but not of a prefix).
+ */
+struct list_run {
+	const struct xml_node	*n;
+	const char		*elem;	/* "Contents" or "CommonPrefixes" */
+	char			*key;
+};
 
-	if (n == NULL)
-		return NULL;
-	k = s3_xml_text(n, strcmp(n->name, "Contents") == 0 ? "Key" :
+static int
+list_run_load(struct list_run *r, bool url)
+{
+	const char *raw;
+
+	free(r->key);
+	r->key = NULL;
+	if (r->n == NULL)
+		return 0;
+	raw = s3_xml_text(r->n, strcmp(r->elem, "Contents") == 0 ? "Key" :
 	    "Prefix");
-	return k != NULL ? k : "";
+	if (raw == NULL)
+		raw = "";
+	if (url)
+		return s3_url_decode(raw, &r->key);
+	return (r->key = strdup(raw)) != NULL ? 0 : -ENOMEM;
+}
+
+static int
+list_run_next(struct list_run *r, bool url)
+{
+	r->n = s3_xml_next(r->n, r->elem);
+	return list_run_load(r, url);
 }
 
 /*
@@ -272,7 +295,8 @@ int
 s3_parse_list(const char *body, size_t len, const char *prefix,
     struct store_listing *out)
 {
-	const struct xml_node *obj, *pre;
+	struct list_run obj = { .elem = "Contents" };
+	struct list_run pre = { .elem = "CommonPrefixes" };
 	struct xml_node *root;
 	const char *enc, *trunc, *next;
 	bool url;
@@ -287,18 +311,25 @@ s3_parse_list(const char *body, size_t len, const char *prefix,
 	}
 	enc = s3_xml_text(root, "EncodingType");
 	url = enc != NULL && strcmp(enc, "url") == 0;
-	obj = s3_xml_child(root, "Contents");
-	pre = s3_xml_child(root, "CommonPrefixes");
-	while (rc == 0 && (obj != NULL || pre != NULL)) {
-		if (pre == NULL || (obj != NULL &&
-		    strcmp(list_key(obj), list_key(pre)) <= 0)) {
-			rc = list_add_object(obj, url, prefix, out);
-			obj = s3_xml_next(obj, "Contents");
+	obj.n = s3_xml_child(root, "Contents");
+	pre.n = s3_xml_child(root, "CommonPrefixes");
+	rc = list_run_load(&obj, url);
+	if (rc == 0)
+		rc = list_run_load(&pre, url);
+	while (rc == 0 && (obj.n != NULL || pre.n != NULL)) {
+		if (pre.n == NULL || (obj.n != NULL &&
+		    strcmp(obj.key, pre.key) <= 0)) {
+			rc = list_add_object(obj.n, url, prefix, out);
+			if (rc == 0)
+				rc = list_run_next(&obj, url);
 		} else {
-			rc = list_add_prefix(pre, url, prefix, out);
-			pre = s3_xml_next(pre, "CommonPrefixes");
+			rc = list_add_prefix(pre.n, url, prefix, out);
+			if (rc == 0)
+				rc = list_run_next(&pre, url);
 		}
 	}
+	free(obj.key);
+	free(pre.key);
 	trunc = s3_xml_text(root, "IsTruncated");
 	next = s3_xml_text(root, "NextContinuationToken");
 	if (rc == 0 && trunc != NULL && strcmp(trunc, "true") == 0) {
