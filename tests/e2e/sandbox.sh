@@ -51,15 +51,20 @@ start() {
 	mem) url="mem:" ;;
 	esac
 	[ "$opts" = - ] && opts=
+	# A chroot has no /proc, which the sanitizers' leak checker reads.
+	local san=ASAN_OPTIONS=${ASAN_OPTIONS:-}
+	case "${OBJFSD_SANITIZERS:-}:$opts" in
+	?*:*chroot*) san="ASAN_OPTIONS=${ASAN_OPTIONS:+$ASAN_OPTIONS:}detect_leaks=0" ;;
+	esac
 	if [ "$user" = nobody ]; then
 		chown -R nobody: "$work/data"
 		# shellcheck disable=SC2086
 		setpriv --reuid=nobody --regid=nogroup --clear-groups \
-		    "$daemon" --socket-path="$work/sock" --store="$url" \
+		    env "$san" "$daemon" --socket-path="$work/sock" --store="$url" \
 		    --cache-dir="$work/data" $opts 2>"$work/log" &
 	else
 		# shellcheck disable=SC2086
-		"$daemon" --socket-path="$work/sock" --store="$url" \
+		env "$san" "$daemon" --socket-path="$work/sock" --store="$url" \
 		    --cache-dir="$work/data" $opts 2>"$work/log" &
 	fi
 	pid=$!
