@@ -4,13 +4,14 @@
 # responses cut short).  Every file either arrives whole or its writer
 # gets EIO at close; no read returns wrong bytes; the objfs suite still
 # passes with a milder proxy in the way; and a read-ahead chunk that
-# failed once is fetched again.  Skip (77) without s3rver.
+# failed once is fetched again.  On each S3 server of s3server.sh; skip
+# (77) without any.
 set -u
 srcdir=${srcdir:-.}
-. "$srcdir/tests/lib/s3rver.sh"
+. "$srcdir/tests/lib/s3server.sh"
 cli=${OBJFS_CLI:-tests/lib/objfs_cli}
-s3rver_find >/dev/null && command -v node >/dev/null && command -v python3 >/dev/null ||
-    { echo "SKIP: s3rver, node or python3 not installed"; exit 77; }
+command -v python3 >/dev/null || { echo "SKIP: python3 not installed"; exit 77; }
+s3server_each "$0"
 
 work=$(mktemp -d /tmp/objfsd-faults.XXXXXX)
 proxies=
@@ -20,11 +21,11 @@ stop_proxies() {
 }
 cleanup() {
 	stop_proxies
-	s3rver_stop
+	s3server_stop
 	rm -rf "$work"
 }
 trap cleanup EXIT
-s3rver_start "$work" faults || exit 1
+s3server_start "$S3_SERVER" "$work" faults || exit 1
 # Stages and the bytes of failed uploads stay in here, not in /var/tmp.
 export OBJFSD_TEST_CACHE_DIR=$work/cache
 mkdir -p "$OBJFSD_TEST_CACHE_DIR"

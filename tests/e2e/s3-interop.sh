@@ -3,24 +3,25 @@
 # objfsd and s3fs read each other's buckets: files written through objfs
 # read back through an s3fs mount with the same bytes, mode, owner and
 # mtime (and symlinks, directories, xattrs), and the other way round.
-# Skip (77) without s3fs, /dev/fuse, s3rver or root.
+# On each S3 server of s3server.sh.  Skip (77) without s3fs, /dev/fuse,
+# an S3 server or root.
 set -u
 srcdir=${srcdir:-.}
-. "$srcdir/tests/lib/s3rver.sh"
+. "$srcdir/tests/lib/s3server.sh"
 cli=${OBJFS_CLI:-tests/lib/objfs_cli}
 command -v s3fs >/dev/null || { echo "SKIP: s3fs not installed"; exit 77; }
 [ -c /dev/fuse ] && [ "$(id -u)" -eq 0 ] || { echo "SKIP: needs root and /dev/fuse"; exit 77; }
-s3rver_find >/dev/null && command -v node >/dev/null || { echo "SKIP: s3rver or node not installed"; exit 77; }
+s3server_each "$0"
 
 work=$(mktemp -d /tmp/objfsd-interop.XXXXXX)
 mnt=$work/mnt
 cleanup() {
 	mountpoint -q "$mnt" 2>/dev/null && umount "$mnt"
-	s3rver_stop
+	s3server_stop
 	rm -rf "$work"
 }
 trap cleanup EXIT
-s3rver_start "$work" interop || exit 1
+s3server_start "$S3_SERVER" "$work" interop || exit 1
 url=s3://interop/shared
 pass=0
 fail=0
@@ -28,7 +29,7 @@ check() {
 	if [ "$2" = "$3" ]; then pass=$((pass + 1)); else fail=$((fail + 1)); echo "FAIL: $1: '$2' != '$3'"; fi
 }
 
-echo "S3RVER:S3RVER" > "$work/passwd"
+echo "$AWS_ACCESS_KEY_ID:$AWS_SECRET_ACCESS_KEY" > "$work/passwd"
 chmod 600 "$work/passwd"
 mkdir "$mnt"
 mount_s3fs() {

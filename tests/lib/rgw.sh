@@ -80,7 +80,7 @@ rgw_bucket() {
 	    "http://127.0.0.1:$RGW_PORT/$1" >/dev/null
 }
 
-# rgw_start DIR BUCKET...: sets RGW_PORT, exports the endpoint and the
+# rgw_start DIR BUCKET...: sets RGW_PORT and S3_PORT, exports the endpoint and the
 # credentials the tests use, as s3rver_start does.
 rgw_start() {
 	local dir=$1 mon port
@@ -99,6 +99,7 @@ rgw_start() {
 		return 1
 	fi
 	RGW_PORT=$port
+	S3_PORT=$port
 	for _ in $(seq 600); do
 		curl -s -o /dev/null "http://127.0.0.1:$port/" && break
 		sleep 0.1

@@ -53,3 +53,21 @@ s3server_stop() {
 	esac
 	S3_KIND=
 }
+
+# s3server_each SCRIPT: called at the top of a test script, runs SCRIPT
+# once per server with S3_SERVER set and exits with the worst status
+# (77 only if every run skipped); with S3_SERVER set, returns at once.
+s3server_each() {
+	local kinds status=0 st
+	[ -n "${S3_SERVER:-}" ] && return 0
+	kinds=$(s3server_kinds)
+	[ -n "$kinds" ] || { echo "SKIP: no S3 server installed"; exit 77; }
+	for S3_SERVER in $kinds; do
+		echo "=== on $S3_SERVER"
+		S3_SERVER=$S3_SERVER bash "$1"
+		st=$?
+		[ "$st" -eq 0 ] || [ "$st" -eq 77 ] || status=1
+		[ "$st" -eq 77 ] && [ "$status" -eq 0 ] && status=77
+	done
+	exit $status
+}
