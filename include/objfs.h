@@ -103,6 +103,7 @@ enum {
 typedef int objfs_dirent_fn(void *arg, const char *name, mode_t type,
     uint64_t ino, uint64_t off, const struct objfs_entry *entry);
 
+const char *objfs_default_cache_dir(void);
 int	objfs_new(const struct objfs_options *opts, struct objfs **fsp);
 void	objfs_free(struct objfs *fs);
 void	objfs_reset(struct objfs *fs);

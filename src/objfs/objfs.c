@@ -66,6 +66,15 @@ objfs_open_cache_dir(const struct objfs_options *opts, const char *dir)
 	return fd;
 }
 
+/* Where spill files go when nobody says: TMPDIR, else /var/tmp. */
+const char *
+objfs_default_cache_dir(void)
+{
+	const char *dir = getenv("TMPDIR");
+
+	return dir != NULL ? dir : "/var/tmp";
+}
+
 int
 objfs_new(const struct objfs_options *opts, struct objfs **fsp)
 {
@@ -74,8 +83,8 @@ objfs_new(const struct objfs_options *opts, struct objfs **fsp)
 	const char *cache = opts->cache_dir;
 	int rc;
 
-	if (cache == NULL && (cache = getenv("TMPDIR")) == NULL)
-		cache = "/var/tmp";
+	if (cache == NULL)
+		cache = objfs_default_cache_dir();
 	if ((fs = calloc(1, sizeof(*fs))) == NULL)
 		return -ENOMEM;
 	fs->store = opts->store;

@@ -51,18 +51,6 @@ setup_small(int which)
 	setup_store(which);
 }
 
-static void
-host_write(const char *name, const char *content)
-{
-	char path[200];
-	FILE *f;
-
-	snprintf(path, sizeof(path), "%s/root/%s", tmpdir, name);
-	ck_assert_ptr_nonnull(f = fopen(path, "w"));
-	fputs(content, f);
-	ck_assert_int_eq(fclose(f), 0);
-}
-
 static char *
 host_read(const char *name)
 {

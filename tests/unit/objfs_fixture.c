@@ -94,6 +94,19 @@ teardown_store(void)
 	unsetenv("OBJFSD_FS_NO_OPENAT2");
 }
 
+/* A file made on the host, behind objfsd, in the fs: store's root. */
+void
+host_write(const char *name, const char *content)
+{
+	char path[200];
+	FILE *f;
+
+	snprintf(path, sizeof(path), "%s/root/%s", tmpdir, name);
+	ck_assert_ptr_nonnull(f = fopen(path, "w"));
+	fputs(content, f);
+	ck_assert_int_eq(fclose(f), 0);
+}
+
 uint64_t
 lookup(uint64_t parent, const char *name)
 {

@@ -36,6 +36,7 @@ void		 open_fs(const char *url);
 void		 setup_store(int which);
 void		 teardown_store(void);
 
+void		 host_write(const char *name, const char *content);
 uint64_t	 lookup(uint64_t parent, const char *name);
 int		 lookup_rc(uint64_t parent, const char *name);
 uint64_t	 mkdir_(uint64_t parent, const char *name);
