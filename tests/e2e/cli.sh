@@ -87,11 +87,21 @@ start_mem() {
 	for _ in $(seq 100); do [ -S "$sock" ] && break; sleep 0.05; done
 }
 stop_daemon() { kill -TERM "$pid"; wait "$pid"; }
-# The serving process: objfsd's child in its pid namespace, once set up.
+# The serving process: objfsd's child in its pid namespace, once it waits
+# for a frontend (its epoll descriptor exists).  Under a loaded CI the set-up
+# may take seconds: taking the outer process too early measured the wrong one.
 server_of() {
-	for _ in $(seq 100); do grep -q "serving" "$work/log" && break; sleep 0.05; done
-	local c
-	c=$(awk '{ print $1 }' "/proc/$1/task/$1/children" 2>/dev/null)
+	local c= _ f
+	for _ in $(seq 600); do
+		if grep -q "serving" "$work/log"; then
+			c=$(awk '{ print $1 }' "/proc/$1/task/$1/children" 2>/dev/null)
+			for f in "/proc/${c:-$1}/fd/"*; do
+				[ "$(readlink "$f")" = "anon_inode:[eventpoll]" ] && { echo "${c:-$1}"; return; }
+			done
+		fi
+		sleep 0.05
+	done
+	echo "FAIL: objfsd $1 not serving after 30 s" >&2
 	echo "${c:-$1}"
 }
 start_mem
