@@ -16,6 +16,7 @@
 #include "objfs_internal.h"
 
 #define OBJFS_BLKSIZE	65536
+#define OBJFS_DIR_SIZE	4096
 
 void
 objfs_ns_read(struct objfs *fs)
@@ -314,8 +315,15 @@ objfs_stat(struct objfs *fs, const struct objfs_inode *ino,
 	st->st_gid = (a->has & STORE_ATTR_GID) ? a->gid : fs->opts.gid;
 	st->st_nlink = a->nlink != 0 ? a->nlink : 1;
 	st->st_size = (off_t)a->size;
+	/*
+	 * A directory of an object store is a prefix or an empty marker:
+	 * show the 4096 of s3fs and of local file systems, as tools that
+	 * take a size of 0 for "empty" or "unreadable" expect.
+	 */
+	if (ino->type == S_IFDIR && st->st_size == 0)
+		st->st_size = OBJFS_DIR_SIZE;
 	st->st_blksize = OBJFS_BLKSIZE;
-	st->st_blocks = (blkcnt_t)((a->size + 511) / 512);
+	st->st_blocks = (blkcnt_t)((st->st_size + 511) / 512);
 	st->st_mtim = (a->has & STORE_ATTR_MTIME) ? a->mtime : fs->start_time;
 	st->st_atim = (a->has & STORE_ATTR_ATIME) ? a->atime : st->st_mtim;
 	st->st_ctim = (a->has & STORE_ATTR_CTIME) ? a->ctime : st->st_mtim;

@@ -238,6 +238,9 @@ STORE_TEST(mkdir_rmdir)
 
 	ck_assert_uint_eq(stat_(d).st_mode, S_IFDIR | 0750);
 	ck_assert_uint_eq(stat_(d).st_uid, 1000);
+	/* 4096 on object stores as on local ones: never 0. */
+	ck_assert_int_ge(stat_(d).st_size, 4096);
+	ck_assert_int_ge(stat_(ROOT).st_size, 4096);
 	ck_assert_int_eq(objfs_mkdir(fs, &ctx, ROOT, "d", 0755, &e), -EEXIST);
 	mkfile(d, "f", "x");
 	ck_assert_int_eq(objfs_rmdir(fs, ROOT, "d"), -ENOTEMPTY);
