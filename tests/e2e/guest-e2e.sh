@@ -5,12 +5,13 @@
 # symlinks, a 64 MiB dd round trip and a directory of 2,000 files.  The
 # guest checks what it can see; this script then checks the store on the
 # host.  Runs once per store given in GUEST_STORES (default: fs, mem and
-# s3, the last on a private s3rver when one is installed).
+# s3, the last once per S3 server of tests/lib/s3server.sh that is
+# installed: s3rver and Ceph RGW).
 # Exit 77 (skip) only when QEMU, a guest kernel or busybox are missing.
 set -u
 srcdir=${srcdir:-.}
 . "$srcdir/tests/lib/guest.sh"
-. "$srcdir/tests/lib/s3rver.sh"
+. "$srcdir/tests/lib/s3server.sh"
 
 daemon=${OBJFSD:-src/objfsd}
 guest_tools_present || { echo "SKIP: qemu-system-x86_64, cpio or busybox-static missing"; exit 77; }
@@ -20,7 +21,7 @@ work=$(mktemp -d /tmp/objfsd-e2e.XXXXXX)
 pid=
 cleanup() {
 	[ -n "$pid" ] && kill "$pid" 2>/dev/null && wait "$pid" 2>/dev/null
-	s3rver_stop
+	s3server_stop
 	rm -rf "$work"
 }
 trap cleanup EXIT
@@ -181,18 +182,17 @@ for store in ${GUEST_STORES:-fs mem s3}; do
 		run_store mem "mem:" || failed=1
 		;;
 	s3)
-		if ! s3rver_find >/dev/null || ! command -v node >/dev/null; then
-			echo "NOTE: s3rver not installed; the s3 run is left out"
-			continue
-		fi
-		s3rver_start "$work/s3" e2e || { failed=1; continue; }
-		run_store s3 "s3://e2e/guest" --s3-endpoint="$OBJFSD_TEST_S3_ENDPOINT" \
-		    || { failed=1; continue; }
-		cli=${OBJFS_CLI:-tests/lib/objfs_cli}
-		[ "$("$cli" s3://e2e/guest ls many | wc -l)" -eq 2000 ] || { echo "FAIL: s3: bucket lacks the 2000 files"; failed=1; }
-		[ "$("$cli" s3://e2e/guest cat big | md5sum | cut -d' ' -f1)" = "$BIGSUM" ] || { echo "FAIL: s3: big differs in the bucket"; failed=1; }
-		"$cli" s3://e2e/guest stat tree >/dev/null 2>&1 && { echo "FAIL: s3: tree still in the bucket"; failed=1; }
-		s3rver_stop
+		# Once per S3 server of s3server.sh (s3rver, Ceph RGW).
+		for kind in $(s3server_kinds); do
+			s3server_start "$kind" "$work/s3-$kind" e2e || { failed=1; continue; }
+			run_store "s3-$kind" "s3://e2e/guest" --s3-endpoint="$OBJFSD_TEST_S3_ENDPOINT" \
+			    || { s3server_stop; failed=1; continue; }
+			cli=${OBJFS_CLI:-tests/lib/objfs_cli}
+			[ "$("$cli" s3://e2e/guest ls many | wc -l)" -eq 2000 ] || { echo "FAIL: s3 on $kind: bucket lacks the 2000 files"; failed=1; }
+			[ "$("$cli" s3://e2e/guest cat big | md5sum | cut -d' ' -f1)" = "$BIGSUM" ] || { echo "FAIL: s3 on $kind: big differs in the bucket"; failed=1; }
+			"$cli" s3://e2e/guest stat tree >/dev/null 2>&1 && { echo "FAIL: s3 on $kind: tree still in the bucket"; failed=1; }
+			s3server_stop
+		done
 		;;
 	esac
 done
