@@ -61,9 +61,16 @@ fsrv_do_lookup(struct fsrv_req *req)
 	char name[FSRV_NAME_BUF];
 	struct objfs_entry e;
 
-	if (take_name(req, name))
-		reply_entry(req, objfs_lookup(fs_of(req), req->hdr.nodeid,
-		    name, &e), &e);
+	struct fuse_entry_out neg;
+	int rc;
+
+	if (!take_name(req, name))
+		return;
+	rc = objfs_lookup(fs_of(req), req->hdr.nodeid, name, &e);
+	if (rc == -ENOENT && fsrv_fill_negative_entry(req->srv, &neg))
+		fsrv_reply(req, &neg, sizeof(neg));
+	else
+		reply_entry(req, rc, &e);
 }
 
 void

@@ -234,6 +234,20 @@ fsrv_fill_attr(const struct stat *st, struct fuse_attr *attr)
 	attr->blksize = (uint32_t)st->st_blksize;
 }
 
+/*
+ * A name that is not there, as an entry of node id 0 the kernel keeps for
+ * the entry timeout (libfuse's negative_timeout): a build looking for
+ * headers, a shell searching $PATH, would otherwise cost store requests
+ * for the same missing name again and again.  Without caching: ENOENT.
+ */
+bool
+fsrv_fill_negative_entry(const struct fsrv *srv, struct fuse_entry_out *out)
+{
+	memset(out, 0, sizeof(*out));
+	out->entry_valid = fsrv_timeout(srv);
+	return out->entry_valid != 0;
+}
+
 void
 fsrv_fill_entry(const struct fsrv *srv, const struct objfs_entry *e,
     struct fuse_entry_out *out)

@@ -228,7 +228,8 @@ lg_lookup(struct lg *lg, uint64_t parent, const char *name, uint64_t *node)
 	if ((rc = lg_sync(lg, FUSE_LOOKUP, parent, NULL, 0, name, &e,
 	    sizeof(e))) == 0)
 		*node = e.nodeid;
-	return rc;
+	/* Node id 0: a negative entry, the name is not there. */
+	return rc == 0 && e.nodeid == 0 ? -ENOENT : rc;
 }
 
 /*
@@ -307,7 +308,7 @@ meta_setup(struct lg *lg)
 	for (lg->nfiles = 0; lg->nfiles < 100000; lg->nfiles++) {
 		snprintf(name, sizeof(name), "f%05u", lg->nfiles);
 		if (lg_sync(lg, FUSE_LOOKUP, lg->dir_node, NULL, 0, name, &e,
-		    sizeof(e)) != 0)
+		    sizeof(e)) != 0 || e.nodeid == 0)
 			break;
 		if ((rc = lg_forget_later(lg, e.nodeid)) != 0)
 			return rc;

@@ -192,7 +192,11 @@ int
 fc_lookup(struct fc *c, uint64_t parent, const char *name,
     struct fuse_entry_out *e)
 {
-	return fc_named(c, FUSE_LOOKUP, parent, NULL, 0, name, e, sizeof(*e));
+	int rc = fc_named(c, FUSE_LOOKUP, parent, NULL, 0, name, e,
+	    sizeof(*e));
+
+	/* A negative entry: to the caller, as to the kernel's, ENOENT. */
+	return rc == 0 && e->nodeid == 0 ? -ENOENT : rc;
 }
 
 int

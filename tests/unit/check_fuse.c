@@ -371,6 +371,11 @@ START_TEST(names_are_checked)
 	ck_assert_int_eq(fc_lookup(&c, ROOT, "..", &e), -EINVAL);
 	ck_assert_int_eq(fc_lookup(&c, ROOT, "", &e), -EINVAL);
 	ck_assert_int_eq(fc_lookup(&c, ROOT, "missing", &e), -ENOENT);
+	/* ... said as a negative entry the kernel keeps for the timeout. */
+	ck_assert_int_eq(fc_call(&c, 1, FUSE_LOOKUP, ROOT, NULL, 0, "missing",
+	    8, &e, sizeof(e), NULL), 0);
+	ck_assert_uint_eq(e.nodeid, 0);
+	ck_assert_uint_eq(e.entry_valid, 1);
 	ck_assert_int_eq(fc_lookup(&c, 999999, "x", &e), -ESTALE);
 	ck_assert_int_eq(fc_getattr(&c, 999999, NULL), -ESTALE);
 }
