@@ -116,6 +116,9 @@ struct store_ops {
 
 	int	(*head)(struct store *st, const char *key,
 		    struct store_attr *attr);
+	/* head() of n keys side by side (attrs initialised); optional. */
+	void	(*head_many)(struct store *st, const char *const *keys,
+		    size_t n, struct store_attr *attrs, int *rcs);
 	/* Read at off into iov; *got < total only at the end of the object. */
 	int	(*get)(struct store *st, const char *key, uint64_t off,
 		    const struct iovec *iov, unsigned iovcnt, size_t *got);
@@ -183,6 +186,9 @@ struct store_ops {
 	int	(*reader_read)(struct store_reader *r, uint64_t off,
 		    const struct iovec *iov, unsigned iovcnt, size_t *got);
 	void	(*reader_close)(struct store_reader *r);
+
+	/* Log what the store counts (requests sent); optional. */
+	void	(*report)(struct store *st);
 };
 
 struct store {
@@ -197,6 +203,8 @@ void	store_close(struct store *st);
 void	store_scheme_list(char *buf, size_t len);
 
 int	store_head(struct store *st, const char *key, struct store_attr *a);
+void	store_head_many(struct store *st, const char *const *keys, size_t n,
+	    struct store_attr *attrs, int *rcs);
 int	store_get(struct store *st, const char *key, uint64_t off,
 	    const struct iovec *iov, unsigned iovcnt, size_t *got);
 int	store_put(struct store *st, const char *key, int fd, uint64_t size,
@@ -216,6 +224,7 @@ bool	store_has_nsec(const struct store *st);
 int	store_set_attr(struct store *st, const char *key,
 	    const struct store_attr *attr);
 int	store_statfs(struct store *st, struct statvfs *sv);
+void	store_report(struct store *st);
 int	store_sync(struct store *st, const char *key, bool datasync);
 int	store_xattrs(struct store *st, const char *key, struct store_attr *a);
 bool	store_has_direct(const struct store *st);

@@ -47,6 +47,9 @@ struct vu_device_ops {
 
 	/* All rings are stopped; drop per-connection state.  Optional. */
 	void	(*reset)(void *ctx, struct vu_dev *dev);
+
+	/* SIGUSR1 asked for a report (counters) in the log.  Optional. */
+	void	(*report)(void *ctx);
 };
 
 struct vu_options {

@@ -24,6 +24,7 @@ struct virtiofs_queue {
 
 struct virtiofs {
 	struct fsrv		*srv;
+	struct store		*store;		/* for reports only */
 	unsigned		 pool_size;
 	struct virtiofs_queue	 queues[VU_MAX_QUEUES];
 };

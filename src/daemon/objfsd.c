@@ -157,6 +157,7 @@ serve(struct objfsd_config *c)
 	}
 	if (rc == 0) {
 		c->objfs.store = st;
+		vfs.store = st;
 		/*
 		 * A local directory answers in microseconds: handing requests
 		 * to other threads costs more than it saves.  A remote store

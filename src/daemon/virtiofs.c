@@ -82,10 +82,20 @@ virtiofs_reset(void *ctx, struct vu_dev *dev)
 	fsrv_sync(vfs->srv);
 }
 
+static void
+virtiofs_report(void *ctx)
+{
+	struct virtiofs *vfs = ctx;
+
+	if (vfs->store != NULL)
+		store_report(vfs->store);
+}
+
 const struct vu_device_ops virtiofs_ops = {
 	.name = "virtio-fs",
 	.queue_start = virtiofs_queue_start,
 	.queue_stop = virtiofs_queue_stop,
 	.handle = virtiofs_handle,
 	.reset = virtiofs_reset,
+	.report = virtiofs_report,
 };

@@ -15,7 +15,7 @@
 #include "objfs_internal.h"
 
 /* The type of an object from its metadata; plain objects are files. */
-static mode_t
+mode_t
 objfs_object_type(const struct store_attr *a)
 {
 	mode_t t = (a->has & STORE_ATTR_MODE) ? (a->mode & S_IFMT) : 0;

@@ -305,13 +305,13 @@ dl_fetch(struct objfs *fs, struct objfs_inode *dir, struct objfs_dirlist *d)
 	if (prefix == NULL)
 		return -ENOMEM;
 	/*
-	 * A small first page answers the first READDIR quickly; after it, a
-	 * tree store (which reads the whole directory for any page) gives
-	 * the rest at once, names only: attributes are looked up as the
-	 * entries are returned, rather than held for all of a huge
-	 * directory.
+	 * A tree store reads the whole directory for any page: a small
+	 * first page answers the first READDIR quickly, then the rest comes
+	 * at once, names only (attributes are looked up as the entries are
+	 * returned, rather than held for all of a huge directory).  On an
+	 * object store every page is a request: take full ones.
 	 */
-	if (d->n == 0)
+	if (d->n == 0 && store_is_tree(fs->store))
 		max = DIR_FIRST_PAGE;
 	else if (store_is_tree(fs->store)) {
 		max = SIZE_MAX;
@@ -374,6 +374,7 @@ dl_attach(struct objfs *fs, struct objfs_handle *h)
 
 	if ((rc = objfs_dirlist_get(fs, h->inode, &d)) != 0)
 		return rc;
+	objfs_dir_heads_free(fs, h);
 	objfs_dirlist_put(fs, h->dir);
 	h->dir = d;
 	h->dir_read = false;
@@ -416,10 +417,117 @@ objfs_releasedir(struct objfs *fs, uint64_t fh)
 	return objfs_handle_release(fs, fh, true);
 }
 
+/*
+ * READDIRPLUS on a store whose listings lack metadata (S3) needs a HEAD
+ * per object: the next DIR_HEAD_BATCH entries are looked up together
+ * (side by side in the store) and kept with the handle, since one reply
+ * holds fewer entries than a batch and the next READDIRPLUS continues.
+ */
+#define DIR_HEAD_BATCH		64
+
+struct dl_heads {
+	struct objfs_dirlist	*dir;	/* the snapshot they belong to */
+	size_t			 first;	/* its entry index */
+	size_t			 n;
+	bool			 have[DIR_HEAD_BATCH];
+	int			 rcs[DIR_HEAD_BATCH];
+	struct store_attr	 attrs[DIR_HEAD_BATCH];
+};
+
+void
+objfs_dir_heads_free(struct objfs *fs, struct objfs_handle *h)
+{
+	struct dl_heads *b = h->heads;
+
+	if (b == NULL)
+		return;
+	for (size_t i = 0; i < b->n; i++)
+		store_attr_clear(&b->attrs[i]);
+	free(b);
+	membudget_give(fs->opts.budget, sizeof(*b));
+	h->heads = NULL;
+}
+
+/* Entry i's looked-up attributes, or NULL (not looked up, or failed). */
+static const struct store_attr *
+dl_heads_at(const struct objfs_handle *h, size_t i)
+{
+	const struct dl_heads *b = h->heads;
+
+	if (b == NULL || b->dir != h->dir || i < b->first ||
+	    i - b->first >= b->n || !b->have[i - b->first] ||
+	    b->rcs[i - b->first] != 0)
+		return NULL;
+	return &b->attrs[i - b->first];
+}
+
+/* The names of entries first.. that need a HEAD, into keys[]. */
+static size_t
+dl_heads_keys(struct objfs *fs, struct objfs_handle *h, size_t first,
+    struct dl_heads *b, char **keys, int *rc)
+{
+	const struct dl_entry *de;
+	size_t nkeys = 0;
+
+	for (b->n = 0; b->n < DIR_HEAD_BATCH; b->n++) {
+		if ((de = dl_get(fs, h->inode, h->dir, first + b->n, rc)) ==
+		    NULL)
+			break;
+		b->have[b->n] = de->attr == NULL && de->type != S_IFDIR;
+		if (!b->have[b->n])
+			continue;
+		if ((*rc = objfs_child_key(h->inode, de->name,
+		    &keys[nkeys])) != 0)
+			break;
+		nkeys++;
+	}
+	return nkeys;
+}
+
+/* Under h->lock: look up ahead from entry first, unless done already. */
+static void
+dl_heads_fetch(struct objfs *fs, struct objfs_handle *h, size_t first)
+{
+	struct store_attr attrs[DIR_HEAD_BATCH];
+	int rcs[DIR_HEAD_BATCH], rc = 0;
+	char *keys[DIR_HEAD_BATCH];
+	struct dl_heads *b;
+	size_t nkeys, k = 0;
+
+	if (store_is_tree(fs->store) || (h->heads != NULL &&
+	    h->heads->dir == h->dir && first >= h->heads->first &&
+	    first - h->heads->first < h->heads->n))
+		return;
+	objfs_dir_heads_free(fs, h);
+	if (!membudget_take(fs->opts.budget, sizeof(*b)))
+		return;		/* one by one, then */
+	if ((b = calloc(1, sizeof(*b))) == NULL) {
+		membudget_give(fs->opts.budget, sizeof(*b));
+		return;
+	}
+	b->dir = h->dir;
+	b->first = first;
+	h->heads = b;
+	nkeys = dl_heads_keys(fs, h, first, b, keys, &rc);
+	store_head_many(fs->store, (const char *const *)keys, nkeys, attrs,
+	    rcs);
+	for (size_t i = 0; i < b->n; i++) {
+		store_attr_init(&b->attrs[i]);
+		if (!b->have[i])
+			continue;
+		if (k < nkeys) {
+			b->attrs[i] = attrs[k];
+			b->rcs[i] = rcs[k];
+			free(keys[k++]);
+		} else
+			b->have[i] = false;	/* its key failed */
+	}
+}
+
 /* The entry for readdirplus: attributes, an inode, a lookup if taken. */
 static int
 dl_emit_plus(struct objfs *fs, struct objfs_inode *dir,
-    const struct dl_entry *de,
+    const struct dl_entry *de, const struct store_attr *looked_up,
     uint64_t off, objfs_dirent_fn *fn, void *arg)
 {
 	struct objfs_inode *ino;
@@ -433,7 +541,10 @@ dl_emit_plus(struct objfs *fs, struct objfs_inode *dir,
 		return rc;
 	if (de->attr != NULL)
 		rc = store_attr_copy(&a, de->attr);
-	else
+	else if (looked_up != NULL) {
+		rc = store_attr_copy(&a, looked_up);
+		type = objfs_object_type(looked_up);
+	} else
 		rc = objfs_resolve(fs, key, &a, &type);
 	if (rc == 0 && (rc = objfs_inode_intern(fs, key, type, &ino)) == 0) {
 		rc = objfs_staged_attr(fs, ino, &a);
@@ -507,9 +618,12 @@ objfs_readdir_locked(struct objfs *fs, struct objfs_handle *h, uint64_t off,
 			    arg);
 		else if ((de = dl_get(fs, dir, h->dir, i - 2, &rc)) == NULL)
 			break;
-		else
-			rc = (plus ? dl_emit_plus : dl_emit)(fs, dir, de, i + 1,
-			    fn, arg);
+		else if (plus) {
+			dl_heads_fetch(fs, h, i - 2);
+			rc = dl_emit_plus(fs, dir, de, dl_heads_at(h, i - 2),
+			    i + 1, fn, arg);
+		} else
+			rc = dl_emit(fs, dir, de, i + 1, fn, arg);
 		emitted |= rc == 0;
 	}
 	/* 1: the reply buffer is full; an error waits for the next call. */

@@ -111,6 +111,7 @@ objfs_handle_free(struct objfs *fs, struct objfs_handle *h)
 {
 	__atomic_sub_fetch(&fs->nhandles, 1, __ATOMIC_RELAXED);
 	store_reader_close(fs->store, h->reader);
+	objfs_dir_heads_free(fs, h);
 	objfs_dirlist_put(fs, h->dir);
 	objfs_inode_put(fs, h->inode);
 	pthread_mutex_destroy(&h->lock);

@@ -67,6 +67,8 @@ struct objfs_dirlist;
  * call using the handle, so a release racing with a read (a guest may
  * send both at once) never frees it under the reader.
  */
+struct dl_heads;
+
 struct objfs_handle {
 	RB_ENTRY(objfs_handle)	 entry;
 	uint64_t		 fh;
@@ -80,6 +82,7 @@ struct objfs_handle {
 	struct store_reader	*reader;
 	struct objfs_dirlist	*dir;	/* shared snapshot, referenced */
 	bool			 dir_read; /* since dir was attached */
+	struct dl_heads		*heads;	/* readdirplus: looked up ahead */
 };
 
 RB_HEAD(objfs_handle_tree, objfs_handle);
@@ -160,6 +163,7 @@ int	objfs_staged_attr(struct objfs *fs, struct objfs_inode *ino,
 	    struct store_attr *a);
 int	objfs_head_inode(struct objfs *fs, struct objfs_inode *ino,
 	    struct store_attr *a);
+mode_t	objfs_object_type(const struct store_attr *a);
 int	objfs_resolve(struct objfs *fs, const char *key,
 	    struct store_attr *a, mode_t *type);
 int	objfs_entry_for(struct objfs *fs, struct objfs_inode *dir,
@@ -200,6 +204,7 @@ void	objfs_handle_close_all(struct objfs *fs);
 int	objfs_dirlist_get(struct objfs *fs, struct objfs_inode *dir,
 	    struct objfs_dirlist **dp);
 void	objfs_dirlist_put(struct objfs *fs, struct objfs_dirlist *d);
+void	objfs_dir_heads_free(struct objfs *fs, struct objfs_handle *h);
 void	objfs_dirlist_changed(struct objfs_inode *dir);
 
 #endif

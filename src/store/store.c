@@ -119,6 +119,21 @@ store_head(struct store *st, const char *key, struct store_attr *a)
 	return STORE_CALL(st, head, key, a);
 }
 
+/* store_head() of each key, rcs[i] its answer: side by side if it can. */
+void
+store_head_many(struct store *st, const char *const *keys, size_t n,
+    struct store_attr *attrs, int *rcs)
+{
+	for (size_t i = 0; i < n; i++)
+		store_attr_init(&attrs[i]);
+	if (st->ops->head_many != NULL) {
+		st->ops->head_many(st, keys, n, attrs, rcs);
+		return;
+	}
+	for (size_t i = 0; i < n; i++)
+		rcs[i] = st->ops->head(st, keys[i], &attrs[i]);
+}
+
 int
 store_get(struct store *st, const char *key, uint64_t off,
     const struct iovec *iov, unsigned iovcnt, size_t *got)
@@ -270,6 +285,13 @@ store_statfs(struct store *st, struct statvfs *sv)
 {
 	memset(sv, 0, sizeof(*sv));
 	return STORE_CALL(st, statfs, sv);
+}
+
+void
+store_report(struct store *st)
+{
+	if (st->ops->report != NULL)
+		st->ops->report(st);
 }
 
 int

@@ -143,6 +143,7 @@ vu_signal_set(sigset_t *set)
 	sigemptyset(set);
 	sigaddset(set, SIGTERM);
 	sigaddset(set, SIGINT);
+	sigaddset(set, SIGUSR1);
 }
 
 /*
@@ -332,6 +333,11 @@ vu_handle_signal(struct vu_server *srv)
 
 	if (read(srv->signal_fd, &si, sizeof(si)) != sizeof(si))
 		return false;
+	if (si.ssi_signo == SIGUSR1) {
+		if (srv->dev.ops->report != NULL)
+			srv->dev.ops->report(srv->dev.ctx);
+		return false;
+	}
 	log_info("%s received; shutting down", strsignal((int)si.ssi_signo));
 	return true;
 }

@@ -16,6 +16,7 @@
 #include <unistd.h>
 
 #include "log.h"
+#include "monotime.h"
 #include "s3_internal.h"
 
 #define S3_URL_MAX	(16u << 10)
@@ -517,8 +518,13 @@ s3_perform(struct s3_store *s, struct s3_req *r)
 	for (unsigned attempt = 0;; attempt++) {
 		CURLcode cc;
 
+		int64_t t0 = monotime_us();
+
 		s3_reset_reply(r);
+		s3_stats_start(&s->stats);
 		cc = s3_attempt(s, r);
+		s3_stats_count(&s->stats, r, cc != CURLE_OK,
+		    monotime_us() - t0);
 		if ((rc = s3_judge(s, r, cc, attempt)) != 1)
 			break;
 		log_debug("s3: %s %s: %ld %s, retrying", r->method,

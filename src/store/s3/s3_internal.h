@@ -116,6 +116,20 @@ struct s3_creds {
 	const char	*source;	/* where they came from, for the log */
 };
 
+/* s3_stats.c: requests sent, by S3 operation and outcome. */
+enum s3_kind {
+	S3K_HEAD_BUCKET, S3K_LIST, S3K_HEAD, S3K_GET, S3K_PUT, S3K_COPY,
+	S3K_DELETE, S3K_DELETE_MANY, S3K_MP_CREATE, S3K_MP_PART,
+	S3K_MP_PART_COPY, S3K_MP_COMPLETE, S3K_MP_ABORT, S3K_OTHER, S3K_N
+};
+enum s3_outcome { S3O_OK, S3O_NOT_FOUND, S3O_CLIENT, S3O_SERVER, S3O_NET,
+	S3O_N };
+struct s3_stats {
+	uint64_t	 n[S3K_N][S3O_N];	/* atomic */
+	uint64_t	 inflight;		/* atomic, and its peak */
+	uint64_t	 inflight_max;
+};
+
 struct s3_store {
 	struct store	 base;
 	char		*bucket;
@@ -144,6 +158,7 @@ struct s3_store {
 	struct membudget *budget;
 	struct membudget *own_budget;
 	struct s3_ra	 ra;
+	struct s3_stats	 stats;
 	/* Ranged GETs answered and their bytes (atomic): tests read them. */
 	uint64_t	 range_gets;
 	uint64_t	 range_bytes;
@@ -175,6 +190,19 @@ struct s3_req {
 	int			 error;	/* the first failed build step */
 	CURL			*curl;
 };
+
+/* s3_stats.c */
+struct s3_req;
+enum s3_kind	s3_req_kind(const struct s3_req *r);
+void	s3_stats_count(struct s3_stats *st, const struct s3_req *r,
+	    bool net_failed, int64_t us);
+uint64_t	s3_stats_get(const struct s3_stats *st, enum s3_kind k,
+	    enum s3_outcome o);
+uint64_t	s3_stats_sent(const struct s3_stats *st, enum s3_kind k);
+void	s3_stats_log(const struct s3_stats *st);
+void	s3_stats_start(struct s3_stats *st);
+uint64_t	s3_stats_inflight_max(const struct s3_stats *st);
+void	s3_stats_reset_inflight_max(struct s3_stats *st);
 
 /* s3_http.c */
 void	s3_req_init(struct s3_req *r, const char *method, const char *key);

@@ -307,6 +307,49 @@ s3_head(struct store *st, const char *key, struct store_attr *a)
 	return rc;
 }
 
+/*
+ * A READDIRPLUS of an object store needs every entry's metadata, one
+ * HEAD each: send them side by side, as a page of entries arrives.
+ */
+#define S3_HEADS_IN_FLIGHT	16
+
+struct s3_heads {
+	struct store		*st;
+	const char *const	*keys;
+	struct store_attr	*attrs;
+	int			*rcs;
+	size_t			 n;
+	size_t			 next;	/* atomic */
+};
+
+static void *
+s3_heads_worker(void *arg)
+{
+	struct s3_heads *h = arg;
+	size_t i;
+
+	while ((i = __atomic_fetch_add(&h->next, 1, __ATOMIC_RELAXED)) < h->n)
+		h->rcs[i] = s3_head(h->st, h->keys[i], &h->attrs[i]);
+	return NULL;
+}
+
+static void
+s3_head_many(struct store *st, const char *const *keys, size_t n,
+    struct store_attr *attrs, int *rcs)
+{
+	struct s3_heads h = { st, keys, attrs, rcs, n, 0 };
+	pthread_t t[S3_HEADS_IN_FLIGHT - 1];
+	size_t nt = 0, want = n < S3_HEADS_IN_FLIGHT ? n : S3_HEADS_IN_FLIGHT;
+
+	/* This thread is one of them; fewer threads only mean less speed. */
+	while (nt + 1 < want &&
+	    pthread_create(&t[nt], NULL, s3_heads_worker, &h) == 0)
+		nt++;
+	(void)s3_heads_worker(&h);
+	while (nt > 0)
+		pthread_join(t[--nt], NULL);
+}
+
 /* The size from "bytes 0-99/1234", and the ETag. */
 static void
 s3_obj_info(const struct s3_hdrs *h, struct s3_obj_info *info)
@@ -644,12 +687,19 @@ s3_statfs(struct store *st, struct statvfs *sv)
 	return 0;
 }
 
+static void
+s3_report(struct store *st)
+{
+	s3_stats_log(&s3(st)->stats);
+}
+
 const struct store_ops store_s3_ops = {
 	.scheme = "s3",
 	.usage = "s3://BUCKET[/PREFIX]",
 	.open = s3_open,
 	.close = s3_close,
 	.head = s3_head,
+	.head_many = s3_head_many,
 	.get = s3_get,
 	.put = s3_put,
 	.list = s3_list,
@@ -661,4 +711,5 @@ const struct store_ops store_s3_ops = {
 	.reader_open = s3_reader_open,
 	.reader_read = s3_reader_read,
 	.reader_close = s3_reader_close,
+	.report = s3_report,
 };

@@ -1,0 +1,201 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * Request economy on a real S3 server (tests/e2e/s3-objfs.sh starts it):
+ * what each filesystem operation costs in S3 requests, read from the
+ * store's own counters (the table the daemon logs on SIGUSR1).
+ */
+#include "config.h"
+
+#include <check.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "check_common.h"
+#include "check_run.h"
+#include "objfs.h"
+#include "s3_internal.h"
+#include "s3_test_config.h"
+#include "store.h"
+
+#define ROOT	OBJFS_ROOT_INO
+
+static struct objfs *fs;
+static struct store *st;
+static const struct objfs_ctx ctx = { 0, 0, 1 };
+
+static void
+setup(void)
+{
+	struct store_s3_config s3;
+	struct store_config cfg = { .s3 = &s3 };
+	struct objfs_options o = { .file_mode = 0644, .dir_mode = 0755 };
+	char url[160];
+
+	s3_test_config(&s3, 5);
+	snprintf(url, sizeof(url), "s3://%s/req-%d-%08x",
+	    getenv("OBJFSD_TEST_S3_BUCKET"), (int)getpid(), arc4random());
+	ck_assert_int_eq(store_open(url, &cfg, &st), 0);
+	o.store = st;
+	ck_assert_int_eq(objfs_new(&o, &fs), 0);
+}
+
+static void
+teardown(void)
+{
+	objfs_free(fs);
+	store_close(st);
+}
+
+static const struct s3_stats *
+stats(void)
+{
+	return &((struct s3_store *)st)->stats;
+}
+
+static uint64_t
+sent(enum s3_kind k)
+{
+	return s3_stats_sent(stats(), k);
+}
+
+static void
+put_object(const char *key)
+{
+	struct store_attr a;
+
+	store_attr_init(&a);
+	a.has = STORE_ATTR_MODE | STORE_ATTR_UID | STORE_ATTR_GID;
+	a.mode = 0640;
+	a.uid = 1000;
+	a.gid = 1000;
+	ck_assert_int_eq(store_put(st, key, -1, 0, &a), 0);
+	store_attr_clear(&a);
+}
+
+/*
+ * The LOOKUP's reply carries the attributes, valid in the kernel for the
+ * attribute timeout: a stat of a known file is that one request.  A
+ * GETATTR after the timeout is one more, never two.
+ */
+START_TEST(known_file_costs_one_request)
+{
+	struct objfs_entry e;
+	struct stat sb;
+	uint64_t before, heads;
+
+	put_object("dir/file");
+	put_object("file");
+	before = sent(S3K_N);
+	heads = sent(S3K_HEAD);
+	ck_assert_int_eq(objfs_lookup(fs, ROOT, "file", &e), 0);
+	ck_assert_uint_eq(e.st.st_mode, S_IFREG | 0640);
+	ck_assert_uint_eq(e.st.st_uid, 1000);
+	ck_assert_uint_eq(sent(S3K_N) - before, 1);
+	ck_assert_uint_eq(sent(S3K_HEAD) - heads, 1);
+	before = sent(S3K_N);
+	ck_assert_int_eq(objfs_getattr(fs, e.ino, &sb), 0);
+	ck_assert_uint_eq(sb.st_mode, S_IFREG | 0640);
+	ck_assert_uint_eq(sent(S3K_N) - before, 1);
+}
+END_TEST
+
+/*
+ * A missing name: a HEAD and one LIST (a marker or keys below it would
+ * make it a directory).  The FUSE server answers it as a negative entry
+ * the kernel caches for the entry timeout (check_fuse proves that).
+ */
+START_TEST(negative_lookup_costs_two_requests)
+{
+	struct objfs_entry e;
+	uint64_t before;
+
+	before = sent(S3K_N);
+	ck_assert_int_eq(objfs_lookup(fs, ROOT, "missing", &e), -ENOENT);
+	ck_assert_uint_eq(sent(S3K_N) - before, 2);
+	/* A create through objfs ends the negative entry at once. */
+	ck_assert_int_eq(objfs_mknod(fs, &ctx, ROOT, "missing",
+	    S_IFREG | 0644, 0, &e), 0);
+	ck_assert_int_eq(objfs_lookup(fs, ROOT, "missing", &e), 0);
+}
+END_TEST
+
+struct count {
+	unsigned n;
+	uint64_t off;
+};
+
+static int
+count_cb(void *arg, const char *name, mode_t type, uint64_t ino,
+    uint64_t off, const struct objfs_entry *e)
+{
+	struct count *c = arg;
+
+	(void)name;
+	(void)type;
+	(void)ino;
+	(void)e;
+	c->n++;
+	c->off = off;
+	return 0;
+}
+
+START_TEST(readdirplus_lists_in_pages_and_heads_in_parallel)
+{
+	enum { N = 1500 };
+	struct objfs_entry e;
+	struct count c = { 0 };
+	uint64_t lists, heads, fh;
+	char key[64];
+
+	for (int i = 0; i < N; i++) {
+		snprintf(key, sizeof(key), "d/f%04d", i);
+		put_object(key);
+	}
+	ck_assert_int_eq(objfs_lookup(fs, ROOT, "d", &e), 0);
+	ck_assert_int_eq(objfs_opendir(fs, e.ino, &fh), 0);
+	lists = sent(S3K_LIST);
+	heads = sent(S3K_HEAD);
+	s3_stats_reset_inflight_max((struct s3_stats *)stats());
+	for (;;) {
+		unsigned before = c.n;
+
+		ck_assert_int_eq(objfs_readdir(fs, fh, c.off, true, count_cb,
+		    &c), 0);
+		if (c.n == before)
+			break;
+	}
+	ck_assert_uint_eq(c.n, N + 2);
+	fprintf(stderr, "readdirplus of %d: %llu LIST, %llu HEAD, %llu at most in flight\n",
+	    N, (unsigned long long)(sent(S3K_LIST) - lists),
+	    (unsigned long long)(sent(S3K_HEAD) - heads),
+	    (unsigned long long)s3_stats_inflight_max(stats()));
+	ck_assert_uint_le(sent(S3K_LIST) - lists, (N + 999) / 1000);
+	ck_assert_uint_le(sent(S3K_HEAD) - heads, N);
+	if (sent(S3K_HEAD) - heads > 0)
+		ck_assert_uint_ge(s3_stats_inflight_max(stats()), 16);
+	ck_assert_int_eq(objfs_releasedir(fs, fh), 0);
+}
+END_TEST
+
+int
+main(void)
+{
+	Suite *s = suite_create("s3_requests");
+	TCase *tc = tcase_create("economy");
+
+	if (getenv("OBJFSD_TEST_S3_ENDPOINT") == NULL) {
+		fprintf(stderr, "SKIP: no S3 server (run by s3-objfs.sh)\n");
+		return 77;
+	}
+	tcase_add_checked_fixture(tc, setup, teardown);
+	tcase_set_timeout(tc, 300);
+	tcase_add_test(tc, known_file_costs_one_request);
+	tcase_add_test(tc, negative_lookup_costs_two_requests);
+	tcase_add_test(tc, readdirplus_lists_in_pages_and_heads_in_parallel);
+	suite_add_tcase(s, tc);
+	return check_run(s, "check_s3_requests", LOG_LEVEL_WARN);
+}
