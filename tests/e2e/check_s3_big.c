@@ -34,27 +34,14 @@
 static struct objfs *fs;
 static struct store *st;
 static struct membudget *budget;
-static char prefix[64];
-static char url[160];
+static char url[S3_TEST_URL_MAX];
 static const struct objfs_ctx ctx = { 0, 0, 1 };
 
 static void
 setup(void)
 {
-	struct store_s3_config s3;
-	struct store_config cfg = { .s3 = &s3 };
-	struct objfs_options o = { .file_mode = 0644, .dir_mode = 0755 };
-
-	s3_test_config(&s3, 5);
 	budget = membudget_new(64 * MIB);
-	cfg.budget = budget;
-	snprintf(prefix, sizeof(prefix), "big-%d-%08x", (int)getpid(),
-	    arc4random());
-	snprintf(url, sizeof(url), "s3://%s/%s",
-	    getenv("OBJFSD_TEST_S3_BUCKET"), prefix);
-	ck_assert_int_eq(store_open(url, &cfg, &st), 0);
-	o.store = st;
-	ck_assert_int_eq(objfs_new(&o, &fs), 0);
+	s3_test_objfs("big", budget, &st, &fs, url);
 }
 
 static void

@@ -30,17 +30,7 @@ static const struct objfs_ctx ctx = { 0, 0, 1 };
 static void
 setup(void)
 {
-	struct store_s3_config s3;
-	struct store_config cfg = { .s3 = &s3 };
-	struct objfs_options o = { .file_mode = 0644, .dir_mode = 0755 };
-	char url[160];
-
-	s3_test_config(&s3, 5);
-	snprintf(url, sizeof(url), "s3://%s/req-%d-%08x",
-	    getenv("OBJFSD_TEST_S3_BUCKET"), (int)getpid(), arc4random());
-	ck_assert_int_eq(store_open(url, &cfg, &st), 0);
-	o.store = st;
-	ck_assert_int_eq(objfs_new(&o, &fs), 0);
+	s3_test_objfs("req", NULL, &st, &fs, NULL);
 }
 
 static void

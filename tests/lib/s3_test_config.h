@@ -9,6 +9,18 @@
 
 #include "store_s3.h"
 
+struct membudget;
+struct objfs;
+struct store;
+
 void	s3_test_config(struct store_s3_config *c, unsigned retries);
+/*
+ * A store on a fresh prefix TAG-PID-RANDOM of OBJFSD_TEST_S3_BUCKET and
+ * objfs on it (modes 0644/0755), asserted to open; budget may be NULL;
+ * the store's URL into url[S3_TEST_URL_MAX] unless NULL.
+ */
+#define S3_TEST_URL_MAX	160
+void	s3_test_objfs(const char *tag, struct membudget *budget,
+	    struct store **stp, struct objfs **fsp, char *url);
 
 #endif
