@@ -536,6 +536,7 @@ s3_log_denied(struct s3_store *s, const struct s3_req *r)
 {
 	int64_t now = monotime_ns();
 	unsigned quiet = 0;
+	char more[64];
 	bool say;
 
 	pthread_mutex_lock(&s->denied_lock);
@@ -550,12 +551,13 @@ s3_log_denied(struct s3_store *s, const struct s3_req *r)
 	pthread_mutex_unlock(&s->denied_lock);
 	if (!say)
 		return;
+	snprintf(more, sizeof(more), " (%u more since the last line)", quiet);
 	log_warnx("s3: access key %s refused by %s://%s: %s %s: %ld %s; "
-	    "requests fail with EACCES, logged once per %llds (%u more "
-	    "since the last line)", s3_access_key_id(s), s->scheme,
-	    s->host_header, r->method, r->key ? r->key : "/", r->status,
+	    "requests fail with EACCES, logged once per %llds%s",
+	    s3_access_key_id(s), s->scheme, s->host_header, r->method,
+	    r->key ? r->key : "/", r->status,
 	    r->err.code[0] != '\0' ? r->err.code : "(no error code)",
-	    S3_DENIED_QUIET_NS / 1000000000LL, quiet);
+	    S3_DENIED_QUIET_NS / 1000000000LL, quiet > 0 ? more : "");
 }
 
 int
