@@ -116,7 +116,7 @@ s3get() {
 }
 
 # --- Files through objfsd over HTTPS, the CA given -------------------------
-case=https
+case=https; echo "[$SECONDS s] $case"
 start "$work/https.log" --s3-ca-file="$RGW_CA" || exit 1
 grep -q "$endpoint" "$work/https.log" && ok || bad "not on $endpoint: $(cat "$work/https.log")"
 echo "hello over TLS" > "$work/small"
@@ -144,7 +144,7 @@ grep -E "killed|seccomp" "$work/https.log" && bad "$(grep -E 'killed|seccomp' "$
 grep ': warn: ' "$work/https.log" && bad "warnings" || ok
 
 # --- Without the CA: one line about the certificate ----------------------
-case=untrusted
+case=untrusted; echo "[$SECONDS s] $case"
 refused "$work/untrusted.log"
 case $line in
 *"certificate"*"--s3-ca-file"*) ok ;;
@@ -152,7 +152,7 @@ case $line in
 esac
 
 # --- Refused credentials at start ------------------------------------------
-case=wrong-secret
+case=wrong-secret; echo "[$SECONDS s] $case"
 wrong=wrongsecret0123456789abcdefghijklmnopqrstu
 AWS_SECRET_ACCESS_KEY=$wrong refused "$work/secret.log" --s3-ca-file="$RGW_CA"
 case $line in
@@ -161,7 +161,7 @@ case $line in
 esac
 grep -qe "$wrong" -e "$RGW_SECRET" "$work/secret.log" && bad "a secret in the log" || ok
 
-case=unknown-key
+case=unknown-key; echo "[$SECONDS s] $case"
 AWS_ACCESS_KEY_ID=NOSUCHKEY000 refused "$work/key.log" --s3-ca-file="$RGW_CA"
 case $line in
 *"access key NOSUCHKEY000"*InvalidAccessKeyId*) ok ;;
@@ -169,7 +169,7 @@ case $line in
 esac
 
 # --- The key removed while serving ------------------------------------------
-case=revoked
+case=revoked; echo "[$SECONDS s] $case"
 start "$work/revoked.log" --s3-ca-file="$RGW_CA" || exit 1
 "$cli" "$work/sock" put before < "$work/small" && ok || bad "put before"
 radosgw-admin key rm --uid=objfsd --key-type=s3 --access-key="$RGW_KEY" \
