@@ -172,6 +172,13 @@ esac
 case=revoked; echo "[$SECONDS s] $case"
 start "$work/revoked.log" --s3-ca-file="$RGW_CA" || exit 1
 "$cli" "$work/sock" put before < "$work/small" && ok || bad "put before"
+# A file created now and closed once the key is gone: its upload fails.
+mkfifo "$work/fifo"
+"$cli" "$work/sock" put late < "$work/fifo" 2>"$work/late.err" &
+late=$!
+exec 7>"$work/fifo"
+for _ in $(seq 100); do s3get late >/dev/null 2>&1 && break; sleep 0.05; done
+s3get late >/dev/null 2>&1 && ok || bad "late was not created"
 radosgw-admin key rm --uid=objfsd --key-type=s3 --access-key="$RGW_KEY" \
     > "$work/keyrm.log" 2>&1 || bad "key rm: $(cat "$work/keyrm.log")"
 # RGW drops its cached copy of the user on a notification: wait for it.
@@ -179,6 +186,12 @@ for _ in $(seq 50); do
 	s3get before >/dev/null 2>&1 || break
 	sleep 0.1
 done
+cat "$work/small" >&7
+exec 7>&-
+wait "$late"
+st=$?
+[ "$st" -eq 3 ] && grep -q "close late: Permission denied" "$work/late.err" && ok ||
+    bad "late upload: exit $st, $(cat "$work/late.err")"
 denied=0
 for i in $(seq 8); do
 	"$cli" "$work/sock" put "during$i" < "$work/small" 2>>"$work/guest.err"
@@ -189,7 +202,9 @@ denied=$(grep -c "Permission denied" "$work/guest.err")
 echo "$case: $(grep "refused by" "$work/revoked.log")"
 n=$(grep -c "refused by" "$work/revoked.log")
 [ "$n" -eq 1 ] && ok || bad "$n log lines about the refusal (want 1)"
-others=$(grep ': warn: ' "$work/revoked.log" | grep -vc "refused by")
+# Besides: where the bytes of the refused upload of late are kept.
+others=$(grep ': warn: ' "$work/revoked.log" | grep -v "refused by" |
+    grep -vc -e "upload of late (" -e " late: upload failed; its data is kept")
 [ "$others" -eq 0 ] && ok || bad "more warnings: $(grep ': warn: ' "$work/revoked.log" | grep -v 'refused by' | head -n 5)"
 grep -q "access key $RGW_KEY refused by $endpoint" "$work/revoked.log" && ok ||
     bad "the line does not name the key: $(grep 'refused by' "$work/revoked.log")"

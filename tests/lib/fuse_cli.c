@@ -5,6 +5,7 @@
  * frontend), for scripts that drive objfsd from the outside:
  *
  *	fuse_cli SOCKET put PATH < DATA		CREATE, WRITE..., FLUSH, RELEASE
+ *						(stdin read after the CREATE)
  *	fuse_cli SOCKET cat PATH > DATA		LOOKUP, OPEN, READ..., RELEASE
  *	fuse_cli SOCKET ls [DIR]		OPENDIR, READDIRPLUS...: names
  *	fuse_cli SOCKET mkdir PATH
@@ -112,17 +113,16 @@ cmd_put(const char *path)
 	uint64_t dir, fh;
 	uint32_t done;
 	size_t len, off = 0;
-	char *data = read_stdin(&len);
+	char *data;
 	int rc, rc2;
 
-	if (data == NULL)
-		return failed("put", path, -ENOMEM);
+	/* Created before stdin is read: a test may act in between. */
 	if ((rc = walk(path, &dir, &leaf)) != 0 ||
 	    (rc = fc_create(&fc, dir, leaf, 0100644, O_WRONLY | O_CREAT |
-	    O_TRUNC, &e, &fh)) != 0) {
-		free(data);
+	    O_TRUNC, &e, &fh)) != 0)
 		return failed("create", path, rc);
-	}
+	if ((data = read_stdin(&len)) == NULL)
+		return failed("put", path, -ENOMEM);
 	while (rc == 0 && off < len) {
 		size_t n = len - off < max_write ? len - off : max_write;
 
