@@ -90,7 +90,8 @@ for spelling in "-o source=$work/share,cache=none" "--shared-dir=$work/share" "-
 	# shellcheck disable=SC2086
 	"$daemon" --socket-path="$sock" $spelling --request-queues=2 2>"$work/log" &
 	pid=$!
-	for _ in $(seq 100); do [ -S "$sock" ] && break; sleep 0.05; done
+	# The socket is bound before "serving" is logged: wait for both.
+	for _ in $(seq 200); do [ -S "$sock" ] && grep -q "serving" "$work/log" && break; sleep 0.05; done
 	[ -S "$sock" ] && [ "$(stat -c %a "$sock")" = 600 ] && ok || bad "$spelling: no 0600 socket"
 	grep -q "serving fs:$work/share" "$work/log" && ok || bad "$spelling: wrong store"
 	# The hint is what --print-qemu-args prints (the guest tests boot
