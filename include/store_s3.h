@@ -8,6 +8,7 @@
 #define OBJFSD_STORE_S3_H
 
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 
 struct store_s3_config {
@@ -22,6 +23,14 @@ struct store_s3_config {
 	const char	*credentials_file;
 	bool		 anonymous;
 	bool		 insecure;	/* do not verify TLS certificates */
+	/*
+	 * The CA bundle to trust instead of the system's (PEM), in memory:
+	 * the daemon reads ca_file before the sandbox hides it.  The store
+	 * keeps its own copy.
+	 */
+	const char	*ca_file;	/* for the log */
+	const char	*ca_pem;
+	size_t		 ca_len;
 };
 
 void	store_s3_config_init(struct store_s3_config *c);

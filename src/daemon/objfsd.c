@@ -102,6 +102,56 @@ sandbox_store_of(const struct objfsd_config *c, struct sandbox_store *ss)
 	ss->socket_path = c->vu.socket_path;
 }
 
+#define CA_FILE_MAX	(16u << 20)	/* far above any real bundle */
+
+/*
+ * --s3-ca-file, read now: inside the sandbox the host's files are gone.
+ * One line and exit 1 when it cannot be had.
+ */
+static int
+read_ca_file(struct store_s3_config *s3, char **bufp)
+{
+	const char *path = s3->ca_file;
+	char *buf = NULL;
+	size_t len = 0;
+	ssize_t n = 0;
+	int fd;
+
+	*bufp = NULL;
+	if (path == NULL)
+		return 0;
+	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) == -1) {
+		log_warn("cannot read the CA file %s (--s3-ca-file)", path);
+		return -1;
+	}
+	if ((buf = malloc(CA_FILE_MAX)) == NULL)
+		fatalx("out of memory");
+	while (len < CA_FILE_MAX && (n = read(fd, buf + len,
+	    CA_FILE_MAX - len)) > 0)
+		len += (size_t)n;
+	close(fd);
+	if (n < 0)
+		log_warn("cannot read the CA file %s (--s3-ca-file)", path);
+	else if (len == 0)
+		log_warnx("the CA file %s (--s3-ca-file) is empty", path);
+	else if (len == CA_FILE_MAX)
+		log_warnx("the CA file %s (--s3-ca-file) is larger than "
+		    "%u MiB", path, CA_FILE_MAX >> 20);
+	if (n < 0 || len == 0 || len == CA_FILE_MAX) {
+		free(buf);
+		return -1;
+	}
+	s3->ca_pem = buf;
+	s3->ca_len = len;
+	*bufp = buf;
+	return 0;
+}
+
+/*
+ * Each store says why it cannot open (one line: a missing bucket,
+ * refused credentials, a certificate not trusted); only what it cannot
+ * say is said here.
+ */
 static int
 open_store(struct objfsd_config *c, const char *dir, struct store **stp)
 {
@@ -118,7 +168,7 @@ open_store(struct objfsd_config *c, const char *dir, struct store **stp)
 		die_usage("unknown store \"%s\"; stores are %s", c->store_url,
 		    schemes);
 	}
-	if (rc != 0)
+	if (rc == -ENOMEM)
 		log_warnx("cannot open store %s: %s", c->store_url,
 		    strerror(-rc));
 	return rc;
@@ -137,13 +187,17 @@ serve(struct objfsd_config *c)
 	struct sandbox_store ss;
 	struct objfs *fs = NULL;
 	struct store *st = NULL;
+	char *ca_pem;
 	int rc, cache_fd;
 
 	c->vu.nqueues = 1 + c->request_queues;
 	sandbox_store_of(c, &ss);
+	if (read_ca_file(&c->s3, &ca_pem) != 0)
+		return 1;
 	if ((cache_fd = open(ss.cache_dir, O_RDONLY | O_DIRECTORY |
 	    O_CLOEXEC)) == -1) {
 		log_warn("cache directory %s", ss.cache_dir);
+		free(ca_pem);
 		return 1;
 	}
 	c->objfs.cache_dir = ss.cache_dir;
@@ -190,6 +244,7 @@ serve(struct objfsd_config *c)
 	if (st != NULL)
 		store_close(st);
 	close(cache_fd);
+	free(ca_pem);
 	return rc == 0 ? 0 : 1;
 }
 

@@ -418,6 +418,11 @@ const struct objfsd_option objfsd_options[] = {
 	{ .name = "s3-insecure", .help = "do not verify TLS certificates",
 	  .config_key = "s3.insecure",
 	  .handler = opt_true, FIELD(bool, s3.insecure) },
+	{ .name = "s3-ca-file", .arg = "FILE",
+	  .help = "trust the CA certificates in FILE (PEM) instead\n"
+	      "of the system's; read at start",
+	  .config_key = "s3.ca-file",
+	  .handler = opt_string, FIELD(const char *, s3.ca_file) },
 	{ .name = "print-capabilities",
 	  .help = "print the vhost-user backend JSON and exit",
 	  .handler = opt_capabilities },

@@ -284,7 +284,8 @@ objfs_stage_upload(struct objfs *fs, struct objfs_inode *ino)
 		log_warnx("upload of %s (%llu bytes) failed: %s; the data "
 		    "stays staged", ino->key, (unsigned long long)s->size,
 		    strerror(-rc));
-		return -EIO;
+		/* Refused credentials are the guest's to know; else EIO. */
+		return rc == -EACCES ? -EACCES : -EIO;
 	}
 	s->dirty = false;
 	return 0;

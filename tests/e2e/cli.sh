@@ -60,13 +60,38 @@ expect_usage_error "stray argument" --socket-path="$sock" --store=mem: extra
 [ $? -eq 1 ] && ok || bad "socket in a missing directory"
 "$daemon" --fd=0 --store=mem: </dev/null 2>"$work/err"
 [ $? -eq 1 ] && grep -q "not a UNIX domain socket" "$work/err" && ok || bad "--fd not a socket"
+# expect_setup_error DESCRIPTION WORDS ARGS...: exit 1, one line, that
+# says WORDS.
+expect_setup_error() {
+	local what=$1 words=$2 out status lines
+	shift 2
+	out=$("$daemon" --socket-path="$sock" "$@" 2>&1 >/dev/null)
+	status=$?
+	lines=$(printf '%s\n' "$out" | grep -vc ': info: ')
+	if [ "$status" -eq 1 ] && [ "$lines" -eq 1 ] &&
+	    printf '%s' "$out" | grep -q -- "$words"; then
+		ok
+	else
+		bad "$what: exit $status, $lines lines: $out"
+	fi
+	[ ! -e "$sock" ] && ok || bad "$what: socket left behind"
+}
+# The CA bundle is read before anything else, whatever the store.
+: > "$work/empty.pem"
+expect_setup_error "missing CA file" "cannot read the CA file $work/no.pem (--s3-ca-file): No such file" \
+    --store=mem: --s3-ca-file="$work/no.pem"
+expect_setup_error "empty CA file" "the CA file $work/empty.pem (--s3-ca-file) is empty" \
+    --store=mem: --s3-ca-file="$work/empty.pem"
+expect_setup_error "CA file a directory" "cannot read the CA file $work (--s3-ca-file): Is a directory" \
+    --store=mem: --s3-ca-file="$work"
 
 # The virtiofsd spellings start the same daemon; SIGTERM ends it with 0.
 for spelling in "-o source=$work/share,cache=none" "--shared-dir=$work/share" "--store=fs:$work/share"; do
 	# shellcheck disable=SC2086
 	"$daemon" --socket-path="$sock" $spelling --request-queues=2 2>"$work/log" &
 	pid=$!
-	for _ in $(seq 100); do [ -S "$sock" ] && break; sleep 0.05; done
+	# The socket is bound before "serving" is logged: wait for both.
+	for _ in $(seq 200); do [ -S "$sock" ] && grep -q "serving" "$work/log" && break; sleep 0.05; done
 	[ -S "$sock" ] && [ "$(stat -c %a "$sock")" = 600 ] && ok || bad "$spelling: no 0600 socket"
 	grep -q "serving fs:$work/share" "$work/log" && ok || bad "$spelling: wrong store"
 	# The hint is what --print-qemu-args prints (the guest tests boot

@@ -20,8 +20,31 @@ rgw_present() {
 # TIME-WAIT by an earlier run is not handed out to us meanwhile.
 rgw_port() { echo $(( 10000 + $(od -An -N2 -tu2 /dev/urandom) % 20000 )); }
 
+# rgw_tls_certs DIR HOST: a throw-away CA (DIR/ca.pem) and a certificate
+# for HOST signed by it (DIR/server.pem, DIR/server.key).
+rgw_tls_certs() {
+	local dir=$1 host=$2
+	mkdir -p "$dir"
+	openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes \
+	    -keyout "$dir/ca.key" -out "$dir/ca.pem" -days 2 \
+	    -subj "/CN=objfsd test CA" \
+	    -addext "basicConstraints=critical,CA:TRUE" \
+	    -addext "keyUsage=critical,keyCertSign,cRLSign" &&
+	openssl req -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes \
+	    -keyout "$dir/server.key" -out "$dir/server.csr" \
+	    -subj "/CN=$host" &&
+	printf 'subjectAltName=DNS:%s\nextendedKeyUsage=serverAuth\nbasicConstraints=CA:FALSE\n' \
+	    "$host" > "$dir/server.ext" &&
+	openssl x509 -req -in "$dir/server.csr" -CA "$dir/ca.pem" \
+	    -CAkey "$dir/ca.key" -CAcreateserial -days 2 \
+	    -extfile "$dir/server.ext" -out "$dir/server.pem"
+}
+
+# rgw_conf DIR MONPORT PORT [TLSPORT]: with TLSPORT, beast also serves
+# HTTPS there with DIR/tls/server.pem.
 rgw_conf() {
-	local dir=$1 mon=$2 port=$3
+	local dir=$1 mon=$2 port=$3 tls=${4:-} ssl=
+	[ -n "$tls" ] && ssl=" ssl_endpoint=127.0.0.1:$tls ssl_certificate=$dir/tls/server.pem ssl_private_key=$dir/tls/server.key"
 	cat <<EOF
 [global]
 fsid = $(uuidgen)
@@ -50,7 +73,7 @@ osd class default list = *
 [mgr.x]
 mgr data = $dir/mgr
 [client.rgw.r]
-rgw frontends = beast endpoint=127.0.0.1:$port tcp_nodelay=1
+rgw frontends = beast endpoint=127.0.0.1:$port$ssl tcp_nodelay=1
 rgw data = $dir/rgw
 EOF
 }
@@ -81,16 +104,27 @@ rgw_bucket() {
 }
 
 # rgw_start DIR BUCKET...: sets RGW_PORT and S3_PORT, exports the endpoint and the
-# credentials the tests use, as s3rver_start does.
+# credentials the tests use, as s3rver_start does.  With RGW_TLS_HOST set
+# (a host name), radosgw serves HTTPS too, at RGW_TLS_PORT, with a
+# certificate for that name from a CA made for the run (RGW_CA, PEM).
 rgw_start() {
-	local dir=$1 mon port
+	local dir=$1 mon port tls=
 	shift
 	rgw_present || return 1
 	mkdir -p "$dir/run" "$dir/log" "$dir/mon" "$dir/osd" "$dir/mgr" \
 	    "$dir/rgw"
 	mon=$(rgw_port)
 	port=$(rgw_port)
-	rgw_conf "$dir" "$mon" "$port" > "$dir/ceph.conf"
+	if [ -n "${RGW_TLS_HOST:-}" ]; then
+		tls=$(rgw_port)
+		if ! rgw_tls_certs "$dir/tls" "$RGW_TLS_HOST" > "$dir/log/tls.log" 2>&1; then
+			echo "cannot make certificates:"; cat "$dir/log/tls.log"
+			return 1
+		fi
+		RGW_TLS_PORT=$tls
+		RGW_CA=$dir/tls/ca.pem
+	fi
+	rgw_conf "$dir" "$mon" "$port" "$tls" > "$dir/ceph.conf"
 	export CEPH_CONF=$dir/ceph.conf
 	RGW_DIR=$dir
 	if ! rgw_daemons "$dir" > "$dir/log/start.log" 2>&1; then

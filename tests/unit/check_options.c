@@ -293,7 +293,7 @@ START_TEST(rows_set_the_fields_they_name)
 	    "--s3-part-size=16M", "--s3-upload-cutoff=1G", "--s3-parallel=9",
 	    "--s3-retries=0", "--s3-timeout=5", "--s3-virtual-host",
 	    "--s3-endpoint=http://h", "--s3-anonymous", "--syslog",
-	    "--cache-dir=/c", NULL };
+	    "--cache-dir=/c", "--s3-ca-file=/ca.pem", NULL };
 	struct objfsd_config c;
 
 	parse(&c, argv);
@@ -317,6 +317,8 @@ START_TEST(rows_set_the_fields_they_name)
 	ck_assert_int_eq(c.s3.path_style, 0);
 	ck_assert_str_eq(c.s3.endpoint, "http://h");
 	ck_assert(c.s3.anonymous && !c.s3.insecure);
+	ck_assert_str_eq(c.s3.ca_file, "/ca.pem");
+	ck_assert_ptr_null(c.s3.ca_pem);	/* read at start, not here */
 	ck_assert(c.use_syslog);
 	ck_assert_str_eq(c.store.cache_dir, "/c");
 	ck_assert_ptr_eq(c.store.s3, &c.s3);

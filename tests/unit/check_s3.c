@@ -327,6 +327,9 @@ START_TEST(errno_mapping)
 	ck_assert_int_eq(s3_errno_for(404, NULL), -ENOENT);
 	ck_assert_int_eq(s3_errno_for(403, "AccessDenied"), -EACCES);
 	ck_assert_int_eq(s3_errno_for(403, "SignatureDoesNotMatch"), -EACCES);
+	ck_assert_int_eq(s3_errno_for(403, "InvalidAccessKeyId"), -EACCES);
+	ck_assert_int_eq(s3_errno_for(403, ""), -EACCES);	/* a HEAD */
+	ck_assert(!s3_status_retryable(403, "SignatureDoesNotMatch"));
 	ck_assert_int_eq(s3_errno_for(400, "EntityTooLarge"), -EFBIG);
 	ck_assert_int_eq(s3_errno_for(400, "KeyTooLongError"), -ENAMETOOLONG);
 	ck_assert_int_eq(s3_errno_for(412, NULL), -EEXIST);

@@ -37,6 +37,14 @@ s3_creds_clear(struct s3_creds *c)
 	free_secret(&c->session_token);
 }
 
+/* The access key id, for the log (never the secret). */
+const char *
+s3_access_key_id(const struct s3_store *s)
+{
+	return s->creds.access_key != NULL ? s->creds.access_key :
+	    "(none: anonymous)";
+}
+
 static char *
 trim(char *s)
 {

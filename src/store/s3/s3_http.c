@@ -384,6 +384,27 @@ s3_set_method(CURL *c, struct s3_req *r)
 	curl_easy_setopt(c, CURLOPT_READDATA, r);
 }
 
+/*
+ * Certificates: not checked at all (--s3-insecure), or checked against
+ * the CA bundle given at start (in memory: the sandbox has no file of
+ * it), or against the system's.
+ */
+static void
+s3_set_tls(struct s3_store *s, CURL *c)
+{
+	struct curl_blob ca = { .data = s->ca_pem, .len = s->ca_len,
+	    .flags = CURL_BLOB_NOCOPY };
+
+	if (s->insecure) {
+		curl_easy_setopt(c, CURLOPT_SSL_VERIFYPEER, 0L);
+		curl_easy_setopt(c, CURLOPT_SSL_VERIFYHOST, 0L);
+	} else if (s->ca_pem != NULL) {
+		curl_easy_setopt(c, CURLOPT_CAINFO, NULL);
+		curl_easy_setopt(c, CURLOPT_CAPATH, NULL);
+		curl_easy_setopt(c, CURLOPT_CAINFO_BLOB, &ca);
+	}
+}
+
 static CURLcode
 s3_attempt(struct s3_store *s, struct s3_req *r)
 {
@@ -421,12 +442,13 @@ s3_attempt(struct s3_store *s, struct s3_req *r)
 	curl_easy_setopt(c, CURLOPT_WRITEDATA, r);
 	curl_easy_setopt(c, CURLOPT_HEADERFUNCTION, s3_header_cb);
 	curl_easy_setopt(c, CURLOPT_HEADERDATA, r);
-	if (s->insecure) {
-		curl_easy_setopt(c, CURLOPT_SSL_VERIFYPEER, 0L);
-		curl_easy_setopt(c, CURLOPT_SSL_VERIFYHOST, 0L);
-	}
+	/* What went wrong, in words: which certificate check failed. */
+	r->curl_error[0] = '\0';
+	curl_easy_setopt(c, CURLOPT_ERRORBUFFER, r->curl_error);
+	s3_set_tls(s, c);
 	s3_set_method(c, r);
 	cc = curl_easy_perform(c);
+	r->curl_code = cc;
 	curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &r->status);
 out:
 	curl_slist_free_all(hdrs);
@@ -488,6 +510,7 @@ s3_judge(struct s3_store *s, struct s3_req *r, CURLcode cc, unsigned attempt)
 			return 1;
 		snprintf(r->err.code, sizeof(r->err.code), "curl");
 		snprintf(r->err.message, sizeof(r->err.message), "%s",
+		    r->curl_error[0] != '\0' ? r->curl_error :
 		    curl_easy_strerror(cc));
 		return cc == CURLE_OPERATION_TIMEDOUT ? -ETIMEDOUT : -EIO;
 	}
@@ -500,6 +523,41 @@ s3_judge(struct s3_store *s, struct s3_req *r, CURLcode cc, unsigned attempt)
 	    r->err.code) && more)
 		return 1;
 	return s3_errno_for(r->status >= 300 ? r->status : 500, r->err.code);
+}
+
+/*
+ * Credentials that went bad while serving (a key removed, a secret
+ * changed, a session token expired) fail every request alike: the log
+ * says so once per S3_DENIED_QUIET_NS, with how many were refused
+ * since, instead of once per request.  The guest gets EACCES each time.
+ */
+static void
+s3_log_denied(struct s3_store *s, const struct s3_req *r)
+{
+	int64_t now = monotime_ns();
+	unsigned quiet = 0;
+	char more[64];
+	bool say;
+
+	pthread_mutex_lock(&s->denied_lock);
+	say = s->denied_logged_ns == 0 ||
+	    now - s->denied_logged_ns >= S3_DENIED_QUIET_NS;
+	if (say) {
+		quiet = s->denied_quiet;
+		s->denied_quiet = 0;
+		s->denied_logged_ns = now;
+	} else
+		s->denied_quiet++;
+	pthread_mutex_unlock(&s->denied_lock);
+	if (!say)
+		return;
+	snprintf(more, sizeof(more), " (%u more since the last line)", quiet);
+	log_warnx("s3: access key %s refused by %s://%s: %s %s: %ld %s; "
+	    "requests fail with EACCES, logged once per %llds%s",
+	    s3_access_key_id(s), s->scheme, s->host_header, r->method,
+	    r->key ? r->key : "/", r->status,
+	    r->err.code[0] != '\0' ? r->err.code : "(no error code)",
+	    S3_DENIED_QUIET_NS / 1000000000LL, quiet > 0 ? more : "");
 }
 
 int
@@ -534,7 +592,12 @@ s3_perform(struct s3_store *s, struct s3_req *r)
 	s3_pool_put(s, r->curl);
 	r->curl = NULL;
 	/* Missing keys and reads past the end are answers, not failures. */
-	if (rc != 0 && rc != -ENOENT && !(r->dst != NULL && r->status == 416))
+	if (rc == 0 || rc == -ENOENT || r->quiet ||
+	    (r->dst != NULL && r->status == 416))
+		return rc;
+	if (r->status == 401 || r->status == 403)
+		s3_log_denied(s, r);
+	else
 		log_warnx("s3: %s %s failed: %ld %s %s", r->method,
 		    r->key ? r->key : "/", r->status, r->err.code,
 		    r->err.message);

@@ -34,6 +34,7 @@
 #define S3_MAX_PARTS		10000
 #define S3_COPY_MAX		(5ULL << 30)	/* one CopyObject, one part */
 #define S3_MIN_RATE		1024L		/* bytes/s a transfer keeps up */
+#define S3_DENIED_QUIET_NS	(30 * 1000000000LL)	/* one line per burst */
 
 /* Headers we own: names and values are copies. */
 struct s3_hdrs {
@@ -139,6 +140,8 @@ struct s3_store {
 	char		*host_header;	/* what Host: says, and is signed */
 	bool		 path_style;
 	bool		 insecure;
+	char		*ca_pem;	/* trusted instead of the system's */
+	size_t		 ca_len;
 	bool		 anonymous;
 	bool		 readonly;
 	unsigned	 retries;
@@ -159,6 +162,14 @@ struct s3_store {
 	struct membudget *own_budget;
 	struct s3_ra	 ra;
 	struct s3_stats	 stats;
+	/*
+	 * Refused credentials (403) are logged once per burst, not per
+	 * request: when denied_logged_ns is older than S3_DENIED_QUIET_NS,
+	 * with a count of those refused quietly since.  Under denied_lock.
+	 */
+	pthread_mutex_t	 denied_lock;
+	int64_t		 denied_logged_ns;
+	unsigned	 denied_quiet;
 	/* Ranged GETs answered and their bytes (atomic): tests read them. */
 	uint64_t	 range_gets;
 	uint64_t	 range_bytes;
@@ -187,6 +198,9 @@ struct s3_req {
 	long			 status;
 	struct s3_error		 err;
 	bool			 error_in_200;	/* Copy, Complete: check body */
+	bool			 quiet;	/* the caller logs a failure itself */
+	char			 curl_error[CURL_ERROR_SIZE];
+	CURLcode		 curl_code;	/* of the last attempt */
 	int			 error;	/* the first failed build step */
 	CURL			*curl;
 };
@@ -231,6 +245,7 @@ int	s3_xattrs_decode(const char *header, struct store_attr *a);
 /* s3_creds.c */
 int	s3_creds_load(struct s3_creds *c, const char *file, bool anonymous);
 void	s3_creds_clear(struct s3_creds *c);
+const char *s3_access_key_id(const struct s3_store *s);
 
 /* s3_multipart.c */
 int	s3_put_multipart(struct s3_store *s, const char *key, int fd,

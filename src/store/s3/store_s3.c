@@ -197,7 +197,14 @@ s3_tune(struct s3_store *s, const struct store_config *cfg,
 	s->stall_timeout = c->timeout != 0 ? c->timeout : 30;
 	s->connect_timeout = s->stall_timeout < 10 ? s->stall_timeout : 10;
 	pthread_mutex_init(&s->pool_lock, NULL);
+	pthread_mutex_init(&s->denied_lock, NULL);
 	s3_ra_init(s);
+	if (c->ca_pem != NULL && c->ca_len > 0) {
+		if ((s->ca_pem = malloc(c->ca_len)) == NULL)
+			return -ENOMEM;
+		memcpy(s->ca_pem, c->ca_pem, c->ca_len);
+		s->ca_len = c->ca_len;
+	}
 	s->budget = cfg->budget;
 	if (s->budget == NULL)
 		s->budget = s->own_budget = membudget_new(MEMBUDGET_DEFAULT);
@@ -212,6 +219,8 @@ s3_close(struct store *st)
 	s3_ra_fini(s);		/* its workers use the pool and the budget */
 	s3_pool_free(s);
 	pthread_mutex_destroy(&s->pool_lock);
+	pthread_mutex_destroy(&s->denied_lock);
+	free(s->ca_pem);
 	membudget_free(s->own_budget);
 	s3_creds_clear(&s->creds);
 	free(s->bucket);
@@ -222,7 +231,56 @@ s3_close(struct store *st)
 	free(s);
 }
 
-/* One small listing: does the bucket exist, may we read it? */
+/* What a refusal at start most likely means. */
+static const char *
+s3_denied_hint(const char *code)
+{
+	static const struct {
+		const char	*code;
+		const char	*hint;
+	} hints[] = {
+		{ "SignatureDoesNotMatch", "the secret key is wrong" },
+		{ "InvalidAccessKeyId", "the server knows no such access key" },
+		{ "ExpiredToken", "the session token has expired" },
+		{ "InvalidToken", "the session token is not valid" },
+	};
+
+	for (size_t i = 0; i < sizeof(hints) / sizeof(hints[0]); i++)
+		if (strcmp(code, hints[i].code) == 0)
+			return hints[i].hint;
+	return "check the key's permissions on the bucket and the region";
+}
+
+/* Why the bucket cannot be used, in one line. */
+static void
+s3_log_check_failure(struct s3_store *s, const struct s3_req *r, int rc)
+{
+	if (rc == -ENOENT)
+		log_warnx("s3: bucket %s does not exist at %s://%s",
+		    s->bucket, s->scheme, s->host_header);
+	else if (r->status == 401 || r->status == 403)
+		log_warnx("s3: %s://%s refuses access key %s (credentials from "
+		    "%s) for bucket %s: %ld %s: %s", s->scheme, s->host_header,
+		    s3_access_key_id(s), s->creds.source, s->bucket, r->status,
+		    r->err.code, s3_denied_hint(r->err.code));
+	else if (r->curl_code == CURLE_PEER_FAILED_VERIFICATION)
+		log_warnx("s3: cannot reach bucket %s at %s://%s: its TLS "
+		    "certificate is not trusted (%s); give its CA with "
+		    "--s3-ca-file=FILE", s->bucket, s->scheme, s->host_header,
+		    r->err.message);
+	else if (r->curl_code != CURLE_OK)
+		log_warnx("s3: cannot reach bucket %s at %s://%s: %s",
+		    s->bucket, s->scheme, s->host_header, r->err.message);
+	else
+		log_warnx("s3: cannot list bucket %s at %s://%s: %ld %s %s",
+		    s->bucket, s->scheme, s->host_header, r->status,
+		    r->err.code, r->err.message);
+}
+
+/*
+ * One small listing: does the bucket exist, may we read it?  A failure
+ * is one line saying why, and a refusal ends the start.
+ */
 static int
 s3_check_bucket(struct s3_store *s)
 {
@@ -233,16 +291,9 @@ s3_check_bucket(struct s3_store *s)
 	s3_req_query(&r, "list-type", "2");
 	s3_req_query(&r, "max-keys", "1");
 	s3_req_query(&r, "prefix", s->prefix);
-	rc = s3_perform(s, &r);
-	if (rc == -ENOENT)
-		log_warnx("s3: bucket %s does not exist at %s://%s",
-		    s->bucket, s->scheme, s->host_header);
-	else if (rc == -EACCES)
-		log_warnx("s3: access to bucket %s denied (%s); check the "
-		    "credentials and region", s->bucket, r.err.code);
-	else if (rc != 0)
-		log_warnx("s3: cannot reach bucket %s at %s://%s", s->bucket,
-		    s->scheme, s->host_header);
+	r.quiet = true;
+	if ((rc = s3_perform(s, &r)) != 0)
+		s3_log_check_failure(s, &r, rc);
 	s3_req_free(&r);
 	return rc;
 }
@@ -281,8 +332,12 @@ s3_open(const char *location, const struct store_config *cfg,
 		    "(--s3-insecure): anyone on the path can read and change "
 		    "the data");
 	log_info("s3: bucket %s, prefix \"%s\", %s://%s (%s), credentials "
-	    "from %s", s->bucket, s->prefix, s->scheme, s->host_header,
-	    s->path_style ? "path style" : "virtual host", s->creds.source);
+	    "from %s, access key %s%s%s", s->bucket, s->prefix, s->scheme,
+	    s->host_header, s->path_style ? "path style" : "virtual host",
+	    s->creds.source, s3_access_key_id(s),
+	    s->ca_pem != NULL ? ", CA certificates of " : "",
+	    s->ca_pem != NULL ? (c->ca_file != NULL ? c->ca_file :
+	    "the configuration") : "");
 	*storep = &s->base;
 	return 0;
 }

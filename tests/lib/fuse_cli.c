@@ -1,0 +1,258 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * fuse_cli: one file operation through a running daemon's vhost-user
+ * socket, as a guest's kernel sends it (fuseclient over the fake
+ * frontend), for scripts that drive objfsd from the outside:
+ *
+ *	fuse_cli SOCKET put PATH < DATA		CREATE, WRITE..., FLUSH, RELEASE
+ *						(stdin read after the CREATE)
+ *	fuse_cli SOCKET cat PATH > DATA		LOOKUP, OPEN, READ..., RELEASE
+ *	fuse_cli SOCKET ls [DIR]		OPENDIR, READDIRPLUS...: names
+ *	fuse_cli SOCKET mkdir PATH
+ *
+ * Each run is one frontend: it connects, INITs, does its requests and
+ * leaves.  Exit status: 0; 1 for a usage or connection failure; 3 when
+ * the daemon answered an error, printed as "fuse_cli: OP PATH: strerror".
+ */
+#include "config.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "fuseclient.h"
+
+#define CLI_IO		(1u << 20)	/* bytes per READ and WRITE */
+#define CLI_PUT_MAX	(256u << 20)	/* what put takes from stdin */
+#define EXIT_FUSE	3
+
+static struct fc fc;
+static uint32_t max_write = CLI_IO;
+
+static int
+failed(const char *op, const char *path, int rc)
+{
+	fprintf(stderr, "fuse_cli: %s %s: %s\n", op, path, strerror(-rc));
+	return EXIT_FUSE;
+}
+
+/* The node of path's parent directory, and its last component. */
+static int
+walk(const char *path, uint64_t *dir, const char **leaf)
+{
+	char buf[4096], *part, *next, *save = NULL;
+	struct fuse_entry_out e;
+	uint64_t node = FUSE_ROOT_ID;
+	int rc = 0;
+
+	if (strlen(path) >= sizeof(buf))
+		return -ENAMETOOLONG;
+	strcpy(buf, path);
+	*leaf = strrchr(path, '/') != NULL ? strrchr(path, '/') + 1 : path;
+	part = strtok_r(buf, "/", &save);
+	while (part != NULL && rc == 0) {
+		if ((next = strtok_r(NULL, "/", &save)) == NULL)
+			break;		/* the leaf: not looked up here */
+		if ((rc = fc_lookup(&fc, node, part, &e)) == 0)
+			node = e.nodeid;
+		part = next;
+	}
+	*dir = node;
+	return rc;
+}
+
+static int
+lookup(const char *path, uint64_t *node)
+{
+	struct fuse_entry_out e;
+	const char *leaf;
+	uint64_t dir;
+	int rc;
+
+	if (*path == '\0' || strcmp(path, "/") == 0) {
+		*node = FUSE_ROOT_ID;
+		return 0;
+	}
+	if ((rc = walk(path, &dir, &leaf)) == 0 &&
+	    (rc = fc_lookup(&fc, dir, leaf, &e)) == 0)
+		*node = e.nodeid;
+	return rc;
+}
+
+/* FLUSH as close(2) sends it: where a store reports a failed upload. */
+static int
+flush(uint64_t node, uint64_t fh)
+{
+	struct fuse_flush_in in = { .fh = fh };
+
+	return fc_call(&fc, 1, FUSE_FLUSH, node, &in, sizeof(in), NULL, 0,
+	    NULL, 0, NULL);
+}
+
+static char *
+read_stdin(size_t *len)
+{
+	char *buf = malloc(CLI_PUT_MAX);
+	ssize_t n;
+
+	*len = 0;
+	while (buf != NULL && *len < CLI_PUT_MAX &&
+	    (n = read(STDIN_FILENO, buf + *len, CLI_PUT_MAX - *len)) > 0)
+		*len += (size_t)n;
+	return buf;
+}
+
+static int
+cmd_put(const char *path)
+{
+	struct fuse_entry_out e;
+	const char *leaf;
+	uint64_t dir, fh;
+	uint32_t done;
+	size_t len, off = 0;
+	char *data;
+	int rc, rc2;
+
+	/* Created before stdin is read: a test may act in between. */
+	if ((rc = walk(path, &dir, &leaf)) != 0 ||
+	    (rc = fc_create(&fc, dir, leaf, 0100644, O_WRONLY | O_CREAT |
+	    O_TRUNC, &e, &fh)) != 0)
+		return failed("create", path, rc);
+	if ((data = read_stdin(&len)) == NULL)
+		return failed("put", path, -ENOMEM);
+	while (rc == 0 && off < len) {
+		size_t n = len - off < max_write ? len - off : max_write;
+
+		if ((rc = fc_write(&fc, e.nodeid, fh, off, data + off, n,
+		    &done)) == 0 && done == 0)
+			rc = -EIO;
+		off += done;
+	}
+	free(data);
+	if (rc != 0)
+		return failed("write", path, rc);
+	rc = flush(e.nodeid, fh);
+	rc2 = fc_release(&fc, e.nodeid, fh, false);
+	if (rc != 0)
+		return failed("close", path, rc);
+	return rc2 != 0 ? failed("release", path, rc2) : 0;
+}
+
+static int
+cmd_cat(const char *path)
+{
+	static char buf[CLI_IO];
+	uint64_t node, fh, off = 0;
+	size_t got;
+	int rc;
+
+	if ((rc = lookup(path, &node)) != 0)
+		return failed("lookup", path, rc);
+	if ((rc = fc_open(&fc, node, O_RDONLY, &fh)) != 0)
+		return failed("open", path, rc);
+	do {
+		if ((rc = fc_read(&fc, node, fh, off, buf, sizeof(buf),
+		    &got)) == 0 && fwrite(buf, 1, got, stdout) != got)
+			rc = -EIO;
+		off += got;
+	} while (rc == 0 && got > 0);
+	(void)fc_release(&fc, node, fh, false);
+	return rc != 0 ? failed("read", path, rc) : 0;
+}
+
+/* The names of one READDIRPLUS reply; *off is where the next starts. */
+static size_t
+print_names(const char *buf, size_t len, uint64_t *off)
+{
+	size_t pos = 0, n = 0;
+
+	while (pos + FUSE_NAME_OFFSET_DIRENTPLUS <= len) {
+		const struct fuse_direntplus *d = (const void *)(buf + pos);
+
+		if (pos + FUSE_DIRENTPLUS_SIZE(d) > len)
+			break;
+		if (!(d->dirent.namelen == 1 && d->dirent.name[0] == '.') &&
+		    !(d->dirent.namelen == 2 &&
+		    strncmp(d->dirent.name, "..", 2) == 0))
+			printf("%.*s\n", (int)d->dirent.namelen, d->dirent.name);
+		*off = d->dirent.off;
+		pos += FUSE_DIRENTPLUS_SIZE(d);
+		n++;
+	}
+	return n;
+}
+
+static int
+cmd_ls(const char *path)
+{
+	static char buf[64 * 1024];
+	uint64_t node, fh, off = 0;
+	size_t len;
+	int rc;
+
+	if ((rc = lookup(path, &node)) != 0)
+		return failed("lookup", path, rc);
+	if ((rc = fc_opendir(&fc, node, &fh)) != 0)
+		return failed("opendir", path, rc);
+	while ((rc = fc_readdir(&fc, node, fh, off, true, sizeof(buf), buf,
+	    &len)) == 0 && len > 0 && print_names(buf, len, &off) > 0)
+		;
+	(void)fc_release(&fc, node, fh, true);
+	return rc != 0 ? failed("readdirplus", path, rc) : 0;
+}
+
+static int
+cmd_mkdir(const char *path)
+{
+	struct fuse_entry_out e;
+	const char *leaf;
+	uint64_t dir;
+	int rc;
+
+	if ((rc = walk(path, &dir, &leaf)) != 0 ||
+	    (rc = fc_mkdir(&fc, dir, leaf, 0755, &e)) != 0)
+		return failed("mkdir", path, rc);
+	return 0;
+}
+
+static int
+run(const char *cmd, const char *path)
+{
+	if (strcmp(cmd, "put") == 0)
+		return cmd_put(path);
+	if (strcmp(cmd, "cat") == 0)
+		return cmd_cat(path);
+	if (strcmp(cmd, "ls") == 0)
+		return cmd_ls(path);
+	if (strcmp(cmd, "mkdir") == 0)
+		return cmd_mkdir(path);
+	fprintf(stderr, "fuse_cli: unknown command %s\n", cmd);
+	return 1;
+}
+
+int
+main(int argc, char **argv)
+{
+	struct fuse_init_out init;
+	int rc;
+
+	if (argc < 3 || (argc < 4 && strcmp(argv[2], "ls") != 0)) {
+		fprintf(stderr, "usage: fuse_cli SOCKET put|cat|ls|mkdir "
+		    "[PATH]\n");
+		return 1;
+	}
+	if ((rc = fc_connect(&fc, argv[1], 2)) != 0 ||
+	    (rc = fc_init(&fc, &init)) != 0) {
+		fprintf(stderr, "fuse_cli: %s: %s\n", argv[1], strerror(-rc));
+		return 1;
+	}
+	if (init.max_write > 0 && init.max_write < max_write)
+		max_write = init.max_write;
+	rc = run(argv[2], argc > 3 ? argv[3] : "");
+	fflush(stdout);
+	fc_close(&fc);
+	return rc;
+}
