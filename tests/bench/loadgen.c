@@ -821,23 +821,26 @@ many_finish(struct lg *lg)
 /*
  * mixed: every kind of request objfs serves, on a bounded working set.
  * Each slot owns the names f<slot>, g<slot> and d<slot> in one directory
- * and goes round the same cycle on them: CREATE, WRITE, SETXATTR,
- * GETXATTR, LISTXATTR, FLUSH, READ, SETATTR (mode and size), GETATTR,
- * RELEASE, LOOKUP, RENAME to g, OPEN, REMOVEXATTR, UNLINK while open,
- * READ and WRITE through the unlinked file, SETATTR on it, RELEASE,
- * MKDIR, OPENDIR of the shared directory, READDIRPLUS, RELEASEDIR,
- * RMDIR, STATFS, and again.  Any reply with an error fails the run.
+ * (and s<slot>, a symlink) and goes round the same cycle on them:
+ * CREATE, WRITE, SETXATTR, GETXATTR, LISTXATTR, FLUSH, FSYNC, READ,
+ * SETATTR (mode and size), GETATTR, ACCESS, RELEASE, LOOKUP, RENAME to
+ * g, OPEN, REMOVEXATTR, UNLINK while open, READ and WRITE through the
+ * unlinked file, SETATTR on it, RELEASE, MKDIR, SYMLINK, READLINK,
+ * UNLINK of the link, OPENDIR of the shared directory, READDIRPLUS,
+ * RELEASEDIR, RMDIR, STATFS, and again.  Any reply with an error, or
+ * a reply that says other than what was done, fails the run.
  */
 #define MIX_IO		(64u * 1024)
 #define MIX_TRUNC	4096u
 
 enum {
 	MIX_CREATE, MIX_WRITE, MIX_SETXATTR, MIX_GETXATTR, MIX_LISTXATTR,
-	MIX_FLUSH, MIX_READ, MIX_SETATTR, MIX_GETATTR, MIX_RELEASE,
-	MIX_LOOKUP, MIX_RENAME, MIX_OPEN, MIX_REMOVEXATTR, MIX_UNLINK,
-	MIX_READ_GONE, MIX_WRITE_GONE, MIX_SETATTR_GONE, MIX_RELEASE_GONE,
-	MIX_MKDIR, MIX_OPENDIR, MIX_READDIRPLUS, MIX_RELEASEDIR, MIX_RMDIR,
-	MIX_STATFS, MIX_STEPS
+	MIX_FLUSH, MIX_FSYNC, MIX_READ, MIX_SETATTR, MIX_GETATTR, MIX_ACCESS,
+	MIX_RELEASE, MIX_LOOKUP, MIX_RENAME, MIX_OPEN, MIX_REMOVEXATTR,
+	MIX_UNLINK, MIX_READ_GONE, MIX_WRITE_GONE, MIX_SETATTR_GONE,
+	MIX_RELEASE_GONE, MIX_MKDIR, MIX_SYMLINK, MIX_READLINK,
+	MIX_UNLINK_LINK, MIX_OPENDIR, MIX_READDIRPLUS, MIX_RELEASEDIR,
+	MIX_RMDIR, MIX_STATFS, MIX_STEPS
 };
 
 #define MIX_XATTR	"user.loadgen"
@@ -867,7 +870,8 @@ mix_args(char *buf, const void *arg, size_t arglen, const char *a,
 {
 	size_t n = arglen;
 
-	memcpy(buf, arg, arglen);
+	if (arglen > 0)
+		memcpy(buf, arg, arglen);
 	n += (size_t)sprintf(buf + n, "%s", a) + 1;
 	if (b != NULL)
 		n += (size_t)sprintf(buf + n, "%s", b) + 1;
@@ -876,16 +880,16 @@ mix_args(char *buf, const void *arg, size_t arglen, const char *a,
 
 /* The requests that act on the slot's open file. */
 static int
-mixed_file_next(struct lg *lg, struct lg_slot *s, unsigned slot)
+mixed_file_next(struct lg *lg, struct lg_slot *s)
 {
 	struct fuse_write_in w = { .fh = s->fh, .size = MIX_IO };
 	struct fuse_read_in r = { .fh = s->fh, .size = MIX_IO };
 	struct fuse_flush_in f = { .fh = s->fh };
+	struct fuse_fsync_in fs = { .fh = s->fh };
 	struct fuse_release_in rel = { .fh = s->fh };
 	struct fuse_setattr_in sa = { .valid = FATTR_FH | FATTR_MODE |
 	    FATTR_SIZE, .fh = s->fh, .size = MIX_TRUNC, .mode = 0100600 };
 
-	(void)slot;
 	switch (s->phase) {
 	case MIX_WRITE:
 	case MIX_WRITE_GONE:
@@ -895,6 +899,9 @@ mixed_file_next(struct lg *lg, struct lg_slot *s, unsigned slot)
 	case MIX_FLUSH:
 		return lg_submit(lg, s, FUSE_FLUSH, s->nodeid, &f, sizeof(f),
 		    NULL, 0, 0);
+	case MIX_FSYNC:
+		return lg_submit(lg, s, FUSE_FSYNC, s->nodeid, &fs,
+		    sizeof(fs), NULL, 0, 0);
 	case MIX_READ:
 		s->want = MIX_IO;
 		return lg_submit(lg, s, FUSE_READ, s->nodeid, &r, sizeof(r),
@@ -950,9 +957,10 @@ mixed_name_next(struct lg *lg, struct lg_slot *s, unsigned slot)
 	struct fuse_rename_in rn = { .newdir = lg->dir_node };
 	struct fuse_mkdir_in mk = { .mode = 040755, .umask = 022 };
 	struct fuse_open_in o = { .flags = O_RDWR };
-	char f[32], g[32], d[32], buf[128];
+	char f[32], g[32], d[32], l[32], buf[128];
 	size_t n;
 
+	snprintf(l, sizeof(l), "s%03u", slot);
 	snprintf(f, sizeof(f), "f%03u", slot);
 	snprintf(g, sizeof(g), "g%03u", slot);
 	snprintf(d, sizeof(d), "d%03u", slot);
@@ -977,6 +985,14 @@ mixed_name_next(struct lg *lg, struct lg_slot *s, unsigned slot)
 	case MIX_MKDIR:
 		return lg_submit(lg, s, FUSE_MKDIR, lg->dir_node, &mk,
 		    sizeof(mk), d, 0, sizeof(struct fuse_entry_out));
+	case MIX_SYMLINK:
+		/* The name, then the target. */
+		n = mix_args(buf, NULL, 0, l, g);
+		return lg_submit(lg, s, FUSE_SYMLINK, lg->dir_node, buf, n,
+		    NULL, 0, sizeof(struct fuse_entry_out));
+	case MIX_UNLINK_LINK:
+		return lg_submit(lg, s, FUSE_UNLINK, lg->dir_node, NULL, 0, l,
+		    0, 0);
 	default:
 		return lg_submit(lg, s, FUSE_RMDIR, lg->dir_node, NULL, 0, d,
 		    0, 0);
@@ -990,11 +1006,19 @@ mixed_dir_next(struct lg *lg, struct lg_slot *s)
 	struct fuse_read_in r = { .fh = s->fh, .size = LG_PAGE };
 	struct fuse_release_in rel = { .fh = s->fh };
 	struct fuse_getattr_in ga = { 0 };
+	struct fuse_access_in ac = { .mask = R_OK | W_OK };
 
 	switch (s->phase) {
 	case MIX_GETATTR:
 		return lg_submit(lg, s, FUSE_GETATTR, s->nodeid, &ga,
 		    sizeof(ga), NULL, 0, sizeof(struct fuse_attr_out));
+	case MIX_ACCESS:
+		return lg_submit(lg, s, FUSE_ACCESS, s->nodeid, &ac,
+		    sizeof(ac), NULL, 0, 0);
+	case MIX_READLINK:
+		s->want = 4;	/* "g%03u" */
+		return lg_submit(lg, s, FUSE_READLINK, s->off, NULL, 0, NULL,
+		    0, 256);
 	case MIX_OPENDIR:
 		return lg_submit(lg, s, FUSE_OPENDIR, lg->dir_node, &o,
 		    sizeof(o), NULL, 0, sizeof(struct fuse_open_out));
@@ -1018,16 +1042,18 @@ mixed_next(struct lg *lg, struct lg_slot *s)
 	s->want = 0;
 	switch (s->phase) {
 	case MIX_CREATE: case MIX_LOOKUP: case MIX_RENAME: case MIX_OPEN:
-	case MIX_UNLINK: case MIX_MKDIR: case MIX_RMDIR:
+	case MIX_UNLINK: case MIX_MKDIR: case MIX_SYMLINK:
+	case MIX_UNLINK_LINK: case MIX_RMDIR:
 		return mixed_name_next(lg, s, slot);
 	case MIX_SETXATTR: case MIX_GETXATTR: case MIX_LISTXATTR:
 	case MIX_REMOVEXATTR:
 		return mixed_xattr_next(lg, s);
-	case MIX_GETATTR: case MIX_OPENDIR: case MIX_READDIRPLUS:
-	case MIX_RELEASEDIR: case MIX_STATFS:
+	case MIX_GETATTR: case MIX_ACCESS: case MIX_READLINK:
+	case MIX_OPENDIR: case MIX_READDIRPLUS: case MIX_RELEASEDIR:
+	case MIX_STATFS:
 		return mixed_dir_next(lg, s);
 	default:
-		return mixed_file_next(lg, s, slot);
+		return mixed_file_next(lg, s);
 	}
 }
 
@@ -1076,6 +1102,13 @@ mixed_check(struct lg *lg, struct lg_slot *s, const void *pl, size_t len)
 		if (len < sizeof(*e))
 			return -EPROTO;
 		return lg_forget_later(lg, e->nodeid);
+	case MIX_SYMLINK:
+		if (len < sizeof(*e))
+			return -EPROTO;
+		s->off = e->nodeid;	/* the link, for READLINK */
+		return 0;
+	case MIX_UNLINK_LINK:
+		return lg_forget_later(lg, s->off);
 	case MIX_OPEN:
 	case MIX_OPENDIR:
 		if (len < sizeof(*o))
@@ -1093,6 +1126,7 @@ mixed_check(struct lg *lg, struct lg_slot *s, const void *pl, size_t len)
 	case MIX_READ:
 	case MIX_READ_GONE:
 	case MIX_GETXATTR:
+	case MIX_READLINK:
 		lg->bytes += len;
 		return len != s->want ? -EIO : 0;
 	case MIX_READDIRPLUS:
