@@ -269,6 +269,10 @@ objfs_head_with_xattrs(struct objfs *fs, struct objfs_inode *ino,
 	if ((rc = objfs_head_inode(fs, ino, a)) != 0 ||
 	    (a->has & STORE_ATTR_XATTRS))
 		return rc;
+	if (ino->unlinked) {
+		a->has |= STORE_ATTR_XATTRS;	/* its key is another's now */
+		return 0;
+	}
 	if ((key = objfs_meta_key(fs, ino)) == NULL)
 		return -ENOMEM;
 	rc = store_xattrs(fs->store, key, a);
@@ -283,22 +287,27 @@ objfs_head_with_xattrs(struct objfs *fs, struct objfs_inode *ino,
 /*
  * Write metadata changes where they belong: the object (or the marker of
  * a directory, created if the directory was only implied), and the stage
- * so the next upload carries them.  Caller holds ino->lock.
+ * so the next upload carries them.  An unlinked inode has only its stage:
+ * its key may be a new file's by now.  Caller holds ino->lock.
  */
 static int
 objfs_apply_meta(struct objfs *fs, struct objfs_inode *ino,
     const struct store_attr *cur, const struct store_attr *chg)
 {
-	char *key = objfs_meta_key(fs, ino);
+	char *key;
 	int rc;
 
-	if (key == NULL)
-		return -ENOMEM;
+	if (ino->unlinked && ino->stage == NULL)
+		return -ENOENT;
 	if (ino->stage != NULL &&
 	    (rc = store_attr_merge(&ino->stage->meta, chg)) != 0)
-		goto out;
+		return rc;
 	if (chg->has & STORE_ATTR_MTIME && ino->stage != NULL)
 		ino->stage->mtime = chg->mtime;
+	if (ino->unlinked)
+		return 0;
+	if ((key = objfs_meta_key(fs, ino)) == NULL)
+		return -ENOMEM;
 	rc = store_set_attr(fs->store, key, chg);
 	if (rc == -ENOENT && ino->type == S_IFDIR && ino != fs->root) {
 		struct store_attr full;
@@ -316,7 +325,6 @@ objfs_apply_meta(struct objfs *fs, struct objfs_inode *ino,
 		rc = 0;		/* the upload will carry it */
 	else if (rc == -ENOENT && ino == fs->root)
 		rc = -EPERM;	/* this store keeps no root metadata */
-out:
 	free(key);
 	return rc;
 }

@@ -17,7 +17,9 @@
  * size of the file seqwrite writes (MiB), and --once makes seqread and
  * seqwrite one pass over the file instead of a timed loop.  With --rss-pid, each line also tells that
  * process's resident size (VmRSS, and RssAnon: without the guest memory it
- * maps) before the workload and, --settle seconds after it ended, after.
+ * maps) before the workload and, --settle seconds after it ended, after;
+ * with --rss-at, also --rss-at seconds into it (rss_at_kb, anon_at_kb).
+ * mixed (every opcode, see below) needs nothing in the directory.
  */
 #include "config.h"
 
@@ -61,6 +63,7 @@ struct lg_slot {
 	uint64_t	 fh;
 	uint64_t	 off;
 	size_t		 want;		/* bytes the reply must carry */
+	uint32_t	 opcode;	/* of the request in flight */
 };
 
 struct workload {
@@ -88,6 +91,7 @@ struct lg {
 
 	/* The workload's state. */
 	uint64_t	 ops, bytes, counter;
+	uint64_t	 errors;	/* replies with an error */
 	uint64_t	 dir_node;	/* meta/, big/ or the create directory */
 	uint64_t	 file_node, file_fh, file_size;
 	unsigned	 nfiles;
@@ -95,12 +99,14 @@ struct lg {
 	uint64_t	 rng;
 	uint64_t	*forget;
 	size_t		 nforget, forget_cap;
+	bool		 forget_soon;	/* flush FORGETs every second too */
 
 	const char	*big_dir;	/* readdirplus lists this */
 	const char	*file;		/* seqread/randread read this */
 	uint64_t	 size;		/* seqwrite's file size */
 	bool		 once;		/* seq*: one pass over the file */
 	long		 rss_pid;	/* report this process's RSS */
+	unsigned	 rss_at;	/* and at this many seconds in */
 	unsigned	 settle;	/* seconds idle before the last RSS */
 };
 
@@ -155,6 +161,7 @@ lg_submit(struct lg *lg, struct lg_slot *s, uint32_t opcode, uint64_t nodeid,
 		return head;
 	s->head = head;
 	s->unique = h.unique;
+	s->opcode = opcode;
 	return 0;
 }
 
@@ -812,6 +819,340 @@ many_finish(struct lg *lg)
 	return rc;
 }
 
+/*
+ * mixed: every kind of request objfs serves, on a bounded working set.
+ * Each slot owns the names f<slot>, g<slot> and d<slot> in one directory
+ * (and s<slot>, a symlink) and goes round the same cycle on them:
+ * CREATE, WRITE, SETXATTR, GETXATTR, LISTXATTR, FLUSH, FSYNC, READ,
+ * SETATTR (mode and size), GETATTR, ACCESS, RELEASE, LOOKUP, RENAME to
+ * g, OPEN, REMOVEXATTR, UNLINK while open, READ and WRITE through the
+ * unlinked file, SETATTR on it, RELEASE, MKDIR, SYMLINK, READLINK,
+ * UNLINK of the link, OPENDIR of the shared directory, READDIRPLUS,
+ * RELEASEDIR, RMDIR, STATFS, and again.  Any reply with an error, or
+ * a reply that says other than what was done, fails the run.
+ */
+#define MIX_IO		(64u * 1024)
+#define MIX_TRUNC	4096u
+
+enum {
+	MIX_CREATE, MIX_WRITE, MIX_SETXATTR, MIX_GETXATTR, MIX_LISTXATTR,
+	MIX_FLUSH, MIX_FSYNC, MIX_READ, MIX_SETATTR, MIX_GETATTR, MIX_ACCESS,
+	MIX_RELEASE, MIX_LOOKUP, MIX_RENAME, MIX_OPEN, MIX_REMOVEXATTR,
+	MIX_UNLINK, MIX_READ_GONE, MIX_WRITE_GONE, MIX_SETATTR_GONE,
+	MIX_RELEASE_GONE, MIX_MKDIR, MIX_SYMLINK, MIX_READLINK,
+	MIX_UNLINK_LINK, MIX_OPENDIR, MIX_READDIRPLUS, MIX_RELEASEDIR,
+	MIX_RMDIR, MIX_STATFS, MIX_STEPS
+};
+
+#define MIX_XATTR	"user.loadgen"
+
+static int
+mixed_setup(struct lg *lg)
+{
+	int rc;
+
+	if ((rc = create_setup(lg)) != 0)
+		return rc;
+	for (unsigned i = 0; i < lg->depth; i++)
+		memset(ff_host(lg->ff, lg->slot[i].in_gpa + LG_HDR_SPACE),
+		    'A' + i % 26, MIX_IO);
+	/*
+	 * A kernel forgets an unlinked file soon after its last close; held
+	 * for 8,192 forgets on a slow store, they would pile up for minutes.
+	 */
+	lg->forget_soon = true;
+	return 0;
+}
+
+/* Arguments followed by one or two NUL-terminated strings. */
+static size_t
+mix_args(char *buf, const void *arg, size_t arglen, const char *a,
+    const char *b)
+{
+	size_t n = arglen;
+
+	if (arglen > 0)
+		memcpy(buf, arg, arglen);
+	n += (size_t)sprintf(buf + n, "%s", a) + 1;
+	if (b != NULL)
+		n += (size_t)sprintf(buf + n, "%s", b) + 1;
+	return n;
+}
+
+/* The requests that act on the slot's open file. */
+static int
+mixed_file_next(struct lg *lg, struct lg_slot *s)
+{
+	struct fuse_write_in w = { .fh = s->fh, .size = MIX_IO };
+	struct fuse_read_in r = { .fh = s->fh, .size = MIX_IO };
+	struct fuse_flush_in f = { .fh = s->fh };
+	struct fuse_fsync_in fs = { .fh = s->fh };
+	struct fuse_release_in rel = { .fh = s->fh };
+	struct fuse_setattr_in sa = { .valid = FATTR_FH | FATTR_MODE |
+	    FATTR_SIZE, .fh = s->fh, .size = MIX_TRUNC, .mode = 0100600 };
+
+	switch (s->phase) {
+	case MIX_WRITE:
+	case MIX_WRITE_GONE:
+		s->want = MIX_IO;
+		return lg_submit(lg, s, FUSE_WRITE, s->nodeid, &w, sizeof(w),
+		    NULL, MIX_IO, sizeof(struct fuse_write_out));
+	case MIX_FLUSH:
+		return lg_submit(lg, s, FUSE_FLUSH, s->nodeid, &f, sizeof(f),
+		    NULL, 0, 0);
+	case MIX_FSYNC:
+		return lg_submit(lg, s, FUSE_FSYNC, s->nodeid, &fs,
+		    sizeof(fs), NULL, 0, 0);
+	case MIX_READ:
+		s->want = MIX_IO;
+		return lg_submit(lg, s, FUSE_READ, s->nodeid, &r, sizeof(r),
+		    NULL, 0, MIX_IO);
+	case MIX_READ_GONE:
+		s->want = MIX_TRUNC;
+		return lg_submit(lg, s, FUSE_READ, s->nodeid, &r, sizeof(r),
+		    NULL, 0, MIX_IO);
+	case MIX_SETATTR:
+	case MIX_SETATTR_GONE:
+		return lg_submit(lg, s, FUSE_SETATTR, s->nodeid, &sa,
+		    sizeof(sa), NULL, 0, sizeof(struct fuse_attr_out));
+	default:
+		return lg_submit(lg, s, FUSE_RELEASE, s->nodeid, &rel,
+		    sizeof(rel), NULL, 0, 0);
+	}
+}
+
+static int
+mixed_xattr_next(struct lg *lg, struct lg_slot *s)
+{
+	struct fuse_setxattr_in sx = { .size = 8 };
+	struct fuse_getxattr_in gx = { .size = 256 };
+	char buf[256];
+	size_t n;
+
+	switch (s->phase) {
+	case MIX_SETXATTR:
+		n = mix_args(buf, &sx, FUSE_COMPAT_SETXATTR_IN_SIZE, MIX_XATTR,
+		    NULL);
+		memcpy(buf + n, "12345678", 8);
+		return lg_submit(lg, s, FUSE_SETXATTR, s->nodeid, buf, n + 8,
+		    NULL, 0, 0);
+	case MIX_GETXATTR:
+		n = mix_args(buf, &gx, sizeof(gx), MIX_XATTR, NULL);
+		s->want = 8;
+		return lg_submit(lg, s, FUSE_GETXATTR, s->nodeid, buf, n, NULL,
+		    0, 256);
+	case MIX_LISTXATTR:
+		return lg_submit(lg, s, FUSE_LISTXATTR, s->nodeid, &gx,
+		    sizeof(gx), NULL, 0, 256);
+	default:
+		return lg_submit(lg, s, FUSE_REMOVEXATTR, s->nodeid, MIX_XATTR,
+		    sizeof(MIX_XATTR), NULL, 0, 0);
+	}
+}
+
+static int
+mixed_name_next(struct lg *lg, struct lg_slot *s, unsigned slot)
+{
+	struct fuse_create_in c = { .flags = O_RDWR | O_CREAT | O_TRUNC,
+	    .mode = 0100644, .umask = 022 };
+	struct fuse_rename_in rn = { .newdir = lg->dir_node };
+	struct fuse_mkdir_in mk = { .mode = 040755, .umask = 022 };
+	struct fuse_open_in o = { .flags = O_RDWR };
+	char f[32], g[32], d[32], l[32], buf[128];
+	size_t n;
+
+	snprintf(l, sizeof(l), "s%03u", slot);
+	snprintf(f, sizeof(f), "f%03u", slot);
+	snprintf(g, sizeof(g), "g%03u", slot);
+	snprintf(d, sizeof(d), "d%03u", slot);
+	switch (s->phase) {
+	case MIX_CREATE:
+		return lg_submit(lg, s, FUSE_CREATE, lg->dir_node, &c,
+		    sizeof(c), f, 0, sizeof(struct fuse_entry_out) +
+		    sizeof(struct fuse_open_out));
+	case MIX_LOOKUP:
+		return lg_submit(lg, s, FUSE_LOOKUP, lg->dir_node, NULL, 0, f,
+		    0, sizeof(struct fuse_entry_out));
+	case MIX_RENAME:
+		n = mix_args(buf, &rn, sizeof(rn), f, g);
+		return lg_submit(lg, s, FUSE_RENAME, lg->dir_node, buf, n,
+		    NULL, 0, 0);
+	case MIX_OPEN:
+		return lg_submit(lg, s, FUSE_OPEN, s->nodeid, &o, sizeof(o),
+		    NULL, 0, sizeof(struct fuse_open_out));
+	case MIX_UNLINK:
+		return lg_submit(lg, s, FUSE_UNLINK, lg->dir_node, NULL, 0, g,
+		    0, 0);
+	case MIX_MKDIR:
+		return lg_submit(lg, s, FUSE_MKDIR, lg->dir_node, &mk,
+		    sizeof(mk), d, 0, sizeof(struct fuse_entry_out));
+	case MIX_SYMLINK:
+		/* The name, then the target. */
+		n = mix_args(buf, NULL, 0, l, g);
+		return lg_submit(lg, s, FUSE_SYMLINK, lg->dir_node, buf, n,
+		    NULL, 0, sizeof(struct fuse_entry_out));
+	case MIX_UNLINK_LINK:
+		return lg_submit(lg, s, FUSE_UNLINK, lg->dir_node, NULL, 0, l,
+		    0, 0);
+	default:
+		return lg_submit(lg, s, FUSE_RMDIR, lg->dir_node, NULL, 0, d,
+		    0, 0);
+	}
+}
+
+static int
+mixed_dir_next(struct lg *lg, struct lg_slot *s)
+{
+	struct fuse_open_in o = { .flags = O_RDONLY | O_DIRECTORY };
+	struct fuse_read_in r = { .fh = s->fh, .size = LG_PAGE };
+	struct fuse_release_in rel = { .fh = s->fh };
+	struct fuse_getattr_in ga = { 0 };
+	struct fuse_access_in ac = { .mask = R_OK | W_OK };
+
+	switch (s->phase) {
+	case MIX_GETATTR:
+		return lg_submit(lg, s, FUSE_GETATTR, s->nodeid, &ga,
+		    sizeof(ga), NULL, 0, sizeof(struct fuse_attr_out));
+	case MIX_ACCESS:
+		return lg_submit(lg, s, FUSE_ACCESS, s->nodeid, &ac,
+		    sizeof(ac), NULL, 0, 0);
+	case MIX_READLINK:
+		s->want = 4;	/* "g%03u" */
+		return lg_submit(lg, s, FUSE_READLINK, s->off, NULL, 0, NULL,
+		    0, 256);
+	case MIX_OPENDIR:
+		return lg_submit(lg, s, FUSE_OPENDIR, lg->dir_node, &o,
+		    sizeof(o), NULL, 0, sizeof(struct fuse_open_out));
+	case MIX_READDIRPLUS:
+		return lg_submit(lg, s, FUSE_READDIRPLUS, lg->dir_node, &r,
+		    sizeof(r), NULL, 0, LG_PAGE);
+	case MIX_RELEASEDIR:
+		return lg_submit(lg, s, FUSE_RELEASEDIR, lg->dir_node, &rel,
+		    sizeof(rel), NULL, 0, 0);
+	default:
+		return lg_submit(lg, s, FUSE_STATFS, FUSE_ROOT_ID, NULL, 0,
+		    NULL, 0, sizeof(struct fuse_statfs_out));
+	}
+}
+
+static int
+mixed_next(struct lg *lg, struct lg_slot *s)
+{
+	unsigned slot = (unsigned)(s - lg->slot);
+
+	s->want = 0;
+	switch (s->phase) {
+	case MIX_CREATE: case MIX_LOOKUP: case MIX_RENAME: case MIX_OPEN:
+	case MIX_UNLINK: case MIX_MKDIR: case MIX_SYMLINK:
+	case MIX_UNLINK_LINK: case MIX_RMDIR:
+		return mixed_name_next(lg, s, slot);
+	case MIX_SETXATTR: case MIX_GETXATTR: case MIX_LISTXATTR:
+	case MIX_REMOVEXATTR:
+		return mixed_xattr_next(lg, s);
+	case MIX_GETATTR: case MIX_ACCESS: case MIX_READLINK:
+	case MIX_OPENDIR: case MIX_READDIRPLUS: case MIX_RELEASEDIR:
+	case MIX_STATFS:
+		return mixed_dir_next(lg, s);
+	default:
+		return mixed_file_next(lg, s);
+	}
+}
+
+/* READDIRPLUS hands out a lookup of every entry but "." and "..". */
+static int
+mixed_forget_entries(struct lg *lg, const char *p, size_t len)
+{
+	while (len >= FUSE_NAME_OFFSET_DIRENTPLUS) {
+		const struct fuse_direntplus *d = (const void *)p;
+		size_t sz = FUSE_DIRENTPLUS_SIZE(d);
+
+		if (sz > len)
+			return -EPROTO;
+		if (d->entry_out.nodeid != 0 &&
+		    lg_forget_later(lg, d->entry_out.nodeid) != 0)
+			return -ENOMEM;
+		p += sz;
+		len -= sz;
+	}
+	return 0;
+}
+
+static int
+mixed_check(struct lg *lg, struct lg_slot *s, const void *pl, size_t len)
+{
+	const struct fuse_entry_out *e = pl;
+	const struct fuse_open_out *o = pl;
+	const struct fuse_write_out *w = pl;
+	const struct fuse_attr_out *a = pl;
+
+	switch (s->phase) {
+	case MIX_CREATE:
+		if (len < sizeof(*e) + sizeof(*o))
+			return -EPROTO;
+		s->nodeid = e->nodeid;
+		s->fh = ((const struct fuse_open_out *)(e + 1))->fh;
+		return 0;
+	case MIX_LOOKUP:
+		return len < sizeof(*e) ? -EPROTO :
+		    e->nodeid != s->nodeid ? -ESTALE : 0;
+	case MIX_RELEASE_GONE:
+		/* As a kernel would: forgotten once nothing refers to it. */
+		return lg_forget_later(lg, s->nodeid) != 0 ||
+		    lg_forget_later(lg, s->nodeid) != 0 ? -ENOMEM : 0;
+	case MIX_MKDIR:
+		if (len < sizeof(*e))
+			return -EPROTO;
+		return lg_forget_later(lg, e->nodeid);
+	case MIX_SYMLINK:
+		if (len < sizeof(*e))
+			return -EPROTO;
+		s->off = e->nodeid;	/* the link, for READLINK */
+		return 0;
+	case MIX_UNLINK_LINK:
+		return lg_forget_later(lg, s->off);
+	case MIX_OPEN:
+	case MIX_OPENDIR:
+		if (len < sizeof(*o))
+			return -EPROTO;
+		s->fh = o->fh;
+		return 0;
+	case MIX_WRITE:
+	case MIX_WRITE_GONE:
+		lg->bytes += len >= sizeof(*w) ? w->size : 0;
+		return len < sizeof(*w) || w->size != s->want ? -EIO : 0;
+	case MIX_SETATTR:
+	case MIX_SETATTR_GONE:
+		return len < sizeof(*a) || a->attr.size != MIX_TRUNC ||
+		    (a->attr.mode & 07777) != 0600 ? -EIO : 0;
+	case MIX_READ:
+	case MIX_READ_GONE:
+	case MIX_GETXATTR:
+	case MIX_READLINK:
+		lg->bytes += len;
+		return len != s->want ? -EIO : 0;
+	case MIX_READDIRPLUS:
+		return mixed_forget_entries(lg, pl, len);
+	default:
+		return 0;
+	}
+}
+
+static int
+mixed_done(struct lg *lg, struct lg_slot *s, const void *pl, size_t len)
+{
+	int rc = mixed_check(lg, s, pl, len);
+
+	if (rc != 0) {
+		fprintf(stderr, "loadgen: mixed: step %d, opcode %u: %s\n",
+		    s->phase, s->opcode, strerror(-rc));
+		return rc;
+	}
+	lg->ops++;
+	/* The cycle may stop (phase 0) only with nothing left behind. */
+	s->phase = (s->phase + 1) % MIX_STEPS;
+	return 0;
+}
+
 static const struct workload workloads[] = {
 	{ "lookup", meta_setup, lookup_next, lookup_done, NULL },
 	{ "create", create_setup, create_next, create_done, NULL },
@@ -821,6 +1162,7 @@ static const struct workload workloads[] = {
 	{ "seqwrite", seqwrite_setup, write_next, write_done,
 	    seqwrite_finish },
 	{ "openmany", many_setup, many_next, many_done, many_finish },
+	{ "mixed", mixed_setup, mixed_next, mixed_done, NULL },
 };
 
 /* --- The engine ------------------------------------------------------- */
@@ -903,8 +1245,14 @@ lg_reap(struct lg *lg, const struct workload *w, unsigned *inflight)
 				(*inflight)--;
 				got++;
 				if ((rc = lg_reply(lg, s, used, &pl,
-				    &len)) != 0 ||
-				    (rc = w->done(lg, s, pl, len)) != 0)
+				    &len)) != 0) {
+					fprintf(stderr, "loadgen: opcode %u on "
+					    "node %" PRIu64 ": %s\n", s->opcode,
+					    s->nodeid, strerror(-rc));
+					lg->errors++;
+					return rc;
+				}
+				if ((rc = w->done(lg, s, pl, len)) != 0)
 					return rc;
 			}
 		}
@@ -935,15 +1283,17 @@ lg_busy(const struct lg *lg)
 static int
 lg_run(struct lg *lg, const struct workload *w)
 {
-	double t0, t1, tf;
+	double t0, t1, tf, tforget;
 	size_t keep;
 	unsigned inflight;
-	long rss0, anon0, rss1, anon1;
+	long rss0, anon0, rss1, anon1, rssm = -1, anonm = -1;
+	bool sampled = lg->rss_at == 0;
 	int rc;
 
 	lg_rss_kb(lg, &rss0, &anon0);
 	lg->ops = lg->bytes = lg->counter = 0;
 	lg->stopping = false;
+	lg->forget_soon = false;
 	lg->file_size = lg->size;
 	for (unsigned i = 0; i < lg->depth; i++)
 		lg->slot[i].phase = 0;
@@ -953,21 +1303,28 @@ lg_run(struct lg *lg, const struct workload *w)
 		return rc;
 	}
 	keep = lg->nforget;
-	t0 = now();
+	t0 = tforget = now();
 	for (;;) {
 		if (!lg->stopping && (lg->once ? lg->io > 0 &&
 		    lg->counter * lg->io >= lg->file_size :
 		    now() - t0 >= lg->seconds))
 			lg->stopping = true;
+		if (!sampled && now() - t0 >= lg->rss_at) {
+			lg_rss_kb(lg, &rssm, &anonm);
+			sampled = true;
+		}
 		if ((rc = lg_fill(lg, w)) != 0)
 			break;
 		if ((inflight = lg_busy(lg)) == 0)
 			break;
 		if ((rc = lg_reap(lg, w, &inflight)) != 0)
 			break;
-		if (lg->nforget >= keep + 8192 &&
+		if ((lg->nforget >= keep + 8192 || (lg->forget_soon &&
+		    lg->nforget > keep && now() - tforget >= 1)) &&
 		    (rc = lg_forget_flush(lg, keep)) != 0)
 			break;
+		if (lg->nforget == keep)
+			tforget = now();
 	}
 	tf = now();
 	if (rc == 0 && w->finish != NULL)
@@ -991,6 +1348,8 @@ lg_run(struct lg *lg, const struct workload *w)
 		lg_rss_kb(lg, &rss1, &anon1);
 		printf(" ops=%" PRIu64 " rss_kb=%ld,%ld anon_kb=%ld,%ld",
 		    lg->ops, rss0, rss1, anon0, anon1);
+		if (lg->rss_at > 0)
+			printf(" rss_at_kb=%ld anon_at_kb=%ld", rssm, anonm);
 	}
 	printf("\n");
 	fflush(stdout);
@@ -1088,11 +1447,11 @@ usage(void)
 {
 	fprintf(stderr, "usage: loadgen --socket=PATH [--depth=N] "
 	    "[--queues=N] [--seconds=N] [--dir=NAME] [--file=NAME] "
-	    "[--size=MIB] [--once] [--rss-pid=PID [--settle=S]] "
+	    "[--size=MIB] [--once] [--rss-pid=PID [--settle=S] [--rss-at=S]] "
 	    "WORKLOAD...\n"
 	    "       loadgen --memcpy\n"
 	    "workloads: lookup create readdirplus randread seqread "
-	    "seqwrite\n");
+	    "seqwrite openmany mixed\n");
 	exit(2);
 }
 
@@ -1108,6 +1467,7 @@ main(int argc, char **argv)
 		{ "dir", required_argument, NULL, 'D' },
 		{ "rss-pid", required_argument, NULL, 'p' },
 		{ "settle", required_argument, NULL, 'S' },
+		{ "rss-at", required_argument, NULL, 'A' },
 		{ "file", required_argument, NULL, 'f' },
 		{ "size", required_argument, NULL, 'z' },
 		{ "once", no_argument, NULL, 'o' },
@@ -1150,6 +1510,9 @@ main(int argc, char **argv)
 			break;
 		case 'S':
 			lg.settle = (unsigned)atoi(optarg);
+			break;
+		case 'A':
+			lg.rss_at = (unsigned)atoi(optarg);
 			break;
 		case 'f':
 			lg.file = optarg;

@@ -231,6 +231,91 @@ STORE_TEST(unlink_while_open)
 	ck_assert_int_eq(objfs_getattr(fs, ino, &(struct stat){ 0 }), -ENOENT);
 }
 
+/*
+ * Once unlinked, an open file's name may be a new file's: nothing done
+ * through the old inode (chmod, utimes, xattrs, truncate, flush) may
+ * reach the new object, and the old one keeps answering for itself.
+ */
+STORE_TEST(unlinked_open_file_leaves_its_name_alone)
+{
+	uint64_t old = mkfile(ROOT, "f", "old bytes"), fresh, wfh, rfh;
+	struct objfs_setattr sa = {
+		.valid = OBJFS_SET_MODE | OBJFS_SET_MTIME,
+		.mode = 0600, .mtime = { 1000000000, 0 },
+	};
+	struct stat before, sb;
+	char buf[32];
+	size_t len;
+
+	wfh = open_(old, O_RDWR);
+	rfh = open_(old, O_RDONLY);
+	write_at(wfh, 0, "OLD", 3);
+	ck_assert_int_eq(objfs_unlink(fs, ROOT, "f"), 0);
+	fresh = mkfile(ROOT, "f", "the new file");
+	ck_assert_uint_ne(fresh, old);
+	before = stat_(fresh);
+
+	ck_assert_int_eq(objfs_setattr(fs, &ctx, old, wfh, &sa, &sb), 0);
+	ck_assert_uint_eq(sb.st_mode, S_IFREG | 0600);
+	ck_assert_int_eq(objfs_setxattr(fs, old, "user.old", "1", 1, 0), 0);
+	ck_assert_int_eq(objfs_getxattr(fs, old, "user.old", buf,
+	    sizeof(buf), &len), 0);
+	sa.valid = OBJFS_SET_SIZE;
+	sa.size = 5;
+	ck_assert_int_eq(objfs_setattr(fs, &ctx, old, wfh, &sa, &sb), 0);
+	ck_assert_int_eq(objfs_flush(fs, wfh), 0);
+	ck_assert_int_eq(objfs_fsync(fs, wfh, false), 0);
+	ck_assert_int_eq(objfs_release(fs, wfh), 0);
+	memset(buf, 0, sizeof(buf));
+	ck_assert_uint_eq(read_at(rfh, 0, buf, sizeof(buf)), 5);
+	ck_assert_str_eq(buf, "OLD b");
+	ck_assert_int_eq(objfs_release(fs, rfh), 0);
+
+	/* The new file is as it was made. */
+	sb = stat_(fresh);
+	ck_assert_uint_eq(sb.st_mode, before.st_mode);
+	ck_assert_int_eq(sb.st_size, 12);
+	ck_assert_int_eq(sb.st_mtim.tv_sec, before.st_mtim.tv_sec);
+	ck_assert_int_eq(objfs_getxattr(fs, fresh, "user.old", buf,
+	    sizeof(buf), &len), -ENODATA);
+	ck_assert_str_eq(slurp(fresh), "the new file");
+}
+
+/*
+ * An unlinked file open only for reading has no stage; a truncation or
+ * a chmod through it must not fetch or change the new file's object.
+ */
+STORE_TEST(unlinked_reader_leaves_its_name_alone)
+{
+	uint64_t old = mkfile(ROOT, "g", "old bytes"), fresh, rfh;
+	struct objfs_setattr sa = { .valid = OBJFS_SET_MODE, .mode = 0600 };
+	struct stat before, sb;
+	char buf[32];
+	size_t len;
+
+	rfh = open_(old, O_RDONLY);
+	ck_assert_int_eq(objfs_unlink(fs, ROOT, "g"), 0);
+	fresh = mkfile(ROOT, "g", "the new file");
+	before = stat_(fresh);
+	(void)objfs_setattr(fs, &ctx, old, rfh, &sa, &sb);
+	(void)objfs_setxattr(fs, old, "user.old", "1", 1, 0);
+	sa.valid = OBJFS_SET_SIZE;
+	sa.size = 20;
+	(void)objfs_setattr(fs, &ctx, old, rfh, &sa, &sb);
+	memset(buf, 0, sizeof(buf));
+	len = read_at(rfh, 0, buf, sizeof(buf));
+	ck_assert_msg(strstr(buf, "new") == NULL, "old handle reads %.*s",
+	    (int)len, buf);
+	ck_assert_int_eq(objfs_release(fs, rfh), 0);
+
+	sb = stat_(fresh);
+	ck_assert_uint_eq(sb.st_mode, before.st_mode);
+	ck_assert_int_eq(sb.st_size, 12);
+	ck_assert_int_eq(objfs_getxattr(fs, fresh, "user.old", buf,
+	    sizeof(buf), &len), -ENODATA);
+	ck_assert_str_eq(slurp(fresh), "the new file");
+}
+
 STORE_TEST(mkdir_rmdir)
 {
 	uint64_t d = mkdir_(ROOT, "d");
@@ -772,6 +857,10 @@ objfs_suite(void)
 	tcase_add_loop_test(tc, rename_files, only_s3, last);
 	tcase_add_loop_test(tc, rename_directories, only_s3, last);
 	tcase_add_loop_test(tc, unlink_while_open, only_s3, last);
+	tcase_add_loop_test(tc, unlinked_open_file_leaves_its_name_alone,
+	    only_s3, last);
+	tcase_add_loop_test(tc, unlinked_reader_leaves_its_name_alone,
+	    only_s3, last);
 	tcase_add_loop_test(tc, mkdir_rmdir, only_s3, last);
 	tcase_add_loop_test(tc, names_are_validated, only_s3, last);
 	tcase_add_loop_test(tc, readdir_5000_entries_across_calls, only_s3, last);

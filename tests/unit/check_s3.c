@@ -2,15 +2,20 @@
 /*
  * S3 pieces that need no server: the SigV4 signer against AWS's published
  * examples, key encoding, XML responses (good, truncated and garbled),
- * errno mapping and the retry policy.
+ * errno mapping, the retry policy, and an upload resent on a new
+ * connection (against a small server of its own on 127.0.0.1).
  */
 #include "config.h"
 
+#include <arpa/inet.h>
 #include <check.h>
 #include <errno.h>
+#include <netinet/in.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -20,6 +25,8 @@
 #include "s3_proto.h"
 #include "s3_sigv4.h"
 #include "s3_xml.h"
+#include "store.h"
+#include "store_s3.h"
 
 #define AK	"AKIAIOSFODNN7EXAMPLE"
 #define SK	"wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY"
@@ -562,6 +569,121 @@ START_TEST(request_build_errors_stick)
 }
 END_TEST
 
+/*
+ * A server that drops a kept-alive connection after reading the second
+ * request on it (the first PUT; the first is the store's probe), as servers do when their idle timeout races the client.
+ * curl then sends the request again on a new connection, which needs the
+ * upload body rewound.  The bodies received are kept for the test.
+ */
+struct drop_server {
+	int		 lfd;
+	pthread_t	 thread;
+	char		 bodies[5][64];
+	unsigned	 nbodies;
+};
+
+/* One request: its headers and Content-Length bytes of body; 0 at EOF. */
+static int
+drop_read_request(int fd, char *body, size_t cap)
+{
+	char buf[8192], *end, *cl;
+	size_t have = 0, len = 0, hlen;
+
+	while ((end = memmem(buf, have, "\r\n\r\n", 4)) == NULL) {
+		ssize_t n = read(fd, buf + have, sizeof(buf) - 1 - have);
+
+		if (n <= 0)
+			return 0;
+		have += (size_t)n;
+	}
+	buf[have] = '\0';
+	hlen = (size_t)(end + 4 - buf);
+	if ((cl = strcasestr(buf, "content-length:")) != NULL && cl < end)
+		len = strtoul(cl + 15, NULL, 10);
+	while (have < hlen + len) {
+		ssize_t n = read(fd, buf + have, sizeof(buf) - 1 - have);
+
+		if (n <= 0)
+			return 0;
+		have += (size_t)n;
+	}
+	snprintf(body, cap, "%.*s", (int)len, buf + hlen);
+	return 1;
+}
+
+static void *
+drop_serve(void *arg)
+{
+	static const char ok[] = "HTTP/1.1 200 OK\r\nETag: \"e\"\r\n"
+	    "Content-Length: 0\r\n\r\n";
+	struct drop_server *d = arg;
+	int fd, conn = 0;
+
+	while ((fd = accept(d->lfd, NULL, NULL)) >= 0) {
+		for (int req = 0; d->nbodies < 5; req++) {
+			if (!drop_read_request(fd, d->bodies[d->nbodies],
+			    sizeof(d->bodies[0])))
+				break;
+			d->nbodies++;
+			if (conn == 0 && req == 1)
+				break;		/* read, never answered */
+			if (write(fd, ok, sizeof(ok) - 1) < 0)
+				break;
+		}
+		close(fd);
+		conn++;
+	}
+	return NULL;
+}
+
+START_TEST(upload_body_is_rewound_for_a_resend)
+{
+	struct drop_server d = { 0 };
+	struct sockaddr_in sa = { .sin_family = AF_INET,
+	    .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
+	socklen_t salen = sizeof(sa);
+	struct store_s3_config s3;
+	struct store_config cfg = { .s3 = &s3 };
+	struct store_attr a;
+	struct store *st;
+	char endpoint[64], path[] = "/tmp/check_s3-body.XXXXXX";
+	int fd;
+
+	ck_assert_int_ge(d.lfd = socket(AF_INET, SOCK_STREAM, 0), 0);
+	ck_assert_int_eq(bind(d.lfd, (struct sockaddr *)&sa, sizeof(sa)), 0);
+	ck_assert_int_eq(listen(d.lfd, 4), 0);
+	ck_assert_int_eq(getsockname(d.lfd, (struct sockaddr *)&sa, &salen),
+	    0);
+	ck_assert_int_eq(pthread_create(&d.thread, NULL, drop_serve, &d), 0);
+	snprintf(endpoint, sizeof(endpoint), "http://127.0.0.1:%u",
+	    ntohs(sa.sin_port));
+	store_s3_config_init(&s3);
+	s3.endpoint = endpoint;
+	s3.path_style = 1;
+	s3.anonymous = true;
+	s3.retries = 0;		/* only curl's own resend may save it */
+	ck_assert_int_eq(store_open("s3://bucket", &cfg, &st), 0);
+	ck_assert_int_ge(fd = mkstemp(path), 0);
+	unlink(path);
+	ck_assert_int_eq(write(fd, "first body", 10), 10);
+	store_attr_init(&a);
+	ck_assert_int_eq(store_put(st, "one", fd, 10, &a), 0);
+	ck_assert_int_eq(pwrite(fd, "other body", 10, 0), 10);
+	ck_assert_int_eq(store_put(st, "two", fd, 10, &a), 0);
+	store_close(st);
+	close(fd);
+	shutdown(d.lfd, SHUT_RDWR);
+	close(d.lfd);
+	pthread_join(d.thread, NULL);
+	/* The open's probe, the PUT dropped, its resend, the next PUT. */
+	ck_assert_uint_eq(d.nbodies, 4);
+	ck_assert_str_eq(d.bodies[0], "");
+	ck_assert_str_eq(d.bodies[1], "first body");
+	ck_assert_str_eq(d.bodies[2], "first body");
+	ck_assert_str_eq(d.bodies[3], "other body");
+}
+END_TEST
+
 static Suite *
 s3_suite(void)
 {
@@ -599,6 +721,10 @@ s3_suite(void)
 	tcase_add_test(tc, xattr_header_rejects_garbage);
 	tcase_add_test(tc, metadata_is_capped_at_2k);
 	tcase_add_test(tc, credentials_order);
+	suite_add_tcase(s, tc);
+
+	tc = tcase_create("http");
+	tcase_add_test(tc, upload_body_is_rewound_for_a_resend);
 	suite_add_tcase(s, tc);
 	return s;
 }

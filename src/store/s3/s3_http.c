@@ -364,6 +364,23 @@ s3_read_cb(char *buf, size_t size, size_t nmemb, void *arg)
 	return (size_t)n;
 }
 
+/*
+ * curl sends a body again when a kept-alive connection turns out dead
+ * (and on redirects and auth rounds): it rewinds it here first.  Without
+ * this, such a resend fails the attempt with CURLE_SEND_FAIL_REWIND.
+ */
+static int
+s3_seek_cb(void *arg, curl_off_t off, int origin)
+{
+	struct s3_req *r = arg;
+	uint64_t total = r->body_fd >= 0 ? r->body_size : r->body_len;
+
+	if (origin != SEEK_SET || off < 0 || (uint64_t)off > total)
+		return CURL_SEEKFUNC_CANTSEEK;
+	r->sent = (uint64_t)off;
+	return CURL_SEEKFUNC_OK;
+}
+
 static void
 s3_set_method(CURL *c, struct s3_req *r)
 {
@@ -382,6 +399,8 @@ s3_set_method(CURL *c, struct s3_req *r)
 		curl_easy_setopt(c, CURLOPT_CUSTOMREQUEST, r->method);
 	curl_easy_setopt(c, CURLOPT_READFUNCTION, s3_read_cb);
 	curl_easy_setopt(c, CURLOPT_READDATA, r);
+	curl_easy_setopt(c, CURLOPT_SEEKFUNCTION, s3_seek_cb);
+	curl_easy_setopt(c, CURLOPT_SEEKDATA, r);
 }
 
 /*
