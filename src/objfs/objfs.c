@@ -314,6 +314,9 @@ objfs_stat(struct objfs *fs, const struct objfs_inode *ino,
 	st->st_uid = (a->has & STORE_ATTR_UID) ? a->uid : fs->opts.uid;
 	st->st_gid = (a->has & STORE_ATTR_GID) ? a->gid : fs->opts.gid;
 	st->st_nlink = a->nlink != 0 ? a->nlink : 1;
+	/* Open after its unlink: no name refers to it (fstat says 0). */
+	if (__atomic_load_n(&ino->unlinked, __ATOMIC_RELAXED))
+		st->st_nlink = 0;
 	st->st_size = (off_t)a->size;
 	/*
 	 * A directory of an object store is a prefix or an empty marker:

@@ -224,6 +224,7 @@ STORE_TEST(unlink_while_open)
 	ck_assert_uint_eq(read_at(rfh, 0, buf, sizeof(buf)), 10);
 	ck_assert_int_eq(memcmp(buf, "STILL here", 10), 0);
 	ck_assert_int_eq(stat_(ino).st_size, 10);
+	ck_assert_uint_eq(stat_(ino).st_nlink, 0);
 	ck_assert_int_eq(objfs_release(fs, wfh), 0);
 	ck_assert_int_eq(objfs_release(fs, rfh), 0);
 	/* Closing did not bring it back. */
