@@ -63,6 +63,8 @@ int	fsrv_reply_begin(struct fsrv_req *req, struct iovcur *hdr_pos);
 void	fsrv_reply_finish(struct fsrv_req *req, struct iovcur *hdr_pos,
 	    size_t payload);
 void	fsrv_fill_attr(const struct stat *st, struct fuse_attr *attr);
+uint32_t fsrv_encode_dev(dev_t dev);
+dev_t	fsrv_decode_dev(uint32_t dev);
 void	fsrv_fill_entry(const struct fsrv *srv, const struct objfs_entry *e,
 	    struct fuse_entry_out *out);
 void	fsrv_fill_attr_out(const struct fsrv *srv, const struct stat *st,

@@ -312,6 +312,9 @@ objfs_stat(struct objfs *fs, const struct objfs_inode *ino,
 	    (a->mode & 07777) : objfs_default_perm(fs, ino->type));
 	st->st_uid = (a->has & STORE_ATTR_UID) ? a->uid : fs->opts.uid;
 	st->st_gid = (a->has & STORE_ATTR_GID) ? a->gid : fs->opts.gid;
+	if ((a->has & STORE_ATTR_RDEV) && (S_ISCHR(ino->type) ||
+	    S_ISBLK(ino->type)))
+		st->st_rdev = a->rdev;
 	st->st_nlink = a->nlink != 0 ? a->nlink : 1;
 	st->st_size = (off_t)a->size;
 	st->st_blksize = OBJFS_BLKSIZE;
