@@ -98,8 +98,9 @@ fs_mkdirs(struct fs_store *s, char *path)
 		if (fd == -ENOENT) {
 			if ((pfd = fs_parent(s, path, sub, false, &pd)) < 0)
 				return pfd;
-			fd = mkdirat(pfd, sub, 0755) == -1 && errno != EEXIST ?
-			    -errno : 0;
+			fd = mkdirat(pfd, sub, s->xattr_owners ?
+			    fs_owner_host_perm(S_IFDIR) : 0755);
+			fd = fd == -1 && errno != EEXIST ? -errno : 0;
 			fs_dir_put(s, pd);
 			if (fd < 0)
 				return fd;
