@@ -519,6 +519,34 @@ STORE_TEST(mknod_types)
 	ck_assert_uint_eq(stat_(lookup(ROOT, "blk")).st_rdev, makedev(8, 0));
 }
 
+/*
+ * A write by a caller without CAP_FSETID (the kernel says so) drops the
+ * set-id bits for good, also where writes go straight into the store's
+ * own file and no upload carries the mode.
+ */
+STORE_TEST(write_kills_setuid)
+{
+	uint64_t ino = mkfile(ROOT, "s", "x"), fh;
+	struct objfs_setattr sa = { .valid = OBJFS_SET_MODE, .mode = 06755 };
+	struct iovec iov = { "y", 1 };
+	unsigned oflags;
+	struct stat sb;
+	size_t n;
+
+	ck_assert_int_eq(objfs_setattr(fs, &ctx, ino, 0, &sa, &sb), 0);
+	ck_assert_int_eq(objfs_open(fs, ino, O_WRONLY, false, &fh, &oflags),
+	    0);
+	ck_assert_int_eq(objfs_write(fs, fh, 0, &iov, 1, true, &n), 0);
+	ck_assert_int_eq(objfs_release(fs, fh), 0);
+	ck_assert_uint_eq(stat_(ino).st_mode, S_IFREG | 0755);
+	/* Not a cached answer: the store itself has lost them. */
+	struct store_attr a;
+	store_attr_init(&a);
+	ck_assert_int_eq(store_head(st, "s", &a), 0);
+	ck_assert_uint_eq(a.mode & 07777, 0755);
+	store_attr_clear(&a);
+}
+
 STORE_TEST(chmod_chown_utimens)
 {
 	uint64_t ino = mkfile(ROOT, "f", "x"), d = mkdir_(ROOT, "d");
@@ -796,6 +824,7 @@ objfs_suite(void)
 	tcase_add_loop_test(tc, symlink_readlink, only_s3, last);
 	tcase_add_loop_test(tc, mknod_types, only_s3, last);
 	tcase_add_loop_test(tc, chmod_chown_utimens, only_s3, last);
+	tcase_add_loop_test(tc, write_kills_setuid, only_s3, last);
 	tcase_add_loop_test(tc, xattrs, only_s3, last);
 	tcase_add_loop_test(tc, statfs_reports_space, only_s3, last);
 	tcase_add_loop_test(tc, forget_accounting, only_s3, last);
