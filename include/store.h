@@ -36,8 +36,16 @@ enum {
 	STORE_ATTR_ATIME = 1 << 4,
 	STORE_ATTR_CTIME = 1 << 5,
 	STORE_ATTR_XATTRS = 1 << 6,	/* the complete set of user xattrs */
-	STORE_ATTR_ALL = (1 << 7) - 1,
+	STORE_ATTR_RDEV = 1 << 7,	/* device number of a device node */
+	STORE_ATTR_ALL = (1 << 8) - 1,
 };
+
+/*
+ * User xattrs under this prefix are the store's own bookkeeping (the fs
+ * store's user.objfsd.stat): never shown to, nor set by, the guest.
+ */
+#define STORE_XATTR_RESERVED	"user.objfsd."
+
 
 struct store_xattr {
 	char	*name;			/* "user.foo" */
@@ -51,6 +59,7 @@ struct store_attr {
 	mode_t			 mode;
 	uid_t			 uid;
 	gid_t			 gid;
+	dev_t			 rdev;	/* with STORE_ATTR_RDEV */
 	uint32_t		 nlink;	/* 0 when the store has no idea */
 	struct timespec		 mtime;
 	struct timespec		 atime;
@@ -85,6 +94,8 @@ struct store_config {
 	const char			*cache_dir;
 	struct membudget		*budget;	/* of caches; NULL: none */
 	const struct store_s3_config	*s3;
+	/* fs: owners, modes and special files in xattrs (store_fs_owners.c) */
+	bool				 fs_xattr_owners;
 };
 
 enum {
@@ -95,11 +106,14 @@ enum {
  * STORE_CAP_TREE: keys form a real tree, as on a filesystem: head(key)
  * answers for a directory too, and no directory is only implied by the
  * keys below it.  STORE_CAP_NSEC: times are kept to the nanosecond (else
- * to the second, as S3 metadata keeps them).
+ * to the second, as S3 metadata keeps them).  STORE_CAP_DEVICES: put()
+ * keeps character and block device nodes (type and STORE_ATTR_RDEV);
+ * without it objfs refuses them with EPERM.
  */
 enum {
 	STORE_CAP_TREE = 1 << 0,
 	STORE_CAP_NSEC = 1 << 1,	/* times keep their nanoseconds */
+	STORE_CAP_DEVICES = 1 << 2,	/* device nodes, as records */
 };
 
 /* store_list flags */
@@ -192,7 +206,8 @@ struct store_ops {
 };
 
 struct store {
-	const struct store_ops *ops;
+	const struct store_ops	*ops;
+	unsigned		 caps;	/* ops->caps and what open() added */
 };
 
 /* store.c */
@@ -221,6 +236,8 @@ int	store_rename(struct store *st, const char *src, const char *dst,
 bool	store_has_rename(const struct store *st);
 bool	store_is_tree(const struct store *st);
 bool	store_has_nsec(const struct store *st);
+bool	store_has_devices(const struct store *st);
+bool	store_xattr_reserved(const char *name);
 int	store_set_attr(struct store *st, const char *key,
 	    const struct store_attr *attr);
 int	store_statfs(struct store *st, struct statvfs *sv);

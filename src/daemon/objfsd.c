@@ -97,6 +97,7 @@ sandbox_store_of(const struct objfsd_config *c, struct sandbox_store *ss)
 	if (strncmp(url, "fs:", 3) == 0)
 		ss->dir = url + 3;
 	ss->network = strncmp(url, "s3:", 3) == 0;
+	ss->xattr_owners = c->store.fs_xattr_owners;
 	ss->cache_dir = c->objfs.cache_dir != NULL ? c->objfs.cache_dir :
 	    objfs_default_cache_dir();
 	ss->socket_path = c->vu.socket_path;

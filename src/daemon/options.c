@@ -217,6 +217,18 @@ opt_sandbox(struct objfsd_config *c, const struct objfsd_option *o,
 }
 
 static void
+opt_fs_owners(struct objfsd_config *c, const struct objfsd_option *o,
+    const char *s)
+{
+	if (strcmp(s, "native") == 0)
+		c->fs_owners = FS_OWNERS_NATIVE;
+	else if (strcmp(s, "xattr") == 0)
+		c->fs_owners = FS_OWNERS_XATTR;
+	else
+		die_usage("fs-owners must be native or xattr, not \"%s\"", s);
+}
+
+static void
 opt_seccomp(struct objfsd_config *c, const struct objfsd_option *o,
     const char *s)
 {
@@ -341,6 +353,11 @@ const struct objfsd_option objfsd_options[] = {
 	  .config_key = "cache-memory",
 	  .handler = opt_size, FIELD(uint64_t, cache_memory),
 	  .min = 8LL << 20, .max = 1LL << 40 },
+	{ .name = "fs-owners", .arg = "MODE",
+	  .help = "fs: owners, modes and device nodes: native (the\n"
+	      "default as root) or xattr (in user.objfsd.stat)",
+	  .config_key = "fs-owners", .suboption = "fs_owners",
+	  .handler = opt_fs_owners },
 	{ .name = "sandbox", .arg = "MODE",
 	  .help = "namespace (default), chroot or none",
 	  .config_key = "sandbox", .suboption = "sandbox",
@@ -663,6 +680,11 @@ options_parse(struct objfsd_config *c, int argc, char **argv)
 	c->fsrv.readonly = c->objfs.readonly;
 	c->store.readonly = c->objfs.readonly;
 	c->store.cache_dir = c->objfs.cache_dir;
+	/* Native owners need root for good: not with --run-as. */
+	if (c->fs_owners == FS_OWNERS_DEFAULT)
+		c->fs_owners = geteuid() == 0 && c->sandbox.run_as == NULL ?
+		    FS_OWNERS_NATIVE : FS_OWNERS_XATTR;
+	c->store.fs_xattr_owners = c->fs_owners == FS_OWNERS_XATTR;
 }
 
 void

@@ -43,6 +43,11 @@ struct objfsd_config {
 	int			 rlimit_nofile;	/* -1: soft up to hard */
 	uint64_t		 cache_memory;	/* the caches' budget */
 	struct sandbox_options	 sandbox;
+	enum {
+		FS_OWNERS_DEFAULT,	/* native as root, else xattr */
+		FS_OWNERS_NATIVE,
+		FS_OWNERS_XATTR,
+	}			 fs_owners;
 };
 
 struct objfsd_option;

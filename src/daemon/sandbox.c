@@ -401,8 +401,10 @@ sandbox_check_modcaps(const char *spec)
 }
 
 /*
- * fs: as root sets owners, modes and times of files it does not own and
- * makes device nodes: those capabilities stay.  Nothing else needs any.
+ * fs: as root with native owners sets owners, modes and times of files it
+ * does not own and makes device nodes: those capabilities stay.  Nothing
+ * else needs any: xattr owners keep every file the daemon's own, with
+ * owner-only host modes, and write the guest's owners as records.
  */
 static int
 drop_capabilities(const struct sandbox_options *o,
@@ -411,7 +413,7 @@ drop_capabilities(const struct sandbox_options *o,
 	bool bounds = capng_have_capability(CAPNG_EFFECTIVE, CAP_SETPCAP);
 
 	capng_clear(CAPNG_SELECT_ALL);
-	if (s->dir != NULL && geteuid() == 0)
+	if (s->dir != NULL && !s->xattr_owners && geteuid() == 0)
 		capng_updatev(CAPNG_ADD, CAPS_KEPT,
 		    CAP_CHOWN, CAP_DAC_OVERRIDE, CAP_DAC_READ_SEARCH,
 		    CAP_FOWNER, CAP_FSETID, CAP_SETGID, CAP_SETUID, CAP_MKNOD,

@@ -38,6 +38,7 @@ struct sandbox_store {
 	const char	*dir;		/* fs: its directory; else NULL */
 	const char	*cache_dir;	/* chroot's root without dir */
 	bool		 network;	/* s3: sockets, DNS, TLS files */
+	bool		 xattr_owners;	/* fs: owners in xattrs, not chown */
 	const char	*socket_path;	/* removed by the parent at exit */
 };
 

@@ -65,6 +65,8 @@ void	fsrv_reply_finish(struct fsrv_req *req, struct iovcur *hdr_pos,
 void	fsrv_fill_attr(const struct stat *st, struct fuse_attr *attr);
 bool	fsrv_fill_negative_entry(const struct fsrv *srv,
 	    struct fuse_entry_out *out);
+uint32_t fsrv_encode_dev(dev_t dev);
+dev_t	fsrv_decode_dev(uint32_t dev);
 void	fsrv_fill_entry(const struct fsrv *srv, const struct objfs_entry *e,
 	    struct fuse_entry_out *out);
 void	fsrv_fill_attr_out(const struct fsrv *srv, const struct stat *st,

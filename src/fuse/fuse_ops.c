@@ -208,7 +208,8 @@ fsrv_do_mknod(struct fsrv_req *req)
 
 	if (fsrv_args(req, &in, sizeof(in)) && take_name(req, name))
 		reply_entry(req, objfs_mknod(fs_of(req), &req->ctx,
-		    req->hdr.nodeid, name, in.mode, in.rdev, &e), &e);
+		    req->hdr.nodeid, name, in.mode, fsrv_decode_dev(in.rdev), &e),
+		    &e);
 }
 
 void

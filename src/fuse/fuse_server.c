@@ -8,6 +8,7 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/sysmacros.h>
 
 #include "fuse_internal.h"
 #include "log.h"
@@ -232,6 +233,22 @@ fsrv_fill_attr(const struct stat *st, struct fuse_attr *attr)
 	attr->uid = st->st_uid;
 	attr->gid = st->st_gid;
 	attr->blksize = (uint32_t)st->st_blksize;
+	attr->rdev = fsrv_encode_dev(st->st_rdev);
+}
+
+/* The kernel's 32-bit device numbers (new_encode_dev in linux/kdev_t.h). */
+uint32_t
+fsrv_encode_dev(dev_t dev)
+{
+	uint32_t maj = major(dev), min = minor(dev);
+
+	return (min & 0xff) | (maj << 8) | ((min & ~0xffu) << 12);
+}
+
+dev_t
+fsrv_decode_dev(uint32_t dev)
+{
+	return makedev((dev & 0xfff00) >> 8, (dev & 0xff) | ((dev >> 12) & 0xfff00));
 }
 
 /*

@@ -313,6 +313,9 @@ objfs_stat(struct objfs *fs, const struct objfs_inode *ino,
 	    (a->mode & 07777) : objfs_default_perm(fs, ino->type));
 	st->st_uid = (a->has & STORE_ATTR_UID) ? a->uid : fs->opts.uid;
 	st->st_gid = (a->has & STORE_ATTR_GID) ? a->gid : fs->opts.gid;
+	if ((a->has & STORE_ATTR_RDEV) && (S_ISCHR(ino->type) ||
+	    S_ISBLK(ino->type)))
+		st->st_rdev = a->rdev;
 	st->st_nlink = a->nlink != 0 ? a->nlink : 1;
 	/* Open after its unlink: no name refers to it (fstat says 0). */
 	if (__atomic_load_n(&ino->unlinked, __ATOMIC_RELAXED))

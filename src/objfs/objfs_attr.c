@@ -441,6 +441,15 @@ objfs_xattr_name_ok(const char *name)
 	return strncmp(name, "user.", 5) == 0 && name[5] != '\0';
 }
 
+/* The store's own (user.objfsd.*): never the guest's to set or see. */
+static int
+objfs_xattr_writable(const char *name)
+{
+	if (!objfs_xattr_name_ok(name))
+		return -EOPNOTSUPP;
+	return store_xattr_reserved(name) ? -EPERM : 0;
+}
+
 typedef int xattr_edit_fn(struct store_attr *a, const void *arg);
 
 struct xattr_set_args {
@@ -501,9 +510,10 @@ objfs_setxattr(struct objfs *fs, uint64_t nodeid, const char *name,
     const void *value, size_t size, int flags)
 {
 	struct xattr_set_args args = { name, value, size, flags };
+	int rc;
 
-	if (!objfs_xattr_name_ok(name))
-		return -EOPNOTSUPP;
+	if ((rc = objfs_xattr_writable(name)) != 0)
+		return rc;
 	if (size > STORE_XATTR_VALUE_MAX)
 		return -E2BIG;
 	if (flags & ~(XATTR_CREATE | XATTR_REPLACE))
@@ -516,6 +526,8 @@ objfs_removexattr(struct objfs *fs, uint64_t nodeid, const char *name)
 {
 	if (!objfs_xattr_name_ok(name))
 		return -ENODATA;
+	if (store_xattr_reserved(name))
+		return -EPERM;
 	return objfs_xattr_edit(fs, nodeid, xattr_remove_edit, name);
 }
 
@@ -545,7 +557,7 @@ objfs_getxattr(struct objfs *fs, uint64_t nodeid, const char *name,
 	struct store_attr a;
 	int rc;
 
-	if (!objfs_xattr_name_ok(name))
+	if (!objfs_xattr_name_ok(name) || store_xattr_reserved(name))
 		return -ENODATA;
 	if ((rc = objfs_xattr_read(fs, nodeid, &a)) != 0)
 		return rc;
@@ -573,7 +585,8 @@ objfs_listxattr(struct objfs *fs, uint64_t nodeid, char *buf, size_t size,
 	if ((rc = objfs_xattr_read(fs, nodeid, &a)) != 0)
 		return rc;
 	for (unsigned i = 0; i < a.nxattrs; i++)
-		total += strlen(a.xattrs[i].name) + 1;
+		if (!store_xattr_reserved(a.xattrs[i].name))
+			total += strlen(a.xattrs[i].name) + 1;
 	if (size > 0 && total > size)
 		rc = -ERANGE;
 	else if (size > 0) {
@@ -582,6 +595,8 @@ objfs_listxattr(struct objfs *fs, uint64_t nodeid, char *buf, size_t size,
 		for (unsigned i = 0; i < a.nxattrs; i++) {
 			size_t n = strlen(a.xattrs[i].name) + 1;
 
+			if (store_xattr_reserved(a.xattrs[i].name))
+				continue;
 			memcpy(p, a.xattrs[i].name, n);
 			p += n;
 		}

@@ -34,15 +34,28 @@ objfs_trunc_on_open(struct objfs *fs, struct objfs_inode *ino)
 	return 0;
 }
 
+/*
+ * A write or truncate by a caller without CAP_FSETID (the kernel asked):
+ * set-id bits go.  A stage in the object's own file uploads no
+ * metadata, so the store is told at once; else the upload carries it.
+ */
 static void
-objfs_kill_suidgid(struct objfs_inode *ino)
+objfs_kill_suidgid(struct objfs *fs, struct objfs_inode *ino)
 {
 	struct store_attr *m = &ino->stage->meta;
+	struct store_attr chg;
 
-	if ((m->has & STORE_ATTR_MODE) && (m->mode & (S_ISUID | S_ISGID))) {
-		m->mode &= ~(mode_t)(S_ISUID | S_ISGID);
-		ino->stage->dirty = true;
-	}
+	if (!(m->has & STORE_ATTR_MODE) || !(m->mode & (S_ISUID | S_ISGID)))
+		return;
+	m->mode &= ~(mode_t)(S_ISUID | S_ISGID);
+	ino->stage->dirty = true;
+	if (ino->stage->direct == NULL || ino->unlinked)
+		return;
+	store_attr_init(&chg);
+	chg.has = STORE_ATTR_MODE;
+	chg.mode = m->mode;
+	if (store_set_attr(fs->store, ino->key, &chg) != 0)
+		log_warnx("%s: cannot clear its set-id bits", ino->key);
 }
 
 /*
@@ -80,7 +93,7 @@ objfs_open_prepare(struct objfs *fs, struct objfs_inode *ino, int flags,
 	if (rc == 0 && (flags & O_TRUNC))
 		rc = objfs_trunc_on_open(fs, ino);
 	if (rc == 0 && kill_suidgid && ino->stage != NULL)
-		objfs_kill_suidgid(ino);
+		objfs_kill_suidgid(fs, ino);
 	if (rc == 0) {
 		ino->opens++;
 		if (writable)
@@ -264,7 +277,7 @@ objfs_write(struct objfs *fs, uint64_t fh, uint64_t off,
 			s->dirty = true;
 			clock_gettime(CLOCK_REALTIME, &s->mtime);
 			if (kill_suidgid)
-				objfs_kill_suidgid(ino);
+				objfs_kill_suidgid(fs, ino);
 		}
 	}
 	pthread_mutex_unlock(&ino->lock);

@@ -91,9 +91,15 @@ make_dir(struct objfs *fs, const char *key, const struct store_attr *a,
 
 static int
 make_node(struct objfs *fs, const char *key, const struct store_attr *a,
-    const void *arg)
+    const void *rdev)
 {
-	return store_put(fs->store, key, -1, 0, a);
+	struct store_attr node = *a;	/* shares nothing to free */
+
+	if (S_ISCHR(a->mode) || S_ISBLK(a->mode)) {
+		node.has |= STORE_ATTR_RDEV;
+		node.rdev = *(const dev_t *)rdev;
+	}
+	return store_put(fs->store, key, -1, 0, &node);
 }
 
 static int
@@ -119,12 +125,15 @@ objfs_mknod(struct objfs *fs, const struct objfs_ctx *ctx, uint64_t parent,
 
 	if (type == 0)
 		type = S_IFREG;
-	if (type == S_IFCHR || type == S_IFBLK)
-		return -EPERM;	/* no device nodes in a bucket */
-	if (type != S_IFREG && type != S_IFIFO && type != S_IFSOCK)
+	/* Device nodes only where the store keeps them (as records). */
+	if ((type == S_IFCHR || type == S_IFBLK) &&
+	    !store_has_devices(fs->store))
+		return -EPERM;
+	if (type != S_IFREG && type != S_IFIFO && type != S_IFSOCK &&
+	    type != S_IFCHR && type != S_IFBLK)
 		return -EINVAL;
 	return objfs_make(fs, ctx, parent, name, type | (mode & 07777),
-	    make_node, NULL, e);
+	    make_node, &rdev, e);
 }
 
 int

@@ -59,8 +59,13 @@ store_open(const char *url, const struct store_config *cfg,
 	for (const struct store_ops *const *b = store_backends; *b != NULL;
 	    b++) {
 		if (strlen((*b)->scheme) == slen &&
-		    strncmp((*b)->scheme, url, slen) == 0)
-			return (*b)->open(location, cfg, storep);
+		    strncmp((*b)->scheme, url, slen) == 0) {
+			int rc = (*b)->open(location, cfg, storep);
+
+			if (rc == 0)
+				(*storep)->caps |= (*b)->caps;
+			return rc;
+		}
 	}
 	return -EPROTONOSUPPORT;
 }
@@ -252,13 +257,26 @@ store_has_rename(const struct store *st)
 bool
 store_is_tree(const struct store *st)
 {
-	return (st->ops->caps & STORE_CAP_TREE) != 0;
+	return (st->caps & STORE_CAP_TREE) != 0;
 }
 
 bool
 store_has_nsec(const struct store *st)
 {
-	return (st->ops->caps & STORE_CAP_NSEC) != 0;
+	return (st->caps & STORE_CAP_NSEC) != 0;
+}
+
+bool
+store_has_devices(const struct store *st)
+{
+	return (st->caps & STORE_CAP_DEVICES) != 0;
+}
+
+bool
+store_xattr_reserved(const char *name)
+{
+	return strncmp(name, STORE_XATTR_RESERVED,
+	    sizeof(STORE_XATTR_RESERVED) - 1) == 0;
 }
 
 int
@@ -374,6 +392,8 @@ store_attr_merge(struct store_attr *dst, const struct store_attr *src)
 		dst->uid = src->uid;
 	if (src->has & STORE_ATTR_GID)
 		dst->gid = src->gid;
+	if (src->has & STORE_ATTR_RDEV)
+		dst->rdev = src->rdev;
 	if (src->has & STORE_ATTR_MTIME)
 		dst->mtime = src->mtime;
 	if (src->has & STORE_ATTR_ATIME)

@@ -9,9 +9,11 @@
  * either.  So neither "..", nor an absolute path, nor a symlink planted in
  * DIR on the host gets a guest outside DIR.
  *
- * Object metadata is the file's own: mode, owner, times and user xattrs.
- * Directories are directories (so "a/" markers are real), symlinks are
- * symlinks, and a put is a temporary file renamed over the old one.
+ * Object metadata is the file's own: mode, owner, times and user xattrs
+ * (with --fs-owners=xattr, mode, owner and type are a record beside it:
+ * store_fs_owners.c).  Directories are directories (so "a/" markers are
+ * real), symlinks are symlinks, and a put is a temporary file renamed
+ * over the old one.
  */
 #include "config.h"
 
@@ -96,8 +98,9 @@ fs_mkdirs(struct fs_store *s, char *path)
 		if (fd == -ENOENT) {
 			if ((pfd = fs_parent(s, path, sub, false, &pd)) < 0)
 				return pfd;
-			fd = mkdirat(pfd, sub, 0755) == -1 && errno != EEXIST ?
-			    -errno : 0;
+			fd = mkdirat(pfd, sub, s->xattr_owners ?
+			    fs_owner_host_perm(S_IFDIR) : 0755);
+			fd = fd == -1 && errno != EEXIST ? -errno : 0;
 			fs_dir_put(s, pd);
 			if (fd < 0)
 				return fd;
@@ -139,6 +142,9 @@ fs_parent(struct fs_store *s, const char *key, char *leaf, bool create,
 		path[--len] = '\0';
 	slash = strrchr(path, '/');
 	strlcpy(leaf, slash != NULL ? slash + 1 : path, NAME_MAX + 1);
+	/* The store's own files: no guest name reaches or makes them. */
+	if (fs_meta_name(leaf))
+		return create ? -EPERM : -ENOENT;
 	if (slash != NULL)
 		*slash = '\0';
 	else
@@ -155,7 +161,8 @@ bool
 fs_hidden(const char *name)
 {
 	return strcmp(name, ".") == 0 || strcmp(name, "..") == 0 ||
-	    strncmp(name, FS_TMP_PREFIX, sizeof(FS_TMP_PREFIX) - 1) == 0;
+	    strncmp(name, FS_TMP_PREFIX, sizeof(FS_TMP_PREFIX) - 1) == 0 ||
+	    fs_meta_name(name);
 }
 
 /* Types objects may have; device nodes on the host stay invisible. */
@@ -164,6 +171,14 @@ fs_type_ok(mode_t mode)
 {
 	return S_ISREG(mode) || S_ISDIR(mode) || S_ISLNK(mode) ||
 	    S_ISFIFO(mode) || S_ISSOCK(mode);
+}
+
+/* Types a put may make: device nodes only as xattr records. */
+bool
+fs_put_type_ok(const struct fs_store *s, mode_t type)
+{
+	return fs_type_ok(type) ||
+	    (s->xattr_owners && (S_ISCHR(type) || S_ISBLK(type)));
 }
 
 void
@@ -179,6 +194,10 @@ fs_attr_from_stat(const struct stat *st, struct store_attr *a)
 	a->mtime = st->st_mtim;
 	a->atime = st->st_atim;
 	a->ctime = st->st_ctim;
+	if (S_ISCHR(st->st_mode) || S_ISBLK(st->st_mode)) {
+		a->has |= STORE_ATTR_RDEV;
+		a->rdev = st->st_rdev;
+	}
 }
 
 int
@@ -192,10 +211,12 @@ fs_stat(struct fs_store *s, const char *key, struct stat *st)
 		return dfd == -ENOTDIR ? -ENOENT : dfd;
 	if (fstatat(dfd, leaf, st, AT_SYMLINK_NOFOLLOW) == -1)
 		rc = -errno;
-	fs_dir_put(s, dir);
-	if (rc == 0 && (!fs_type_ok(st->st_mode) ||
-	    (store_key_is_marker(key) && !S_ISDIR(st->st_mode))))
+	else if (!fs_type_ok(st->st_mode) ||
+	    (store_key_is_marker(key) && !S_ISDIR(st->st_mode)))
 		rc = -ENOENT;
+	else
+		fs_owner_overlay(s, dfd, leaf, st);
+	fs_dir_put(s, dir);
 	return rc;
 }
 
@@ -238,7 +259,7 @@ fs_read_xattrs(int fd, struct store_attr *a)
 	for (char *n = names; n < names + len && rc == 0; n += strlen(n) + 1) {
 		ssize_t vlen;
 
-		if (strncmp(n, "user.", 5) != 0)
+		if (strncmp(n, "user.", 5) != 0 || store_xattr_reserved(n))
 			continue;
 		if ((vlen = fgetxattr(fd, n, value, sizeof(value))) < 0)
 			continue;	/* gone, or too big to be metadata */
@@ -395,10 +416,14 @@ fs_open(const char *location, const struct store_config *cfg,
 	s->root = root;
 	s->readonly = cfg->readonly;
 	s->no_openat2 = getenv("OBJFSD_FS_NO_OPENAT2") != NULL;
+	s->xattr_owners = cfg->fs_xattr_owners;
+	if (s->xattr_owners)
+		s->base.caps = STORE_CAP_DEVICES;
 	s->umask = umask(0);
 	umask(s->umask);
 	fs_dircache_init(s);
 	fs_files_init(s);
+	log_debug("fs: owners %s", s->xattr_owners ? "in xattrs" : "native");
 	log_debug("fs: up to %u files and %u directories of %s open at once",
 	    s->files.cap, FS_DC_SHARDS * s->dc_ways, location);
 	*storep = &s->base;

@@ -33,6 +33,9 @@
 
 /* Names a put uses on its way in; listings never show them. */
 #define FS_TMP_PREFIX	".objfsd-tmp-"
+/* xattr owners (store_fs_owners.c): the record and a symlink's sidecar. */
+#define FS_OWNERS_XATTR	"user.objfsd.stat"
+#define FS_META_PREFIX	".objfsd-meta-"
 /* The same number on every architecture; glibc 2.36 has no name for it. */
 #define FS_SYS_FCHMODAT2	452
 
@@ -73,6 +76,7 @@ struct fs_store {
 	int			 root;		/* O_PATH of DIR */
 	bool			 readonly;
 	bool			 no_openat2;	/* kernel without it, or forced */
+	bool			 xattr_owners;	/* --fs-owners=xattr */
 	mode_t			 umask;		/* the process's, at open */
 	uint64_t		 dc_gen;	/* atomic; bumped when dirs move */
 	unsigned		 dc_ways;	/* slots used in each shard */
@@ -89,6 +93,7 @@ int	fs_stat(struct fs_store *s, const char *key, struct stat *st);
 int	fs_open_leaf(struct fs_store *s, const char *key, int flags);
 bool	fs_hidden(const char *name);
 bool	fs_type_ok(mode_t mode);
+bool	fs_put_type_ok(const struct fs_store *s, mode_t type);
 void	fs_attr_from_stat(const struct stat *st, struct store_attr *a);
 int	fs_read_xattrs(int fd, struct store_attr *a);
 
@@ -103,6 +108,17 @@ int	fs_rename(struct store *st, const char *src, const char *dst,
 int	fs_set_attr(struct store *st, const char *key,
 	    const struct store_attr *attr);
 int	fs_sync(struct store *st, const char *key, bool datasync);
+
+/* store_fs_owners.c */
+bool	fs_meta_name(const char *name);
+mode_t	fs_owner_host_perm(mode_t mode);
+void	fs_owner_overlay(struct fs_store *s, int dfd, const char *leaf,
+	    struct stat *st);
+int	fs_owner_set(int fd, int dfd, const char *leaf, mode_t type,
+	    const struct store_attr *a);
+int	fs_owner_moved(struct fs_store *s, int sfd, const char *sleaf,
+	    int dfd, const char *dleaf);
+void	fs_owner_removed(struct fs_store *s, int dfd, const char *leaf);
 
 /* store_fs_dircache.c */
 void	fs_dircache_init(struct fs_store *s);

@@ -68,8 +68,8 @@ fs_items_free(struct fs_items *items)
  * -1: skip the entry.
  */
 static int
-fs_entry_type(int dfd, const struct dirent *e, bool need_stat,
-    struct stat *st)
+fs_entry_type(struct fs_store *s, int dfd, const struct dirent *e,
+    bool need_stat, struct stat *st)
 {
 	switch (need_stat ? DT_UNKNOWN : e->d_type) {
 	case DT_REG:
@@ -83,6 +83,8 @@ fs_entry_type(int dfd, const struct dirent *e, bool need_stat,
 		if (fstatat(dfd, e->d_name, st, AT_SYMLINK_NOFOLLOW) == -1 ||
 		    !fs_type_ok(st->st_mode))
 			return -1;
+		if (need_stat)
+			fs_owner_overlay(s, dfd, e->d_name, st);
 		return S_ISDIR(st->st_mode) ? 1 : 0;
 	default:
 		return -1;	/* device nodes stay invisible */
@@ -112,7 +114,7 @@ fs_collect(struct fs_store *s, const char *dir, const char *rel,
 		char *key;
 		int is_dir;
 
-		if (fs_hidden(e->d_name) || (is_dir = fs_entry_type(dirfd(d),
+		if (fs_hidden(e->d_name) || (is_dir = fs_entry_type(s, dirfd(d),
 		    e, recursive, &st)) < 0)
 			continue;
 		if (asprintf(&key, "%s%s%s", rel, e->d_name, is_dir ? "/" : "")
@@ -155,7 +157,7 @@ fs_item_cmp(const void *a, const void *b)
  * names: the type readdir gave is enough, no stat.
  */
 static int
-fs_emit(int dfd, struct fs_item *it, bool recursive, bool names,
+fs_emit(struct fs_store *s, int dfd, struct fs_item *it, bool recursive, bool names,
     struct store_listing *out)
 {
 	struct store_attr a = { 0 };
@@ -173,6 +175,11 @@ fs_emit(int dfd, struct fs_item *it, bool recursive, bool names,
 		if (rc == -1 || !fs_type_ok(it->st.st_mode) ||
 		    S_ISDIR(it->st.st_mode) != it->is_dir)
 			return 1;
+		if (it->is_dir)
+			it->key[len - 1] = '\0';
+		fs_owner_overlay(s, dfd, it->key, &it->st);
+		if (it->is_dir)
+			it->key[len - 1] = '/';
 	}
 	if (has_attr)
 		fs_attr_from_stat(&it->st, &a);
@@ -195,6 +202,8 @@ fs_list(struct store *st, const char *prefix, const char *after,
 	struct fs_items items = { 0 };
 	char dir[STORE_KEY_MAX + 1];
 	size_t plen = strlen(prefix), i = 0;
+	/* A record can make a regular file a FIFO: types need the stat. */
+	bool names = (flags & STORE_LIST_NAMES) && !fss(st)->xattr_owners;
 	int dfd = -1, rc;
 
 	if (plen > 0 && (prefix[plen - 1] != '/' || !store_key_valid(prefix)))
@@ -212,8 +221,8 @@ fs_list(struct store *st, const char *prefix, const char *after,
 	    strcmp(items.v[i].key, after) <= 0)
 		i++;
 	for (; rc == 0 && i < items.n && (max == 0 || out->n < max); i++)
-		if ((rc = fs_emit(dfd, &items.v[i], recursive,
-		    flags & STORE_LIST_NAMES, out)) == 1)
+		if ((rc = fs_emit(fss(st), dfd, &items.v[i], recursive,
+		    names, out)) == 1)
 			rc = 0;
 	if (rc == 0 && i < items.n &&
 	    (out->next = strdup(items.v[i - 1].key)) == NULL)

@@ -32,15 +32,19 @@ fs_tmp_name(char *buf, size_t size)
 	    r[0], r[1], r[2], r[3], r[4], r[5], r[6], r[7]);
 }
 
-/* The host xattrs of fd become exactly the set in a. */
+/* The host xattrs of fd become exactly the set in a; ours stay. */
 static int
 fs_sync_xattrs(int fd, const struct store_attr *a)
 {
 	char names[XATTR_LIST_MAX];
 	ssize_t len = flistxattr(fd, names, sizeof(names));
 
+	for (unsigned i = 0; i < a->nxattrs; i++)
+		if (store_xattr_reserved(a->xattrs[i].name))
+			return -EPERM;
 	for (char *n = names; len > 0 && n < names + len; n += strlen(n) + 1)
-		if (strncmp(n, "user.", 5) == 0 && !store_xattr_find(a, n))
+		if (strncmp(n, "user.", 5) == 0 && !store_xattr_reserved(n) &&
+		    !store_xattr_find(a, n))
 			(void)fremovexattr(fd, n);
 	for (unsigned i = 0; i < a->nxattrs; i++)
 		if (fsetxattr(fd, a->xattrs[i].name, a->xattrs[i].value,
@@ -86,18 +90,11 @@ fs_chmod_nofollow(int dfd, const char *leaf, mode_t perm)
 	return fchmodat(dfd, leaf, perm, AT_SYMLINK_NOFOLLOW);
 }
 
-/*
- * Give an object the metadata in a.  With fd >= 0 it is used, else
- * dfd/leaf.  strict: an owner change we may not make is an error (an
- * explicit chown), not silently skipped (a new object).
- */
+/* Owner and mode on the host file itself (native owners). */
 static int
-fs_apply(int fd, int dfd, const char *leaf, mode_t type,
+fs_apply_native(int fd, int dfd, const char *leaf, mode_t type,
     const struct store_attr *a, bool strict)
 {
-	struct timespec ts[2] = {
-		{ .tv_nsec = UTIME_OMIT }, { .tv_nsec = UTIME_OMIT },
-	};
 	int rc;
 
 	/* Owner first: chown clears set-id bits the mode may set again. */
@@ -111,6 +108,28 @@ fs_apply(int fd, int dfd, const char *leaf, mode_t type,
 		if (rc == -1 && errno != EOPNOTSUPP)
 			return -errno;
 	}
+	return 0;
+}
+
+/*
+ * Give an object the metadata in a; type is its type as the guest sees
+ * it.  With fd >= 0 it is used, else dfd/leaf.  strict: an owner change
+ * we may not make is an error (an explicit chown), not silently skipped
+ * (a new object).
+ */
+static int
+fs_apply(struct fs_store *s, int fd, int dfd, const char *leaf, mode_t type,
+    const struct store_attr *a, bool strict)
+{
+	struct timespec ts[2] = {
+		{ .tv_nsec = UTIME_OMIT }, { .tv_nsec = UTIME_OMIT },
+	};
+	int rc;
+
+	rc = s->xattr_owners ? fs_owner_set(fd, dfd, leaf, type, a) :
+	    fs_apply_native(fd, dfd, leaf, type, a, strict);
+	if (rc != 0)
+		return rc;
 	if (a->has & STORE_ATTR_ATIME)
 		ts[0] = a->atime;
 	if (a->has & STORE_ATTR_MTIME)
@@ -190,7 +209,7 @@ fs_inherit_xattrs(int dfd, const char *leaf, int tfd,
 }
 
 static int
-fs_put_file(int dfd, const char *leaf, const char *tmp, int fd, uint64_t size,
+fs_put_file(struct fs_store *s, int dfd, const char *leaf, const char *tmp, int fd, uint64_t size,
     const struct store_attr *a)
 {
 	int tfd, rc = 0;
@@ -202,7 +221,7 @@ fs_put_file(int dfd, const char *leaf, const char *tmp, int fd, uint64_t size,
 		rc = fs_copy_data(fd, tfd, size);
 	if (rc == 0) {
 		fs_inherit_xattrs(dfd, leaf, tfd, a);
-		rc = fs_apply(tfd, dfd, tmp, S_IFREG, a, false);
+		rc = fs_apply(s, tfd, dfd, tmp, S_IFREG, a, false);
 	}
 	close(tfd);
 	return rc;
@@ -222,29 +241,49 @@ fs_put_empty(struct fs_store *s, int dfd, const char *leaf,
 	int fd, rc;
 
 	fd = openat(dfd, leaf, O_CREAT | O_EXCL | O_WRONLY | O_NOFOLLOW |
-	    O_CLOEXEC, perm & 0777);
+	    O_CLOEXEC, s->xattr_owners ? fs_owner_host_perm(S_IFREG | perm) :
+	    perm & 0777);
 	if (fd == -1)
 		return -errno;
-	if ((perm & s->umask) == 0 && (perm & 07000) == 0)
+	/* xattr owners: the record is written whatever the mode. */
+	if (!s->xattr_owners && (perm & s->umask) == 0 && (perm & 07000) == 0)
 		rest.has &= ~(unsigned)STORE_ATTR_MODE;
-	if ((!(a->has & STORE_ATTR_UID) || a->uid == geteuid()) &&
+	if (!s->xattr_owners &&
+	    (!(a->has & STORE_ATTR_UID) || a->uid == geteuid()) &&
 	    (!(a->has & STORE_ATTR_GID) || a->gid == getegid()))
 		rest.has &= ~(unsigned)(STORE_ATTR_UID | STORE_ATTR_GID);
 	if ((a->has & STORE_ATTR_XATTRS) && a->nxattrs == 0)
 		rest.has &= ~(unsigned)STORE_ATTR_XATTRS;
-	rc = fs_apply(fd, dfd, leaf, S_IFREG, &rest, false);
+	rc = fs_apply(s, fd, dfd, leaf, S_IFREG, &rest, false);
 	close(fd);
 	if (rc != 0)
 		(void)unlinkat(dfd, leaf, 0);
 	return rc;
 }
 
+/* xattr owners: a FIFO, socket or device is a regular file and a record. */
 static int
-fs_put_special(int dfd, const char *tmp, mode_t type, int fd, uint64_t size,
+fs_put_record(struct fs_store *s, int dfd, const char *tmp, mode_t type,
     const struct store_attr *a)
+{
+	int fd = openat(dfd, tmp, O_CREAT | O_EXCL | O_WRONLY | O_NOFOLLOW |
+	    O_CLOEXEC, 0600), rc;
+
+	if (fd == -1)
+		return -errno;
+	rc = fs_apply(s, fd, dfd, tmp, type, a, false);
+	close(fd);
+	return rc;
+}
+
+static int
+fs_put_special(struct fs_store *s, int dfd, const char *tmp, mode_t type,
+    int fd, uint64_t size, const struct store_attr *a)
 {
 	char target[PATH_MAX];
 
+	if (type != S_IFLNK && s->xattr_owners)
+		return fs_put_record(s, dfd, tmp, type, a);
 	if (type == S_IFLNK) {
 		if (fd < 0 || size == 0 || size >= sizeof(target))
 			return -EINVAL;
@@ -255,22 +294,25 @@ fs_put_special(int dfd, const char *tmp, mode_t type, int fd, uint64_t size,
 			return strlen(target) != size ? -EINVAL : -errno;
 	} else if (mknodat(dfd, tmp, type | 0600, 0) == -1)
 		return -errno;
-	return fs_apply(-1, dfd, tmp, type, a, false);
+	return fs_apply(s, -1, dfd, tmp, type, a, false);
 }
 
 static int
-fs_put_dir(int dfd, const char *leaf, const struct store_attr *a)
+fs_put_dir(struct fs_store *s, int dfd, const char *leaf,
+    const struct store_attr *a)
 {
 	mode_t perm = (a->has & STORE_ATTR_MODE) ? a->mode & 07777 : 0755;
 	int fd, rc;
 
+	if (s->xattr_owners)
+		perm = fs_owner_host_perm(S_IFDIR);
 	if (mkdirat(dfd, leaf, perm) == -1 && errno != EEXIST)
 		return -errno;
 	fd = openat(dfd, leaf, O_RDONLY | O_DIRECTORY | O_NOFOLLOW |
 	    O_CLOEXEC);
 	if (fd == -1)
 		return errno == ENOTDIR ? -EEXIST : -errno;
-	rc = fs_apply(fd, dfd, leaf, S_IFDIR, a, false);
+	rc = fs_apply(s, fd, dfd, leaf, S_IFDIR, a, false);
 	close(fd);
 	return rc;
 }
@@ -285,6 +327,8 @@ fs_put_rename(struct fs_store *s, int dfd, const char *tmp, const char *leaf,
 
 	if (rc == 0 && renameat(dfd, tmp, dfd, leaf) == -1)
 		rc = -errno;
+	if (rc == 0)
+		(void)fs_owner_moved(s, dfd, tmp, dfd, leaf);
 	fs_name_change_end(s, held, rc == 0);
 	return rc;
 }
@@ -305,12 +349,12 @@ fs_put(struct store *st, const char *key, int fd, uint64_t size,
 		type = S_IFDIR;
 	else if (type == 0)
 		type = S_IFREG;
-	if (!fs_type_ok(type) || key[0] == '\0')
+	if (!fs_put_type_ok(s, type) || key[0] == '\0')
 		return -EINVAL;
 	if ((dfd = fs_parent(s, key, leaf, true, &dir)) < 0)
 		return dfd;
 	if (type == S_IFDIR) {
-		rc = fs_put_dir(dfd, leaf, a);
+		rc = fs_put_dir(s, dfd, leaf, a);
 		fs_dir_put(s, dir);
 		return rc;
 	}
@@ -321,13 +365,15 @@ fs_put(struct store *st, const char *key, int fd, uint64_t size,
 	}
 	fs_tmp_name(tmp, sizeof(tmp));
 	if (type == S_IFREG)
-		rc = fs_put_file(dfd, leaf, tmp, fd, size, a);
+		rc = fs_put_file(s, dfd, leaf, tmp, fd, size, a);
 	else
-		rc = fs_put_special(dfd, tmp, type, fd, size, a);
+		rc = fs_put_special(s, dfd, tmp, type, fd, size, a);
 	if (rc == 0)
 		rc = fs_put_rename(s, dfd, tmp, leaf, key);
-	if (rc != 0)
+	if (rc != 0) {
 		(void)unlinkat(dfd, tmp, 0);
+		fs_owner_removed(s, dfd, tmp);
+	}
 	fs_dir_put(s, dir);
 	return rc;
 }
@@ -353,6 +399,8 @@ fs_remove(struct store *st, const char *key)
 		rc = errno == ENOTDIR ? -ENOENT : -errno;
 	else if (rc == 0 && is_dir)
 		fs_dircache_invalidate(fss(st));
+	else if (rc == 0)
+		fs_owner_removed(fss(st), dfd, leaf);
 	fs_name_change_end(fss(st), held, rc == 0);
 	fs_dir_put(fss(st), dir);
 	return rc;
@@ -486,6 +534,7 @@ fs_rename(struct store *st, const char *src, const char *dst, unsigned flags)
 	if (rc == 0)
 		rc = fs_renameat(sfd, sleaf, dfd, dleaf, flags);
 	if (rc == 0) {
+		(void)fs_owner_moved(s, sfd, sleaf, dfd, dleaf);
 		fs_files_moved(s, src, dst);
 		/*
 		 * Whatever moved, no open directory may stand for its old
@@ -517,7 +566,7 @@ fs_set_attr(struct store *st, const char *key, const struct store_attr *a)
 	    (S_ISREG(sb.st_mode) || S_ISDIR(sb.st_mode)))
 		fd = openat(dfd, leaf, O_RDONLY | O_NOFOLLOW | O_NONBLOCK |
 		    O_CLOEXEC | O_NOCTTY);
-	rc = fs_apply(fd, dfd, leaf, sb.st_mode & S_IFMT, a, true);
+	rc = fs_apply(fss(st), fd, dfd, leaf, sb.st_mode & S_IFMT, a, true);
 	if (fd >= 0)
 		close(fd);
 	fs_dir_put(fss(st), dir);

@@ -481,7 +481,7 @@ mem_sync(struct store *st, const char *key, bool datasync)
 const struct store_ops store_mem_ops = {
 	.scheme = "mem",
 	.usage = "mem:",
-	.caps = STORE_CAP_NSEC,
+	.caps = STORE_CAP_NSEC | STORE_CAP_DEVICES,	/* all in memory */
 	.open = mem_open,
 	.close = mem_close,
 	.head = mem_head,

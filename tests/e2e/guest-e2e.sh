@@ -4,9 +4,11 @@
 # a tree of files with checksums, renames, rm -r, ls -l, chmod/chown,
 # symlinks, a 64 MiB dd round trip and a directory of 2,000 files.  The
 # guest checks what it can see; this script then checks the store on the
-# host.  Runs once per store given in GUEST_STORES (default: fs, mem and
-# s3, the last once per S3 server of tests/lib/s3server.sh that is
-# installed: s3rver and Ceph RGW).
+# host.  Runs once per store given in GUEST_STORES (default: fs, fs-xattr,
+# mem and s3, the last once per S3 server of tests/lib/s3server.sh that is
+# installed: s3rver and Ceph RGW); fs-xattr is fs: served by objfsd as the
+# unprivileged user nobody, with the guest's owners, set-id bits and
+# special files kept as records.
 # Exit 77 (skip) only when QEMU, a guest kernel or busybox are missing.
 set -u
 srcdir=${srcdir:-.}
@@ -111,6 +113,27 @@ check "rm -r" "[ ! -e $M/tree ]"
 check "rmdir non-empty refused" "! rmdir $M/many 2>/dev/null"
 check "hard link refused" "! ln $M/rw $M/rw2 2>/dev/null"
 
+# Owners, set-id bits and special files, left for the host to check.
+mkdir $M/owners
+echo x > $M/owners/chowned
+chown 4321:8765 $M/owners/chowned
+echo x > $M/owners/suid
+chmod 4755 $M/owners/suid
+mkfifo $M/owners/fifo
+drop_caches
+check "owners: chown" "[ \$(stat -c %u:%g $M/owners/chowned) = 4321:8765 ]"
+check "owners: chmod 4755" "[ \$(stat -c %a $M/owners/suid) = 4755 ]"
+check "owners: fifo" "[ -p $M/owners/fifo ]"
+check "owners: fifo carries data" "( echo ping > $M/owners/fifo & ) ; [ \"\$(cat $M/owners/fifo)\" = ping ]"
+# Device nodes only where the store keeps them (EPERM elsewhere).
+if mknod $M/owners/null c 1 3 2>/dev/null; then
+	drop_caches
+	check "owners: char device 1:3" "[ -c $M/owners/null ] && [ \$(stat -c %t:%T $M/owners/null) = 1:3 ]"
+	# The guest's /dev/null takes the write, not the file behind it.
+	echo data > $M/owners/null
+	echo "DEVICES made"
+fi
+
 # Symlinks planted on the host (fs: only) are links for the guest, which
 # resolves them in its own tree: neither reaches the host's files.
 if [ -L $M/planted-file ]; then
@@ -130,12 +153,15 @@ GUEST
 guest_build_initrd "$work/initrd.gz" "$work/test.sh" || exit 1
 
 # run_store NAME URL [OPTIONS]: boot the guest against objfsd on URL.
+# AS_USER: start objfsd as that user (its socket and cache in USER_DIR).
 run_store() {
-	local name=$1 url=$2
-	local sock="$work/$name.sock" log="$work/$name-daemon.log" console="$work/$name-console.log"
+	local name=$1 url=$2 dir=${USER_DIR:-$work}
+	local sock="$dir/$name.sock" log="$work/$name-daemon.log" console="$work/$name-console.log"
+	local as=()
 	shift 2
 
-	"$daemon" --socket-path="$sock" --store="$url" --cache-dir="$work" "$@" 2> "$log" &
+	[ -n "${AS_USER:-}" ] && as=(setpriv --reuid="$AS_USER" --regid="$(id -g "$AS_USER")" --clear-groups --inh-caps=-all)
+	"${as[@]}" "$daemon" --socket-path="$sock" --store="$url" --cache-dir="$dir" "$@" 2> "$log" &
 	pid=$!
 	for _ in $(seq 100); do grep -q "serving" "$log" && break; sleep 0.1; done
 	if [ -n "${SWAP_STORE:-}" ]; then
@@ -155,7 +181,30 @@ run_store() {
 }
 
 failed=0
-for store in ${GUEST_STORES:-fs mem s3}; do
+# The host side of an fs-xattr run: every file is the daemon's, owner-only,
+# regular (or a directory or link), never set-id; the records say the rest.
+check_xattr_host() {
+	local share=$1 user=$2 bad
+	rec() { python3 -c 'import os,struct,sys; print(*struct.unpack("<6I", os.getxattr(sys.argv[1], "user.objfsd.stat")))' "$1"; }
+
+	bad=$(find "$share" ! -user "$user" | head -3)
+	[ -z "$bad" ] || { echo "FAIL: fs-xattr: host files not owned by $user: $bad"; return 1; }
+	bad=$(find "$share" -perm /7000 | head -3)
+	[ -z "$bad" ] || { echo "FAIL: fs-xattr: set-id or sticky host files: $bad"; return 1; }
+	bad=$(find "$share" ! -type f ! -type d ! -type l | head -3)
+	[ -z "$bad" ] || { echo "FAIL: fs-xattr: special files on the host: $bad"; return 1; }
+	bad=$(find "$share" ! -type l -perm /077 | head -3)
+	[ -z "$bad" ] || { echo "FAIL: fs-xattr: host files open to group or others: $bad"; return 1; }
+	# version, st_mode, uid, gid, major, minor
+	[ "$(rec "$share/owners/chowned" | cut -d' ' -f3,4)" = "4321 8765" ] || { echo "FAIL: fs-xattr: chown record: $(rec "$share/owners/chowned")"; return 1; }
+	[ "$(rec "$share/owners/suid" | cut -d' ' -f2)" = $((0100000 | 04755)) ] || { echo "FAIL: fs-xattr: setuid record: $(rec "$share/owners/suid")"; return 1; }
+	[ "$(rec "$share/owners/fifo" | cut -d' ' -f2)" = $((0010000 | 0644)) ] || { echo "FAIL: fs-xattr: fifo record: $(rec "$share/owners/fifo")"; return 1; }
+	[ "$(rec "$share/owners/null" | cut -d' ' -f1,2,5,6)" = "1 $((0020000 | 0644)) 1 3" ] || { echo "FAIL: fs-xattr: device record: $(rec "$share/owners/null")"; return 1; }
+	[ ! -s "$share/owners/null" ] || { echo "FAIL: fs-xattr: the guest's device write reached the host file"; return 1; }
+	return 0
+}
+
+for store in ${GUEST_STORES:-fs fs-xattr mem s3}; do
 	case $store in
 	fs)
 		mkdir -p "$work/share" "$work/outside" "$work/decoy"
@@ -178,6 +227,18 @@ for store in ${GUEST_STORES:-fs mem s3}; do
 		[ ! -e "$work/share/tree" ] || { echo "FAIL: fs: tree still on the host"; failed=1; }
 		ls "$work/share" | grep -q objfsd-tmp && { echo "FAIL: fs: temporary files left"; failed=1; }
 		;;
+	fs-xattr)
+		# objfsd as nobody, in a directory of nobody's: no root at all.
+		chmod 711 "$work"
+		mkdir -p "$work/u/share"
+		chmod 700 "$work/u/share"
+		chown -R nobody "$work/u"
+		AS_USER=nobody USER_DIR=$work/u run_store fs-xattr "fs:$work/u/share" || { failed=1; continue; }
+		grep -q "^DEVICES made" "$work/fs-xattr-console.log" || { echo "FAIL: fs-xattr: mknod c 1 3 was refused"; failed=1; }
+		check_xattr_host "$work/u/share" nobody || failed=1
+		[ "$(ls "$work/u/share/many" | wc -l)" -eq 2000 ] || { echo "FAIL: fs-xattr: host sees $(ls "$work/u/share/many" | wc -l) files"; failed=1; }
+		[ "$(md5sum < "$work/u/share/big" | cut -d' ' -f1)" = "$BIGSUM" ] || { echo "FAIL: fs-xattr: big differs on the host"; failed=1; }
+		;;
 	mem)
 		run_store mem "mem:" || failed=1
 		;;
@@ -196,5 +257,5 @@ for store in ${GUEST_STORES:-fs mem s3}; do
 		;;
 	esac
 done
-[ "$failed" -eq 0 ] && echo "PASS: guest workload on ${GUEST_STORES:-fs mem s3}"
+[ "$failed" -eq 0 ] && echo "PASS: guest workload on ${GUEST_STORES:-fs fs-xattr mem s3}"
 exit "$failed"

@@ -21,8 +21,9 @@ fail=0
 ok() { pass=$((pass + 1)); }
 bad() { fail=$((fail + 1)); echo "FAIL: $case: $*"; }
 
-# fs: as root keeps CHOWN DAC_OVERRIDE DAC_READ_SEARCH FOWNER FSETID
-# SETGID SETUID MKNOD; every other store none.
+# fs: as root with native owners keeps CHOWN DAC_OVERRIDE DAC_READ_SEARCH
+# FOWNER FSETID SETGID SETUID MKNOD; every other store, and fs: with
+# --fs-owners=xattr, none.
 FS_CAPS=00000000080000df
 NO_CAPS=0000000000000000
 
@@ -36,6 +37,7 @@ cases=(
 "fs-default      fs   root   -                     $FS_CAPS mnt,pid,net,ipc,uts /store  root"
 "fs-chroot       fs   root   --sandbox=chroot      $FS_CAPS -                   chroot  root"
 "fs-none         fs   root   --sandbox=none        $FS_CAPS -                   host    root"
+"fs-xattr-owners fs   root   --fs-owners=xattr     $NO_CAPS mnt,pid,net,ipc,uts /store  root"
 "fs-run-as       fs   root   --run-as=nobody       $NO_CAPS mnt,pid,net,ipc,uts /store  nobody"
 "fs-unprivileged fs   nobody --sandbox=namespace   $NO_CAPS user,mnt,pid,net,ipc,uts /store nobody"
 "mem-unprivileged mem nobody -                     $NO_CAPS user,mnt,pid,net,ipc,uts /     nobody"

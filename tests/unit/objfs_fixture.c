@@ -21,6 +21,7 @@ struct store *st;
 char tmpdir[64];
 char cachedir[80];
 const struct objfs_ctx ctx = { 1000, 1000, 1 };
+bool fixture_xattr_owners;
 
 void
 rm_rf(const char *path)
@@ -35,6 +36,7 @@ void
 open_fs(const char *url)
 {
 	struct store_s3_config s3;
+	const char *owners = getenv("OBJFSD_TEST_FS_OWNERS");
 	struct store_config scfg = { .s3 = &s3 };
 	struct objfs_options o = {
 		.uid = 0, .gid = 0, .file_mode = 0644, .dir_mode = 0755,
@@ -42,6 +44,10 @@ open_fs(const char *url)
 	};
 
 	s3_test_config(&s3, 3);
+	if (owners != NULL && strcmp(owners, "xattr") == 0)
+		fixture_xattr_owners = true;
+	scfg.fs_xattr_owners = fixture_xattr_owners &&
+	    strncmp(url, "fs:", 3) == 0;
 	ck_assert_int_eq(store_open(url, &scfg, &st), 0);
 	o.store = st;
 	ck_assert_int_eq(objfs_new(&o, &fs), 0);

@@ -10,6 +10,7 @@
 #define OBJFSD_OBJFS_FIXTURE_H
 
 #include <check.h>
+#include <stdbool.h>
 #include <stdint.h>
 #include <sys/stat.h>
 
@@ -23,6 +24,8 @@ extern struct store		*st;
 extern char			 tmpdir[64];
 extern char			 cachedir[80];
 extern const struct objfs_ctx	 ctx;
+/* fs: stores open with --fs-owners=xattr (OBJFSD_TEST_FS_OWNERS=xattr). */
+extern bool			 fixture_xattr_owners;
 
 #define STORE_TEST(name) \
 	static void name##_body(int); \
@@ -69,5 +72,8 @@ TCase		*objfs_listing_tcase(int first, int last);
 
 /* check_objfs_fds.c */
 TCase		*objfs_fds_tcase(void);
+
+/* check_fs_owners.c */
+TCase		*objfs_owners_tcase(void);
 
 #endif
