@@ -4,8 +4,8 @@
 # queues, a bounded working set) for 5 minutes against objfsd on fs: and,
 # at the same time, on s3: (a private s3rver).  Fails on any request that
 # answers an error, on objfsd exiting badly, and when the serving
-# process's resident memory at the end is more than 5% above what it was
-# at 60 s.  OBJFSD_SOAK_SECONDS shortens it (the first sample is then
+# process's resident memory at the end is more than max(5%, 2 MiB) above
+# what it was at 60 s.  OBJFSD_SOAK_SECONDS shortens it (the first sample is then
 # taken at a fifth of the run).  Not part of make check: .ci/run calls it
 # once per CI run, after the plain build's suite.
 set -u
@@ -52,7 +52,12 @@ soak() {
 		printf "%s: RSS %d KiB at %d s, %d KiB at %d s\n", name, early, at, end, secs
 		if (early <= 0 || end <= 0) { print name ": no RSS samples"; exit 1 }
 		if (ENVIRON["OBJFSD_SANITIZERS"] != "") { print name ": RSS check skipped under sanitizers"; exit 0 }
-		if (end > early * 1.05) { print name ": RSS grew by more than 5%"; exit 1 }
+		# max(5%, 2 MiB), as the reconnect soak: with 16 workers, each
+		# thread's malloc arena moves by +-150 KiB as it fragments and
+		# frees (smaps: the 64 MiB-aligned arenas, no steady growth);
+		# with no pool the same load stays within 1.3%.
+		limit = early * 0.05 > 2048 ? early * 0.05 : 2048
+		if (end > early + limit) { print name ": RSS grew by more than max(5%, 2 MiB)"; exit 1 }
 	}' "$dir/out"
 }
 
