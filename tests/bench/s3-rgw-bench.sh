@@ -46,7 +46,8 @@ cleanup() {
 	[ -n "${KEEP:-}" ] || rm -rf "$work"
 }
 trap cleanup EXIT
-rgw_start "$work/rgw" bench || { echo "s3 rgw bench: RGW did not start"; exit 1; }
+# Room for the read source, one written file and the tree.
+RGW_MEMSTORE_MIB=$((2 * SIZE_MIB + 2048)) rgw_start "$work/rgw" bench || { echo "s3 rgw bench: RGW did not start"; exit 1; }
 rgwlog=$work/rgw/log/client.rgw.r.log
 url=$OBJFSD_TEST_S3_ENDPOINT/bench
 sign=(--aws-sigv4 "aws:amz:us-east-1:s3" --user "$AWS_ACCESS_KEY_ID:$AWS_SECRET_ACCESS_KEY"
@@ -66,7 +67,11 @@ secs() { awk -v t0="$1" -v t1="$2" 'BEGIN { printf "%.3f", t1 - t0 }'; }
 ceph --admin-daemon "$work/rgw/run/client.rgw.r.asok" config set \
     rgw_gc_obj_min_wait 0 >/dev/null
 gc() { radosgw-admin gc process --include-all >/dev/null 2>&1; }
-del() { curl -sf "${sign[@]}" -X DELETE "$url/$1" >/dev/null; gc; }
+del() {
+	curl -sf -m 300 "${sign[@]}" -X DELETE "$url/$1" >/dev/null ||
+	    { echo "s3 rgw bench: cannot delete $1" >&2; exit 1; }
+	gc
+}
 
 start_objfsd() {
 	rm -rf "$work/sock" "$work/cache"
@@ -154,14 +159,14 @@ for r in $(seq "$ROUNDS"); do
 	del fs/raw
 
 	start_objfsd
+	# (loadgen names the file it writes write-PID)
 	"$LOADGEN" --socket="$work/sock" --depth=8 --once --size="$SIZE_MIB" \
-	    seqwrite > "$work/out" || { cat "$work/objfsd.log"; exit 1; }
+	    seqwrite > "$work/out" &
+	lpid=$!
+	wait "$lpid" || { cat "$work/objfsd.log"; exit 1; }
 	stop_objfsd
 	awk '{ split($4, m, "="); print "objfsd write", m[2] }' "$work/out" >> "$work/results"
-	for k in $(curl -sf "${sign[@]}" "$url?list-type=2&prefix=fs/write-" |
-	    grep -o '<Key>[^<]*</Key>' | sed 's/<[^>]*>//g'); do
-		del "$k"
-	done
+	del "fs/write-$lpid"
 
 	if [ -n "$have_s3fs" ]; then
 		mount_s3fs || { echo "s3 rgw bench: s3fs cannot mount"; exit 1; }
