@@ -94,7 +94,7 @@ elif [ "$st" -ne 0 ]; then
 else
 	n=$(awk '($1 == "write" || $1 == "read") && $2 + 0 > 0' "$work/rgw.out" | wc -l)
 	[ "$n" -eq 2 ] || { echo "FAIL: rgw bench: objfsd rates: $n of 2"; fail=1; }
-	sed -n 's/^\([a-z]*\) *objfsd .* rgw \([0-9]*\) .*objfsd says \([0-9]*\):.*/\1 \2 \3/p' \
+	sed -n 's/^\([a-z]*\) *objfsd .* rgw \([0-9]*\) .*objfsd says \([0-9]*\) .*/\1 \2 \3/p' \
 	    "$work/rgw.out" > "$work/counts"
 	n=$(awk '$2 == $3 && $2 > 0' "$work/counts" | wc -l)
 	if [ "$n" -ne 5 ]; then

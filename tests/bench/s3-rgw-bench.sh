@@ -264,7 +264,7 @@ meta() {
 	out=$("$LOADGEN" --socket="$work/sock" $args "$name") || { cat "$work/objfsd.log"; exit 1; }
 	mark || exit 1
 	after=$(objfsd_sent)
-	printf '%-6s %-7s %8ss  rgw %s  objfsd says %d: %s\n' "$name" objfsd \
+	printf '%-6s %-7s %8ss  rgw %s  objfsd says %d (its table since start: %s)\n' "$name" objfsd \
 	    "$(echo "$out" | grep -o ' s=[0-9.]*' | cut -d= -f2)" \
 	    "$(rgw_count)" $((after - before)) "$(objfsd_table)" >> "$work/meta"
 	stop_objfsd
