@@ -3,7 +3,8 @@
 # The benchmark's load generator against objfsd, briefly: every workload
 # runs, gets answers and reports non-zero rates, and the daemon's memory
 # comes back after a listing is forgotten.  (tests/bench/bench.sh does the
-# real measurement, side by side with virtiofsd.)
+# real measurement, side by side with virtiofsd.)  Then, with Ceph,
+# tests/bench/s3-rgw-bench.sh in small (about 40 s).
 set -euo pipefail
 OBJFSD=${OBJFSD:-src/objfsd}
 LOADGEN=${LOADGEN:-tests/bench/loadgen}
@@ -73,4 +74,33 @@ kill "$pid"
 wait "$pid" || { echo "FAIL: objfsd (workers) exit status $?"; fail=1; }
 pid=
 grep -v "^$" "$work/log" || true
+
+# The RGW benchmark (tests/bench/s3-rgw-bench.sh) in small, when Ceph is
+# installed: it runs to the end, objfsd moves data both ways, and for
+# every metadata scenario the requests RGW logged are the requests
+# objfsd counted itself.
+set +e
+SIZE_MIB=8 ROUNDS=1 FILES=50 TREE_DIRS=5 TREE_FILES=10 BENCH_DIR=$work \
+    OBJFSD=$OBJFSD LOADGEN=$LOADGEN \
+    bash "${srcdir:-.}/tests/bench/s3-rgw-bench.sh" > "$work/rgw.out" 2>&1
+st=$?
+set -e
+cat "$work/rgw.out"
+if [ "$st" -eq 77 ]; then
+	echo "(no RGW benchmark: Ceph is not installed)"
+elif [ "$st" -ne 0 ]; then
+	echo "FAIL: s3-rgw-bench.sh exit status $st"
+	fail=1
+else
+	n=$(awk '($1 == "write" || $1 == "read") && $2 + 0 > 0' "$work/rgw.out" | wc -l)
+	[ "$n" -eq 2 ] || { echo "FAIL: rgw bench: objfsd rates: $n of 2"; fail=1; }
+	sed -n 's/^\([a-z]*\) *objfsd .* rgw \([0-9]*\) .*objfsd says \([0-9]*\) .*/\1 \2 \3/p' \
+	    "$work/rgw.out" > "$work/counts"
+	n=$(awk '$2 == $3 && $2 > 0' "$work/counts" | wc -l)
+	if [ "$n" -ne 5 ]; then
+		echo "FAIL: rgw bench: RGW's count and objfsd's agree on $n of 5:"
+		cat "$work/counts"
+		fail=1
+	fi
+fi
 exit $fail

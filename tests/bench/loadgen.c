@@ -19,7 +19,9 @@
  * process's resident size (VmRSS, and RssAnon: without the guest memory it
  * maps) before the workload and, --settle seconds after it ended, after;
  * with --rss-at, also --rss-at seconds into it (rss_at_kb, anon_at_kb).
- * mixed (every opcode, see below) needs nothing in the directory.
+ * mixed (every opcode, see below) needs nothing in the directory; nor do
+ * the one-pass metadata scenarios stat, ls, find, cpr and rmr (see
+ * there), which name what they work on with --file, --dir and --count.
  */
 #include "config.h"
 
@@ -35,6 +37,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/eventfd.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -95,6 +98,7 @@ struct lg {
 	uint64_t	 dir_node;	/* meta/, big/ or the create directory */
 	uint64_t	 file_node, file_fh, file_size;
 	unsigned	 nfiles;
+	unsigned	 count;		/* files of cpr and rmr */
 	size_t		 io;
 	uint64_t	 rng;
 	uint64_t	*forget;
@@ -200,10 +204,15 @@ lg_reply(struct lg *lg, struct lg_slot *s, uint32_t used, const void **pl,
 	return oh.error;
 }
 
-/* One request on a spare slot, waited for: setup and cleanup steps. */
+/*
+ * One request on a spare slot, waited for: setup and cleanup steps, and
+ * the one-at-a-time scenarios.  `data` bytes of the slot's data area go
+ * with it; *outlen (if wanted) gets the reply's payload length.
+ */
 static int
-lg_sync(struct lg *lg, uint32_t opcode, uint64_t nodeid, const void *arg,
-    size_t arglen, const char *name, void *out, size_t outcap)
+lg_sync_io(struct lg *lg, uint32_t opcode, uint64_t nodeid, const void *arg,
+    size_t arglen, const char *name, size_t data, void *out, size_t outcap,
+    size_t *outlen)
 {
 	struct lg_slot *s = &lg->sync;
 	const void *pl;
@@ -212,7 +221,7 @@ lg_sync(struct lg *lg, uint32_t opcode, uint64_t nodeid, const void *arg,
 	uint32_t used;
 	int rc;
 
-	if ((rc = lg_submit(lg, s, opcode, nodeid, arg, arglen, name, 0,
+	if ((rc = lg_submit(lg, s, opcode, nodeid, arg, arglen, name, data,
 	    outcap)) != 0)
 		return rc;
 	if ((rc = ff_kick(lg->ff, s->q)) != 0 ||
@@ -223,7 +232,17 @@ lg_sync(struct lg *lg, uint32_t opcode, uint64_t nodeid, const void *arg,
 		return rc;
 	if (out != NULL)
 		memcpy(out, pl, len < outcap ? len : outcap);
+	if (outlen != NULL)
+		*outlen = len < outcap ? len : outcap;
 	return 0;
+}
+
+static int
+lg_sync(struct lg *lg, uint32_t opcode, uint64_t nodeid, const void *arg,
+    size_t arglen, const char *name, void *out, size_t outcap)
+{
+	return lg_sync_io(lg, opcode, nodeid, arg, arglen, name, 0, out,
+	    outcap, NULL);
 }
 
 static int
@@ -1153,6 +1172,285 @@ mixed_done(struct lg *lg, struct lg_slot *s, const void *pl, size_t len)
 	return 0;
 }
 
+/*
+ * The metadata scenarios of the S3 benchmark (tests/bench/s3-bench.sh):
+ * one pass, one request at a time, each sending what a Linux guest's
+ * kernel sends for a shell command, so that the S3 requests they cost
+ * can be set beside another client's for the same command.  ops counts
+ * the FUSE requests sent.
+ *
+ *	stat	LOOKUP and GETATTR of --file
+ *	ls	OPENDIR, READDIRPLUS to the end and RELEASEDIR of --dir
+ *	find	the same, down every directory under --dir
+ *	cpr	MKDIR --dir, then --count files f00000.. of 4 KiB each:
+ *		CREATE, WRITE, FLUSH, RELEASE
+ *	rmr	list --dir as ls does, LOOKUP and UNLINK each of its --count
+ *		files f00000.., RMDIR
+ *
+ * Each runs from finish() (timed, as the upload at close is), with no
+ * slot ever busy.
+ */
+#define SC_FILE_SIZE	LG_PAGE
+
+static int
+sc_setup(struct lg *lg)
+{
+	lg->io = 0;
+	return 0;
+}
+
+static int
+sc_next(struct lg *lg, struct lg_slot *s)
+{
+	(void)lg;
+	(void)s;
+	return 1;
+}
+
+static int
+sc_done(struct lg *lg, struct lg_slot *s, const void *pl, size_t len)
+{
+	(void)lg;
+	(void)s;
+	(void)pl;
+	(void)len;
+	return -EPROTO;		/* nothing was queued */
+}
+
+static int
+sc_sync(struct lg *lg, uint32_t opcode, uint64_t nodeid, const void *arg,
+    size_t arglen, const char *name, size_t data, void *out, size_t outcap,
+    size_t *outlen)
+{
+	int rc = lg_sync_io(lg, opcode, nodeid, arg, arglen, name, data, out,
+	    outcap, outlen);
+
+	if (rc != 0)
+		fprintf(stderr, "loadgen: opcode %u on node %" PRIu64
+		    "%s%s: %s\n", opcode, nodeid, name ? " name " : "",
+		    name ? name : "", strerror(-rc));
+	lg->ops++;
+	return rc;
+}
+
+static int
+sc_lookup(struct lg *lg, uint64_t parent, const char *name, uint64_t *node)
+{
+	struct fuse_entry_out e;
+	int rc;
+
+	if ((rc = sc_sync(lg, FUSE_LOOKUP, parent, NULL, 0, name, 0, &e,
+	    sizeof(e), NULL)) != 0)
+		return rc;
+	if (e.nodeid == 0)
+		return -ENOENT;
+	*node = e.nodeid;
+	return lg_forget_later(lg, e.nodeid);
+}
+
+static int
+stat_finish(struct lg *lg)
+{
+	struct fuse_getattr_in ga = { 0 };
+	struct fuse_attr_out a;
+	uint64_t node;
+	int rc;
+
+	if ((rc = sc_lookup(lg, FUSE_ROOT_ID, lg->file, &node)) != 0)
+		return rc;
+	return sc_sync(lg, FUSE_GETATTR, node, &ga, sizeof(ga), NULL, 0, &a,
+	    sizeof(a), NULL);
+}
+
+struct sc_dirs {
+	uint64_t	*node;
+	size_t		 n, cap;
+};
+
+static int
+sc_dirs_add(struct sc_dirs *d, uint64_t node)
+{
+	if (d->n == d->cap) {
+		size_t cap = d->cap ? d->cap * 2 : 64;
+		uint64_t *v = reallocarray(d->node, cap, sizeof(*v));
+
+		if (v == NULL)
+			return -ENOMEM;
+		d->node = v;
+		d->cap = cap;
+	}
+	d->node[d->n++] = node;
+	return 0;
+}
+
+/* The entries of one READDIRPLUS reply; directories go into *sub. */
+static int
+sc_entries(struct lg *lg, const char *p, size_t len, uint64_t *off,
+    struct sc_dirs *sub)
+{
+	while (len >= FUSE_NAME_OFFSET_DIRENTPLUS) {
+		const struct fuse_direntplus *d = (const void *)p;
+		size_t sz = FUSE_DIRENTPLUS_SIZE(d);
+		bool dot = (d->dirent.namelen == 1 && d->dirent.name[0] == '.') ||
+		    (d->dirent.namelen == 2 && memcmp(d->dirent.name, "..", 2) == 0);
+		int rc;
+
+		if (sz > len)
+			return -EPROTO;
+		*off = d->dirent.off;
+		if (!dot && d->entry_out.nodeid != 0) {
+			lg->counter++;	/* entries seen */
+			if ((rc = lg_forget_later(lg, d->entry_out.nodeid)) != 0)
+				return rc;
+			if (sub != NULL && S_ISDIR(d->entry_out.attr.mode) &&
+			    (rc = sc_dirs_add(sub, d->entry_out.nodeid)) != 0)
+				return rc;
+		}
+		p += sz;
+		len -= sz;
+	}
+	return 0;
+}
+
+/* OPENDIR, READDIRPLUS until an empty reply, RELEASEDIR; then, with
+ * recurse, the same in each subdirectory (as find does, after the
+ * listing). */
+static int
+sc_list(struct lg *lg, uint64_t dir, bool recurse)
+{
+	static char buf[LG_PAGE];
+	struct fuse_open_in o = { .flags = O_RDONLY | O_DIRECTORY };
+	struct fuse_open_out oo;
+	struct fuse_release_in rel = { 0 };
+	struct sc_dirs sub = { 0 };
+	uint64_t off = 0;
+	size_t len;
+	int rc;
+
+	if ((rc = sc_sync(lg, FUSE_OPENDIR, dir, &o, sizeof(o), NULL, 0, &oo,
+	    sizeof(oo), NULL)) != 0)
+		return rc;
+	do {
+		struct fuse_read_in r = { .fh = oo.fh, .offset = off,
+		    .size = LG_PAGE };
+
+		if ((rc = sc_sync(lg, FUSE_READDIRPLUS, dir, &r, sizeof(r),
+		    NULL, 0, buf, sizeof(buf), &len)) == 0)
+			rc = sc_entries(lg, buf, len, &off,
+			    recurse ? &sub : NULL);
+	} while (rc == 0 && len > 0);
+	rel.fh = oo.fh;
+	if (rc == 0)
+		rc = sc_sync(lg, FUSE_RELEASEDIR, dir, &rel, sizeof(rel), NULL,
+		    0, NULL, 0, NULL);
+	for (size_t i = 0; i < sub.n && rc == 0; i++)
+		rc = sc_list(lg, sub.node[i], true);
+	free(sub.node);
+	return rc;
+}
+
+static int
+ls_finish(struct lg *lg)
+{
+	uint64_t dir;
+	int rc;
+
+	if ((rc = sc_lookup(lg, FUSE_ROOT_ID, lg->big_dir, &dir)) != 0)
+		return rc;
+	return sc_list(lg, dir, false);
+}
+
+static int
+find_finish(struct lg *lg)
+{
+	uint64_t dir;
+	int rc;
+
+	if ((rc = sc_lookup(lg, FUSE_ROOT_ID, lg->big_dir, &dir)) != 0)
+		return rc;
+	return sc_list(lg, dir, true);
+}
+
+static int
+cpr_file(struct lg *lg, uint64_t dir, const char *name)
+{
+	struct fuse_create_in c = { .flags = O_WRONLY | O_CREAT | O_EXCL,
+	    .mode = 0100644, .umask = 022 };
+	struct {
+		struct fuse_entry_out e;
+		struct fuse_open_out o;
+	} out;
+	struct fuse_write_in w = { .size = SC_FILE_SIZE };
+	struct fuse_write_out wo;
+	int rc;
+
+	if ((rc = sc_sync(lg, FUSE_CREATE, dir, &c, sizeof(c), name, 0, &out,
+	    sizeof(out), NULL)) != 0 ||
+	    (rc = lg_forget_later(lg, out.e.nodeid)) != 0)
+		return rc;
+	w.fh = out.o.fh;
+	if ((rc = sc_sync(lg, FUSE_WRITE, out.e.nodeid, &w, sizeof(w), NULL,
+	    SC_FILE_SIZE, &wo, sizeof(wo), NULL)) != 0)
+		return rc;
+	if (wo.size != SC_FILE_SIZE)
+		return -EIO;
+	lg->bytes += wo.size;
+	{
+		struct fuse_flush_in f = { .fh = out.o.fh };
+		struct fuse_release_in r = { .fh = out.o.fh,
+		    .flags = O_WRONLY };
+
+		if ((rc = sc_sync(lg, FUSE_FLUSH, out.e.nodeid, &f, sizeof(f),
+		    NULL, 0, NULL, 0, NULL)) != 0)
+			return rc;
+		return sc_sync(lg, FUSE_RELEASE, out.e.nodeid, &r, sizeof(r),
+		    NULL, 0, NULL, 0, NULL);
+	}
+}
+
+static int
+cpr_finish(struct lg *lg)
+{
+	struct fuse_mkdir_in mk = { .mode = 0755, .umask = 022 };
+	struct fuse_entry_out e;
+	char name[32];
+	int rc;
+
+	if ((rc = sc_sync(lg, FUSE_MKDIR, FUSE_ROOT_ID, &mk, sizeof(mk),
+	    lg->big_dir, 0, &e, sizeof(e), NULL)) != 0 ||
+	    (rc = lg_forget_later(lg, e.nodeid)) != 0)
+		return rc;
+	memset(ff_host(lg->ff, lg->sync.in_gpa + LG_HDR_SPACE), 'c',
+	    SC_FILE_SIZE);
+	for (unsigned i = 0; i < lg->count && rc == 0; i++) {
+		snprintf(name, sizeof(name), "f%05u", i);
+		rc = cpr_file(lg, e.nodeid, name);
+	}
+	return rc;
+}
+
+static int
+rmr_finish(struct lg *lg)
+{
+	char name[32];
+	uint64_t dir, node;
+	int rc;
+
+	if ((rc = sc_lookup(lg, FUSE_ROOT_ID, lg->big_dir, &dir)) != 0 ||
+	    (rc = sc_list(lg, dir, false)) != 0)
+		return rc;
+	for (unsigned i = 0; i < lg->count && rc == 0; i++) {
+		snprintf(name, sizeof(name), "f%05u", i);
+		if ((rc = sc_lookup(lg, dir, name, &node)) == 0)
+			rc = sc_sync(lg, FUSE_UNLINK, dir, NULL, 0, name, 0,
+			    NULL, 0, NULL);
+	}
+	if (rc == 0)
+		rc = sc_sync(lg, FUSE_RMDIR, FUSE_ROOT_ID, NULL, 0,
+		    lg->big_dir, 0, NULL, 0, NULL);
+	return rc;
+}
+
 static const struct workload workloads[] = {
 	{ "lookup", meta_setup, lookup_next, lookup_done, NULL },
 	{ "create", create_setup, create_next, create_done, NULL },
@@ -1163,6 +1461,11 @@ static const struct workload workloads[] = {
 	    seqwrite_finish },
 	{ "openmany", many_setup, many_next, many_done, many_finish },
 	{ "mixed", mixed_setup, mixed_next, mixed_done, NULL },
+	{ "stat", sc_setup, sc_next, sc_done, stat_finish },
+	{ "ls", sc_setup, sc_next, sc_done, ls_finish },
+	{ "find", sc_setup, sc_next, sc_done, find_finish },
+	{ "cpr", sc_setup, sc_next, sc_done, cpr_finish },
+	{ "rmr", sc_setup, sc_next, sc_done, rmr_finish },
 };
 
 /* --- The engine ------------------------------------------------------- */
@@ -1343,6 +1646,8 @@ lg_run(struct lg *lg, const struct workload *w)
 	    (double)lg->bytes / (t1 - t0) / 1e6);
 	if (w->finish != NULL)	/* the close: an object store's upload */
 		printf(" close_s=%.3f", t1 - tf);
+	if (w->setup == sc_setup)	/* a scenario: its time, its entries */
+		printf(" s=%.3f entries=%" PRIu64, t1 - t0, lg->counter);
 	if (lg->rss_pid > 0) {
 		sleep(lg->settle);
 		lg_rss_kb(lg, &rss1, &anon1);
@@ -1447,11 +1752,12 @@ usage(void)
 {
 	fprintf(stderr, "usage: loadgen --socket=PATH [--depth=N] "
 	    "[--queues=N] [--seconds=N] [--dir=NAME] [--file=NAME] "
-	    "[--size=MIB] [--once] [--rss-pid=PID [--settle=S] [--rss-at=S]] "
+	    "[--size=MIB] [--once] [--count=N] [--rss-pid=PID [--settle=S] [--rss-at=S]] "
 	    "WORKLOAD...\n"
 	    "       loadgen --memcpy\n"
 	    "workloads: lookup create readdirplus randread seqread "
-	    "seqwrite openmany mixed\n");
+	    "seqwrite openmany mixed\n"
+	    "scenarios (tests/bench/s3-bench.sh): stat ls find cpr rmr\n");
 	exit(2);
 }
 
@@ -1471,6 +1777,7 @@ main(int argc, char **argv)
 		{ "file", required_argument, NULL, 'f' },
 		{ "size", required_argument, NULL, 'z' },
 		{ "once", no_argument, NULL, 'o' },
+		{ "count", required_argument, NULL, 'n' },
 		{ NULL, 0, NULL, 0 },
 	};
 	static struct lg lg;
@@ -1485,6 +1792,7 @@ main(int argc, char **argv)
 	lg.big_dir = "big";
 	lg.file = "data";
 	lg.size = 256u << 20;
+	lg.count = 1000;
 	while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
 		switch (c) {
 		case 's':
@@ -1522,6 +1830,9 @@ main(int argc, char **argv)
 			break;
 		case 'o':
 			lg.once = true;
+			break;
+		case 'n':
+			lg.count = (unsigned)atoi(optarg);
 			break;
 		default:
 			usage();

@@ -67,7 +67,7 @@ mon data avail crit = 0
 [osd.0]
 osd data = $dir/osd
 osd objectstore = memstore
-memstore device bytes = 4294967296
+memstore device bytes = $(( ${RGW_MEMSTORE_MIB:-4096} << 20 ))
 osd class load list = *
 osd class default list = *
 [mgr.x]
@@ -103,7 +103,8 @@ rgw_bucket() {
 	    "http://127.0.0.1:$RGW_PORT/$1" >/dev/null
 }
 
-# rgw_start DIR BUCKET...: sets RGW_PORT and S3_PORT, exports the endpoint and the
+# rgw_start DIR BUCKET...: (the OSD keeps RGW_MEMSTORE_MIB in memory,
+# 4096 by default) sets RGW_PORT and S3_PORT, exports the endpoint and the
 # credentials the tests use, as s3rver_start does.  With RGW_TLS_HOST set
 # (a host name), radosgw serves HTTPS too, at RGW_TLS_PORT, with a
 # certificate for that name from a CA made for the run (RGW_CA, PEM).
