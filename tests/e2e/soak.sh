@@ -52,8 +52,8 @@ soak() {
 		printf "%s: RSS %d KiB at %d s, %d KiB at %d s\n", name, early, at, end, secs
 		if (early <= 0 || end <= 0) { print name ": no RSS samples"; exit 1 }
 		if (ENVIRON["OBJFSD_SANITIZERS"] != "") { print name ": RSS check skipped under sanitizers"; exit 0 }
-		# max(5%, 2 MiB), as the reconnect soak: with 16 workers, each
-		# thread's malloc arena moves by +-150 KiB as it fragments and
+		# max(5%, 2 MiB), as the reconnect soak: with 16 workers, the
+		# malloc arena of each thread moves by +-150 KiB as it fragments and
 		# frees (smaps: the 64 MiB-aligned arenas, no steady growth);
 		# with no pool the same load stays within 1.3%.
 		limit = early * 0.05 > 2048 ? early * 0.05 : 2048
