@@ -303,20 +303,29 @@ lg_forget_flush(struct lg *lg, size_t keep)
 	return 0;
 }
 
+/* Append node to a growable array *v of *n ids (room for *cap). */
+static int
+nodes_push(uint64_t **v, size_t *n, size_t *cap, size_t first_cap,
+    uint64_t node)
+{
+	if (*n == *cap) {
+		size_t c = *cap ? *cap * 2 : first_cap;
+		uint64_t *nv = reallocarray(*v, c, sizeof(*nv));
+
+		if (nv == NULL)
+			return -ENOMEM;
+		*v = nv;
+		*cap = c;
+	}
+	(*v)[(*n)++] = node;
+	return 0;
+}
+
 static int
 lg_forget_later(struct lg *lg, uint64_t node)
 {
-	if (lg->nforget == lg->forget_cap) {
-		size_t cap = lg->forget_cap ? lg->forget_cap * 2 : 4096;
-		uint64_t *v = reallocarray(lg->forget, cap, sizeof(*v));
-
-		if (v == NULL)
-			return -ENOMEM;
-		lg->forget = v;
-		lg->forget_cap = cap;
-	}
-	lg->forget[lg->nforget++] = node;
-	return 0;
+	return nodes_push(&lg->forget, &lg->nforget, &lg->forget_cap, 4096,
+	    node);
 }
 
 /* --- Workloads -------------------------------------------------------- */
@@ -1270,17 +1279,7 @@ struct sc_dirs {
 static int
 sc_dirs_add(struct sc_dirs *d, uint64_t node)
 {
-	if (d->n == d->cap) {
-		size_t cap = d->cap ? d->cap * 2 : 64;
-		uint64_t *v = reallocarray(d->node, cap, sizeof(*v));
-
-		if (v == NULL)
-			return -ENOMEM;
-		d->node = v;
-		d->cap = cap;
-	}
-	d->node[d->n++] = node;
-	return 0;
+	return nodes_push(&d->node, &d->n, &d->cap, 64, node);
 }
 
 /* The entries of one READDIRPLUS reply; directories go into *sub. */
