@@ -470,28 +470,50 @@ rdplus_next(struct lg *lg, struct lg_slot *s)
 	}
 }
 
+/*
+ * The next entry of a READDIRPLUS reply into *dp, stepping *p and *len
+ * past it: 1, 0 at the end, -EPROTO for an entry cut short.
+ */
+static int
+lg_direntplus_next(const char **p, size_t *len,
+    const struct fuse_direntplus **dp)
+{
+	const struct fuse_direntplus *d = (const void *)*p;
+	size_t sz;
+
+	if (*len < FUSE_NAME_OFFSET_DIRENTPLUS)
+		return 0;
+	if ((sz = FUSE_DIRENTPLUS_SIZE(d)) > *len)
+		return -EPROTO;
+	*dp = d;
+	*p += sz;
+	*len -= sz;
+	return 1;
+}
+
+static bool
+lg_is_dot(const struct fuse_direntplus *d)
+{
+	return (d->dirent.namelen == 1 && d->dirent.name[0] == '.') ||
+	    (d->dirent.namelen == 2 && memcmp(d->dirent.name, "..", 2) == 0);
+}
+
 static int
 rdplus_entries(struct lg *lg, struct lg_slot *s, const char *p, size_t len)
 {
-	while (len >= FUSE_NAME_OFFSET_DIRENTPLUS) {
-		const struct fuse_direntplus *d = (const void *)p;
-		size_t sz = FUSE_DIRENTPLUS_SIZE(d);
-		bool dot = (d->dirent.namelen == 1 && d->dirent.name[0] == '.') ||
-		    (d->dirent.namelen == 2 && memcmp(d->dirent.name, "..", 2) == 0);
+	const struct fuse_direntplus *d;
+	int rc;
 
-		if (sz > len)
-			return -EPROTO;
+	while ((rc = lg_direntplus_next(&p, &len, &d)) == 1) {
 		s->off = d->dirent.off;
-		if (!dot) {
-			lg->ops++;
-			if (d->entry_out.nodeid != 0 &&
-			    lg_forget_later(lg, d->entry_out.nodeid) != 0)
-				return -ENOMEM;
-		}
-		p += sz;
-		len -= sz;
+		if (lg_is_dot(d))
+			continue;
+		lg->ops++;
+		if (d->entry_out.nodeid != 0 &&
+		    lg_forget_later(lg, d->entry_out.nodeid) != 0)
+			return -ENOMEM;
 	}
-	return 0;
+	return rc;
 }
 
 static int
@@ -1090,19 +1112,14 @@ mixed_next(struct lg *lg, struct lg_slot *s)
 static int
 mixed_forget_entries(struct lg *lg, const char *p, size_t len)
 {
-	while (len >= FUSE_NAME_OFFSET_DIRENTPLUS) {
-		const struct fuse_direntplus *d = (const void *)p;
-		size_t sz = FUSE_DIRENTPLUS_SIZE(d);
+	const struct fuse_direntplus *d;
+	int rc;
 
-		if (sz > len)
-			return -EPROTO;
+	while ((rc = lg_direntplus_next(&p, &len, &d)) == 1)
 		if (d->entry_out.nodeid != 0 &&
 		    lg_forget_later(lg, d->entry_out.nodeid) != 0)
 			return -ENOMEM;
-		p += sz;
-		len -= sz;
-	}
-	return 0;
+	return rc;
 }
 
 static int
@@ -1287,28 +1304,21 @@ static int
 sc_entries(struct lg *lg, const char *p, size_t len, uint64_t *off,
     struct sc_dirs *sub)
 {
-	while (len >= FUSE_NAME_OFFSET_DIRENTPLUS) {
-		const struct fuse_direntplus *d = (const void *)p;
-		size_t sz = FUSE_DIRENTPLUS_SIZE(d);
-		bool dot = (d->dirent.namelen == 1 && d->dirent.name[0] == '.') ||
-		    (d->dirent.namelen == 2 && memcmp(d->dirent.name, "..", 2) == 0);
-		int rc;
+	const struct fuse_direntplus *d;
+	int rc;
 
-		if (sz > len)
-			return -EPROTO;
+	while ((rc = lg_direntplus_next(&p, &len, &d)) == 1) {
 		*off = d->dirent.off;
-		if (!dot && d->entry_out.nodeid != 0) {
-			lg->counter++;	/* entries seen */
-			if ((rc = lg_forget_later(lg, d->entry_out.nodeid)) != 0)
-				return rc;
-			if (sub != NULL && S_ISDIR(d->entry_out.attr.mode) &&
-			    (rc = sc_dirs_add(sub, d->entry_out.nodeid)) != 0)
-				return rc;
-		}
-		p += sz;
-		len -= sz;
+		if (lg_is_dot(d) || d->entry_out.nodeid == 0)
+			continue;
+		lg->counter++;	/* entries seen */
+		if ((rc = lg_forget_later(lg, d->entry_out.nodeid)) != 0)
+			return rc;
+		if (sub != NULL && S_ISDIR(d->entry_out.attr.mode) &&
+		    (rc = sc_dirs_add(sub, d->entry_out.nodeid)) != 0)
+			return rc;
 	}
-	return 0;
+	return rc;
 }
 
 /* OPENDIR, READDIRPLUS until an empty reply, RELEASEDIR; then, with
