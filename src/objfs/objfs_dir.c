@@ -422,12 +422,12 @@ objfs_releasedir(struct objfs *fs, uint64_t fh)
  * per object: the next DIR_HEAD_BATCH entries are looked up together
  * (side by side in the store) and kept with the handle, since one reply
  * holds fewer entries than a batch and the next READDIRPLUS continues.
+ * A batch belongs to the handle's snapshot: dl_attach() drops it.
  */
 #define DIR_HEAD_BATCH		64
 
 struct dl_heads {
-	struct objfs_dirlist	*dir;	/* the snapshot they belong to */
-	size_t			 first;	/* its entry index */
+	size_t			 first;	/* the snapshot's entry index */
 	size_t			 n;
 	bool			 have[DIR_HEAD_BATCH];
 	int			 rcs[DIR_HEAD_BATCH];
@@ -454,32 +454,36 @@ dl_heads_at(const struct objfs_handle *h, size_t i)
 {
 	const struct dl_heads *b = h->heads;
 
-	if (b == NULL || b->dir != h->dir || i < b->first ||
+	if (b == NULL || i < b->first ||
 	    i - b->first >= b->n || !b->have[i - b->first] ||
 	    b->rcs[i - b->first] != 0)
 		return NULL;
 	return &b->attrs[i - b->first];
 }
 
-/* The names of entries first.. that need a HEAD, into keys[]. */
+/*
+ * The keys of entries first.. that need a HEAD, into keys[]; the batch
+ * ends before an entry that cannot be had (READDIRPLUS meets the error
+ * itself when it gets there).
+ */
 static size_t
 dl_heads_keys(struct objfs *fs, struct objfs_handle *h, size_t first,
-    struct dl_heads *b, char **keys, int *rc)
+    struct dl_heads *b, char **keys)
 {
 	const struct dl_entry *de;
 	size_t nkeys = 0;
+	int rc;
 
 	for (b->n = 0; b->n < DIR_HEAD_BATCH; b->n++) {
-		if ((de = dl_get(fs, h->inode, h->dir, first + b->n, rc)) ==
+		if ((de = dl_get(fs, h->inode, h->dir, first + b->n, &rc)) ==
 		    NULL)
 			break;
 		b->have[b->n] = de->attr == NULL && de->type != S_IFDIR;
-		if (!b->have[b->n])
-			continue;
-		if ((*rc = objfs_child_key(h->inode, de->name,
-		    &keys[nkeys])) != 0)
+		if (b->have[b->n] && objfs_child_key(h->inode, de->name,
+		    &keys[nkeys++]) != 0) {
+			nkeys--;
 			break;
-		nkeys++;
+		}
 	}
 	return nkeys;
 }
@@ -489,13 +493,13 @@ static void
 dl_heads_fetch(struct objfs *fs, struct objfs_handle *h, size_t first)
 {
 	struct store_attr attrs[DIR_HEAD_BATCH];
-	int rcs[DIR_HEAD_BATCH], rc = 0;
+	int rcs[DIR_HEAD_BATCH];
 	char *keys[DIR_HEAD_BATCH];
 	struct dl_heads *b;
 	size_t nkeys, k = 0;
 
 	if (store_is_tree(fs->store) || (h->heads != NULL &&
-	    h->heads->dir == h->dir && first >= h->heads->first &&
+	    first >= h->heads->first &&
 	    first - h->heads->first < h->heads->n))
 		return;
 	objfs_dir_heads_free(fs, h);
@@ -505,22 +509,19 @@ dl_heads_fetch(struct objfs *fs, struct objfs_handle *h, size_t first)
 		membudget_give(fs->opts.budget, sizeof(*b));
 		return;
 	}
-	b->dir = h->dir;
 	b->first = first;
 	h->heads = b;
-	nkeys = dl_heads_keys(fs, h, first, b, keys, &rc);
+	nkeys = dl_heads_keys(fs, h, first, b, keys);
 	store_head_many(fs->store, (const char *const *)keys, nkeys, attrs,
 	    rcs);
+	/* Every entry below b->n that wants a HEAD has its key. */
 	for (size_t i = 0; i < b->n; i++) {
 		store_attr_init(&b->attrs[i]);
 		if (!b->have[i])
 			continue;
-		if (k < nkeys) {
-			b->attrs[i] = attrs[k];
-			b->rcs[i] = rcs[k];
-			free(keys[k++]);
-		} else
-			b->have[i] = false;	/* its key failed */
+		b->attrs[i] = attrs[k];
+		b->rcs[i] = rcs[k];
+		free(keys[k++]);
 	}
 }
 
