@@ -147,10 +147,13 @@ s3_stats_sent(const struct s3_stats *st, enum s3_kind k)
 {
 	uint64_t sum = 0;
 
-	for (int i = 0; i < S3K_N; i++)
-		for (int o = 0; o < S3O_N; o++)
-			if (k == S3K_N || (int)k == i)
-				sum += s3_stats_get(st, i, o);
+	if (k == S3K_N) {
+		for (int i = 0; i < S3K_N; i++)
+			sum += s3_stats_sent(st, i);
+		return sum;
+	}
+	for (int o = 0; o < S3O_N; o++)
+		sum += s3_stats_get(st, k, o);
 	return sum;
 }
 
@@ -161,10 +164,11 @@ s3_stats_log(const struct s3_stats *st)
 	log_info("s3 requests: %llu in all",
 	    (unsigned long long)s3_stats_sent(st, S3K_N));
 	for (int k = 0; k < S3K_N; k++) {
+		uint64_t sent = s3_stats_sent(st, k);
 		char line[160];
 		size_t len = 0;
 
-		if (s3_stats_sent(st, k) == 0)
+		if (sent == 0)
 			continue;
 		for (int o = 0; o < S3O_N; o++) {
 			uint64_t n = s3_stats_get(st, k, o);
@@ -180,6 +184,6 @@ s3_stats_log(const struct s3_stats *st)
 			len += (size_t)w;
 		}
 		log_info("s3 requests: %s %llu (%s)", s3_kind_names[k],
-		    (unsigned long long)s3_stats_sent(st, k), line);
+		    (unsigned long long)sent, line);
 	}
 }
