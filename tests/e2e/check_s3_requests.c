@@ -16,6 +16,7 @@
 
 #include "check_common.h"
 #include "check_run.h"
+#include "membudget.h"
 #include "objfs.h"
 #include "s3_internal.h"
 #include "s3_test_config.h"
@@ -25,12 +26,28 @@
 
 static struct objfs *fs;
 static struct store *st;
+static struct membudget *budget;
 static const struct objfs_ctx ctx = { 0, 0, 1 };
+
+/* A budget the size of what a test gives setup_with(). */
+static void
+setup_with(uint64_t limit)
+{
+	budget = membudget_new(limit);
+	s3_test_objfs("req", budget, &st, &fs, NULL);
+}
 
 static void
 setup(void)
 {
-	s3_test_objfs("req", NULL, &st, &fs, NULL);
+	setup_with(64u << 20);
+}
+
+/* Too small for one batch of looked-up attributes. */
+static void
+setup_tiny_budget(void)
+{
+	setup_with(1);
 }
 
 static void
@@ -38,6 +55,7 @@ teardown(void)
 {
 	objfs_free(fs);
 	store_close(st);
+	membudget_free(budget);
 }
 
 static const struct s3_stats *
@@ -115,6 +133,7 @@ END_TEST
 
 struct count {
 	unsigned n;
+	unsigned bad;
 	uint64_t off;
 };
 
@@ -125,49 +144,78 @@ count_cb(void *arg, const char *name, mode_t type, uint64_t ino,
 	struct count *c = arg;
 
 	(void)name;
-	(void)type;
 	(void)ino;
-	(void)e;
 	c->n++;
 	c->off = off;
+	/* Every object comes with the metadata put_object() gave it. */
+	if (type == S_IFREG && (e == NULL || e->st.st_mode != (S_IFREG | 0640)))
+		c->bad++;
 	return 0;
 }
 
-START_TEST(readdirplus_lists_in_pages_and_heads_in_parallel)
+/* N objects in d/, then READDIRPLUS of d/ to its end; c counts. */
+static void
+readdirplus_of(int n, struct count *c, uint64_t *lists, uint64_t *heads)
 {
-	enum { N = 1500 };
 	struct objfs_entry e;
-	struct count c = { 0 };
-	uint64_t lists, heads, fh;
+	uint64_t fh;
 	char key[64];
 
-	for (int i = 0; i < N; i++) {
+	for (int i = 0; i < n; i++) {
 		snprintf(key, sizeof(key), "d/f%04d", i);
 		put_object(key);
 	}
 	ck_assert_int_eq(objfs_lookup(fs, ROOT, "d", &e), 0);
 	ck_assert_int_eq(objfs_opendir(fs, e.ino, &fh), 0);
-	lists = sent(S3K_LIST);
-	heads = sent(S3K_HEAD);
+	*lists = sent(S3K_LIST);
+	*heads = sent(S3K_HEAD);
 	s3_stats_reset_inflight_max((struct s3_stats *)stats());
 	for (;;) {
-		unsigned before = c.n;
+		unsigned before = c->n;
 
-		ck_assert_int_eq(objfs_readdir(fs, fh, c.off, true, count_cb,
-		    &c), 0);
-		if (c.n == before)
+		ck_assert_int_eq(objfs_readdir(fs, fh, c->off, true, count_cb,
+		    c), 0);
+		if (c->n == before)
 			break;
 	}
-	ck_assert_uint_eq(c.n, N + 2);
-	fprintf(stderr, "readdirplus of %d: %llu LIST, %llu HEAD, %llu at most in flight\n",
-	    N, (unsigned long long)(sent(S3K_LIST) - lists),
-	    (unsigned long long)(sent(S3K_HEAD) - heads),
-	    (unsigned long long)s3_stats_inflight_max(stats()));
-	ck_assert_uint_le(sent(S3K_LIST) - lists, (N + 999) / 1000);
-	ck_assert_uint_le(sent(S3K_HEAD) - heads, N);
-	if (sent(S3K_HEAD) - heads > 0)
-		ck_assert_uint_ge(s3_stats_inflight_max(stats()), 16);
+	*lists = sent(S3K_LIST) - *lists;
+	*heads = sent(S3K_HEAD) - *heads;
 	ck_assert_int_eq(objfs_releasedir(fs, fh), 0);
+	/* The batches went with the handle. */
+	ck_assert_uint_eq(membudget_used(budget), 0);
+}
+
+START_TEST(readdirplus_lists_in_pages_and_heads_in_parallel)
+{
+	enum { N = 1500 };
+	struct count c = { 0 };
+	uint64_t lists, heads;
+
+	readdirplus_of(N, &c, &lists, &heads);
+	ck_assert_uint_eq(c.n, N + 2);
+	ck_assert_uint_eq(c.bad, 0);
+	fprintf(stderr, "readdirplus of %d: %llu LIST, %llu HEAD, %llu at most "
+	    "in flight\n", N, (unsigned long long)lists,
+	    (unsigned long long)heads,
+	    (unsigned long long)s3_stats_inflight_max(stats()));
+	ck_assert_uint_le(lists, (N + 999) / 1000);
+	ck_assert_uint_le(heads, N);
+	ck_assert_uint_ge(s3_stats_inflight_max(stats()), 16);
+}
+END_TEST
+
+/* Past the cache budget the look-ahead is left out: one HEAD at a time. */
+START_TEST(readdirplus_past_the_budget_heads_one_by_one)
+{
+	enum { N = 100 };
+	struct count c = { 0 };
+	uint64_t lists, heads;
+
+	readdirplus_of(N, &c, &lists, &heads);
+	ck_assert_uint_eq(c.n, N + 2);
+	ck_assert_uint_eq(c.bad, 0);
+	ck_assert_uint_eq(heads, N);
+	ck_assert_uint_eq(s3_stats_inflight_max(stats()), 1);
 }
 END_TEST
 
@@ -186,6 +234,11 @@ main(void)
 	tcase_add_test(tc, known_file_costs_one_request);
 	tcase_add_test(tc, negative_lookup_costs_two_requests);
 	tcase_add_test(tc, readdirplus_lists_in_pages_and_heads_in_parallel);
+	suite_add_tcase(s, tc);
+	tc = tcase_create("tiny budget");
+	tcase_add_checked_fixture(tc, setup_tiny_budget, teardown);
+	tcase_set_timeout(tc, 300);
+	tcase_add_test(tc, readdirplus_past_the_budget_heads_one_by_one);
 	suite_add_tcase(s, tc);
 	return check_run(s, "check_s3_requests", LOG_LEVEL_WARN);
 }

@@ -16,7 +16,8 @@ struct store;
 void	s3_test_config(struct store_s3_config *c, unsigned retries);
 /*
  * A store on a fresh prefix TAG-PID-RANDOM of OBJFSD_TEST_S3_BUCKET and
- * objfs on it (modes 0644/0755), asserted to open; budget may be NULL;
+ * objfs on it (modes 0644/0755), asserted to open; budget (NULL: none)
+ * serves both, as the daemon's --cache-memory does;
  * the store's URL into url[S3_TEST_URL_MAX] unless NULL.
  */
 #define S3_TEST_URL_MAX	160
