@@ -35,7 +35,8 @@ guest_tools_present() {
 }
 
 # guest_build_initrd OUT.gz SCRIPT: an initramfs whose /init loads the
-# virtio-fs modules, runs SCRIPT and powers off.
+# virtio-fs modules, runs SCRIPT and powers off.  GUEST_EXTRA_BIN: static
+# programs to put in its /bin beside busybox.
 guest_build_initrd() {
 	local out=$1 script=$2 tree m f
 	tree=$(mktemp -d)
@@ -52,6 +53,7 @@ guest_build_initrd() {
 		esac
 	done
 	cp "$script" "$tree"/test.sh
+	for f in ${GUEST_EXTRA_BIN:-}; do cp "$f" "$tree"/bin/ || { rm -rf "$tree"; return 1; }; done
 	cat > "$tree"/init <<'INIT'
 #!/bin/busybox sh
 /bin/busybox --install -s /bin
