@@ -450,6 +450,40 @@ START_TEST(metadata_from_s3fs)
 }
 END_TEST
 
+/* Nanoseconds go out as s3fs writes them and come back exactly. */
+START_TEST(metadata_nanoseconds)
+{
+	struct store_attr a = { .has = STORE_ATTR_MTIME | STORE_ATTR_ATIME |
+	    STORE_ATTR_CTIME, .mtime = { 2147483647, 987654321 },
+	    .atime = { 1000000000, 5 }, .ctime = { 1000000000, 0 } };
+	struct store_attr back = { 0 };
+	struct s3_hdrs h = { 0 };
+
+	ck_assert_int_eq(s3_meta_to_headers(&a, false, &h), 0);
+	ck_assert_str_eq(s3_hdrs_get(&h, "x-amz-meta-mtime"),
+	    "2147483647.987654321");
+	ck_assert_str_eq(s3_hdrs_get(&h, "x-amz-meta-atime"),
+	    "1000000000.000000005");
+	ck_assert_str_eq(s3_hdrs_get(&h, "x-amz-meta-ctime"), "1000000000");
+	ck_assert_int_eq(s3_meta_from_headers(&h, &back), 0);
+	ck_assert_int_eq(back.mtime.tv_sec, 2147483647);
+	ck_assert_int_eq(back.mtime.tv_nsec, 987654321);
+	ck_assert_int_eq(back.atime.tv_nsec, 5);
+	ck_assert_int_eq(back.ctime.tv_nsec, 0);
+	s3_hdrs_free(&h);
+	store_attr_clear(&back);
+	store_attr_init(&back);
+	/* Past nine digits: dropped; not a number: not a time. */
+	s3_hdrs_add(&h, "x-amz-meta-mtime", "12.1234567891");
+	s3_hdrs_add(&h, "x-amz-meta-ctime", "12.5x");
+	ck_assert_int_eq(s3_meta_from_headers(&h, &back), 0);
+	ck_assert_int_eq(back.mtime.tv_nsec, 123456789);
+	ck_assert(!(back.has & STORE_ATTR_CTIME));
+	store_attr_clear(&back);
+	s3_hdrs_free(&h);
+}
+END_TEST
+
 START_TEST(xattr_header_rejects_garbage)
 {
 	static const char *const bad[] = {
@@ -718,6 +752,7 @@ s3_suite(void)
 	tc = tcase_create("metadata");
 	tcase_add_test(tc, metadata_round_trip);
 	tcase_add_test(tc, metadata_from_s3fs);
+	tcase_add_test(tc, metadata_nanoseconds);
 	tcase_add_test(tc, xattr_header_rejects_garbage);
 	tcase_add_test(tc, metadata_is_capped_at_2k);
 	tcase_add_test(tc, credentials_order);

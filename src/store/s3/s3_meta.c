@@ -5,7 +5,7 @@
  *
  *   x-amz-meta-mode    st_mode in decimal, file type bits included
  *   x-amz-meta-uid, -gid
- *   x-amz-meta-mtime, -ctime, -atime   decimal seconds
+ *   x-amz-meta-mtime, -ctime, -atime   decimal seconds[.nanoseconds]
  *   x-amz-meta-xattr   URL-encoded JSON: {"user.name":"base64 value"}
  */
 #include "config.h"
@@ -30,12 +30,21 @@ add_u64(struct s3_hdrs *h, const char *name, unsigned long long v)
 	return s3_hdrs_add(h, name, buf);
 }
 
+/*
+ * Whole seconds, then nine digits of nanoseconds when there are any: the
+ * form s3fs writes and reads (older s3fs and other tools read the
+ * seconds before the dot).
+ */
 static int
 add_time(struct s3_hdrs *h, const char *name, const struct timespec *ts)
 {
-	char buf[32];
+	char buf[40];
 
-	snprintf(buf, sizeof(buf), "%lld", (long long)ts->tv_sec);
+	if (ts->tv_nsec > 0 && ts->tv_nsec < 1000000000)
+		snprintf(buf, sizeof(buf), "%lld.%09ld", (long long)ts->tv_sec,
+		    ts->tv_nsec);
+	else
+		snprintf(buf, sizeof(buf), "%lld", (long long)ts->tv_sec);
 	return s3_hdrs_add(h, name, buf);
 }
 
@@ -221,20 +230,31 @@ parse_u64(const char *s, unsigned long long *v)
 	return *end == '\0';
 }
 
-/* Seconds, with an optional fraction (other tools write one). */
+/*
+ * Seconds with an optional decimal fraction, exact to the nanosecond (a
+ * double would lose the last digits of a time near 2^31 s); digits past
+ * the ninth are dropped.
+ */
 static bool
 parse_time(const char *s, struct timespec *ts)
 {
+	unsigned long long sec;
+	long nsec = 0, scale = 100000000;
 	char *end;
-	double d;
 
 	if (s == NULL || !isdigit((unsigned char)*s))
 		return false;
-	d = strtod(s, &end);
-	if (*end != '\0' || d < 0 || d > 1e12)
+	errno = 0;
+	sec = strtoull(s, &end, 10);
+	if (errno != 0 || sec > 1000000000000ULL)
 		return false;
-	ts->tv_sec = (time_t)d;
-	ts->tv_nsec = (long)((d - (double)ts->tv_sec) * 1e9);
+	if (*end == '.')
+		for (end++; isdigit((unsigned char)*end); end++, scale /= 10)
+			nsec += (*end - '0') * scale;
+	if (*end != '\0')
+		return false;
+	ts->tv_sec = (time_t)sec;
+	ts->tv_nsec = nsec;
 	return true;
 }
 

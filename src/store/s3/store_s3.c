@@ -751,6 +751,7 @@ s3_report(struct store *st)
 const struct store_ops store_s3_ops = {
 	.scheme = "s3",
 	.usage = "s3://BUCKET[/PREFIX]",
+	.caps = STORE_CAP_NSEC,		/* in x-amz-meta-*time, as s3fs */
 	.open = s3_open,
 	.close = s3_close,
 	.head = s3_head,
