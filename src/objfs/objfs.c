@@ -117,7 +117,8 @@ objfs_new(const struct objfs_options *opts, struct objfs **fsp)
 	fs->max_handles = opts->max_handles != 0 ? opts->max_handles :
 	    OBJFS_MAX_HANDLES;
 	objfs_trim_start(fs);
-	if ((rc = objfs_inode_init_table(fs)) != 0) {
+	if ((rc = objfs_dirfacts_init(fs)) != 0 ||
+	    (rc = objfs_inode_init_table(fs)) != 0) {
 		objfs_free(fs);
 		return rc;
 	}
@@ -133,6 +134,7 @@ objfs_free(struct objfs *fs)
 	objfs_trim_stop(fs);
 	objfs_handle_close_all(fs);
 	objfs_inode_free_table(fs);
+	objfs_dirfacts_free(fs);
 	pthread_rwlock_destroy(&fs->handle_lock);
 	pthread_mutex_destroy(&fs->listing_lock);
 	pthread_rwlock_destroy(&fs->table_lock);
@@ -340,14 +342,49 @@ objfs_stat(struct objfs *fs, const struct objfs_inode *ino,
 	if (!store_has_nsec(fs->store))
 		st->st_mtim.tv_nsec = st->st_atim.tv_nsec =
 		    st->st_ctim.tv_nsec = 0;
+	if (ino->type == S_IFDIR)
+		objfs_dirfacts_apply(fs, ino->key, st);
 }
 
-/* Metadata for an object a caller creates now. */
+/*
+ * The mode and group of directory dir as the kernel sees them: noted on
+ * object stores, else (a tree store's head is cheap) looked up.
+ */
+static bool
+objfs_dir_perm(struct objfs *fs, struct objfs_inode *dir, mode_t *mode,
+    gid_t *gid)
+{
+	struct store_attr a;
+	struct stat st;
+	int rc;
+
+	if (objfs_dirfacts_perm(fs, dir->key, mode, gid))
+		return true;
+	pthread_mutex_lock(&dir->lock);
+	rc = objfs_head_inode(fs, dir, &a);
+	pthread_mutex_unlock(&dir->lock);
+	if (rc == 0) {
+		objfs_stat(fs, dir, &a, &st);
+		*mode = st.st_mode;
+		*gid = st.st_gid;
+	}
+	store_attr_clear(&a);
+	return rc == 0;
+}
+
+/*
+ * Metadata for an object a caller creates now in dir.  In a set-gid
+ * directory it takes the directory's group, and a directory the set-gid
+ * bit too, as the kernel does on local file systems (over FUSE it leaves
+ * that to the server).
+ */
 void
-objfs_owner_attr(struct objfs *fs, const struct objfs_ctx *ctx, mode_t mode,
-    struct store_attr *a)
+objfs_owner_attr(struct objfs *fs, const struct objfs_ctx *ctx,
+    struct objfs_inode *dir, mode_t mode, struct store_attr *a)
 {
 	struct timespec now;
+	mode_t dmode;
+	gid_t dgid;
 
 	store_attr_init(a);
 	clock_gettime(CLOCK_REALTIME, &now);
@@ -357,6 +394,11 @@ objfs_owner_attr(struct objfs *fs, const struct objfs_ctx *ctx, mode_t mode,
 	a->uid = ctx->uid;
 	a->gid = ctx->gid;
 	a->mtime = a->atime = a->ctime = now;
+	if (objfs_dir_perm(fs, dir, &dmode, &dgid) && (dmode & S_ISGID)) {
+		a->gid = dgid;
+		if (S_ISDIR(mode))
+			a->mode |= S_ISGID;
+	}
 }
 
 int

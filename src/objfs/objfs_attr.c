@@ -398,6 +398,10 @@ objfs_setattr(struct objfs *fs, const struct objfs_ctx *ctx, uint64_t nodeid,
 		objfs_setattr_changes(sa, &cur, ino->type, &chg);
 		if (chg.has != 0)
 			rc = objfs_apply_meta(fs, ino, &cur, &chg);
+		/* Times set by hand replace those of the last change. */
+		if (rc == 0 && ino->type == S_IFDIR &&
+		    (chg.has & STORE_ATTR_MTIME))
+			objfs_dirfacts_times_set(fs, ino->key);
 		store_attr_clear(&chg);
 	}
 	store_attr_clear(&cur);

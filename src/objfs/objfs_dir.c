@@ -73,6 +73,7 @@ struct objfs_dirlist {
 	size_t			 nnames;
 	char			*cont;
 	bool			 done;
+	uint64_t		 subdirs;	/* entries that are directories */
 	unsigned		 stalled;	/* pages with nothing new */
 	size_t			 charged;	/* to the budget */
 };
@@ -277,6 +278,8 @@ dl_add(struct objfs *fs, struct objfs_dirlist *d, struct store_entry *se)
 	e->name = se->name;	/* ownership moves here */
 	se->name = NULL;
 	e->type = dl_type(se);
+	if (e->type == S_IFDIR)
+		d->subdirs++;
 	e->attr = attr;
 	if (attr != NULL) {
 		*attr = se->attr;	/* with its xattrs */
@@ -337,6 +340,10 @@ dl_fetch(struct objfs *fs, struct objfs_inode *dir, struct objfs_dirlist *d)
 		if (d->cont == NULL) {
 			d->done = true;
 			dl_names_free(fs, d);	/* no page left to repeat */
+			/* Unchanged while listed: the count is the link count's. */
+			if (d->gen == __atomic_load_n(&dir->listing_gen,
+			    __ATOMIC_ACQUIRE))
+				objfs_dirfacts_subdirs(fs, dir->key, d->subdirs);
 		}
 	}
 	store_listing_clear(&l);

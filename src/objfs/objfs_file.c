@@ -157,19 +157,20 @@ objfs_open(struct objfs *fs, uint64_t nodeid, int flags, bool kill_suidgid,
 /* A new, empty object, with a stage ready so no write has to fetch it. */
 static int
 objfs_create_new(struct objfs *fs, const struct objfs_ctx *ctx,
-    const char *key, mode_t mode, struct objfs_entry *e,
-    struct objfs_inode **inop)
+    struct objfs_inode *dir, const char *key, mode_t mode,
+    struct objfs_entry *e, struct objfs_inode **inop)
 {
 	struct objfs_inode *ino;
 	struct store_attr a;
 	int rc;
 
-	objfs_owner_attr(fs, ctx, S_IFREG | (mode & 07777), &a);
+	objfs_owner_attr(fs, ctx, dir, S_IFREG | (mode & 07777), &a);
 	if ((rc = store_put(fs->store, key, -1, 0, &a)) != 0 ||
 	    (rc = objfs_inode_intern(fs, key, S_IFREG, &ino)) != 0) {
 		store_attr_clear(&a);
 		return rc;
 	}
+	objfs_dirfacts_changed(fs, dir->key, 0);
 	pthread_mutex_lock(&ino->lock);
 	if (ino->stage == NULL)
 		rc = objfs_stage_open(fs, ino, false, &a);
@@ -202,7 +203,7 @@ objfs_create(struct objfs *fs, const struct objfs_ctx *ctx, uint64_t parent,
 	else if (rc == 0)	/* it appeared meanwhile: open it */
 		rc = objfs_entry_for(fs, dir, name, e, &ino);
 	else if (rc == -ENOENT)
-		rc = objfs_create_new(fs, ctx, key, mode, e, &ino);
+		rc = objfs_create_new(fs, ctx, dir, key, mode, e, &ino);
 	if (rc == 0 && (rc = objfs_open_inode(fs, ino, flags, false, fh)) != 0) {
 		objfs_forget(fs, ino->ino, 1);
 		objfs_inode_put(fs, ino);

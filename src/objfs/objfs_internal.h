@@ -109,6 +109,8 @@ struct objfs {
 	struct objfs_inode	*root;
 	pthread_mutex_t		 listing_lock;	/* dir->listing, its refs */
 
+	struct objfs_dirfacts	*dirfacts;	/* objfs_dirfacts.c */
+
 	/* objfs_trim.c */
 	pthread_t		 trim_thread;
 	pthread_mutex_t		 trim_lock;
@@ -132,10 +134,22 @@ int	objfs_exists(struct objfs *fs, const char *key, mode_t *type);
 void	objfs_stat(struct objfs *fs, const struct objfs_inode *ino,
 	    const struct store_attr *a, struct stat *st);
 void	objfs_owner_attr(struct objfs *fs, const struct objfs_ctx *ctx,
-	    mode_t mode, struct store_attr *a);
+	    struct objfs_inode *dir, mode_t mode, struct store_attr *a);
 void	objfs_ns_read(struct objfs *fs);
 void	objfs_ns_write(struct objfs *fs);
 void	objfs_ns_unlock(struct objfs *fs);
+
+/* objfs_dirfacts.c */
+int	objfs_dirfacts_init(struct objfs *fs);
+void	objfs_dirfacts_free(struct objfs *fs);
+void	objfs_dirfacts_changed(struct objfs *fs, const char *key, int subdirs);
+void	objfs_dirfacts_subdirs(struct objfs *fs, const char *key, uint64_t n);
+void	objfs_dirfacts_times_set(struct objfs *fs, const char *key);
+void	objfs_dirfacts_forget(struct objfs *fs, const char *key);
+void	objfs_dirfacts_apply(struct objfs *fs, const char *key,
+	    struct stat *st);
+bool	objfs_dirfacts_perm(struct objfs *fs, const char *key, mode_t *mode,
+	    gid_t *gid);
 
 /* objfs_trim.c */
 void	objfs_trim_start(struct objfs *fs);

@@ -65,12 +65,16 @@ objfs_make(struct objfs *fs, const struct objfs_ctx *ctx, uint64_t parent,
 	if (rc == 0)
 		rc = -EEXIST;
 	else if (rc == -ENOENT) {
-		objfs_owner_attr(fs, ctx, mode, &a);
+		objfs_owner_attr(fs, ctx, dir, mode, &a);
 		rc = make(fs, key, &a, arg);
 		store_attr_clear(&a);
 	}
-	if (rc == 0)
+	if (rc == 0) {
+		objfs_dirfacts_changed(fs, dir->key, S_ISDIR(mode) ? 1 : 0);
+		if (S_ISDIR(mode))
+			objfs_dirfacts_subdirs(fs, key, 0);
 		rc = objfs_entry_for(fs, dir, name, e, NULL);
+	}
 	objfs_change_end(fs, dir, key);
 	return rc;
 }
@@ -280,6 +284,10 @@ objfs_remove(struct objfs *fs, uint64_t parent, const char *name,
 		rc = objfs_keep_parent(fs, key);
 	if (rc == 0)
 		rc = remove(fs, key, type);
+	if (rc == 0 && type == S_IFDIR)
+		objfs_dirfacts_forget(fs, key);
+	if (rc == 0)
+		objfs_dirfacts_changed(fs, dir->key, type == S_IFDIR ? -1 : 0);
 	objfs_change_end(fs, dir, key);
 	return rc;
 }
@@ -419,6 +427,21 @@ objfs_rename_check(struct objfs *fs, const struct rename_args *r, char **src,
 	return dtype == S_IFDIR ? objfs_dir_empty(fs, *dst) : 0;
 }
 
+/* Both directories changed; a directory moved takes its count along. */
+static void
+objfs_rename_facts(struct objfs *fs, const struct rename_args *r,
+    const char *src, const char *dst, mode_t stype, bool dst_exists)
+{
+	bool dir = stype == S_IFDIR;
+
+	if (dir) {
+		objfs_dirfacts_forget(fs, src);
+		objfs_dirfacts_forget(fs, dst);
+	}
+	objfs_dirfacts_changed(fs, r->dir->key, dir ? -1 : 0);
+	objfs_dirfacts_changed(fs, r->newdir->key, dir && !dst_exists ? 1 : 0);
+}
+
 static int
 objfs_rename_locked(struct objfs *fs, const struct rename_args *r)
 {
@@ -445,6 +468,8 @@ objfs_rename_locked(struct objfs *fs, const struct rename_args *r)
 		rc = objfs_inode_rekey(fs, ino, dst);
 		objfs_inode_put(fs, ino);
 	}
+	if (rc == 0)
+		objfs_rename_facts(fs, r, src, dst, stype, dst_exists);
 out:
 	free(src);
 	free(dst);
