@@ -675,6 +675,153 @@ STORE_TEST(chmod_chown_utimens)
 	ck_assert_uint_eq(stat_(ino).st_uid, 42);
 }
 
+/* Times set by hand long ago, so that any change shows. */
+static void
+set_old_times(uint64_t ino)
+{
+	struct objfs_setattr sa = { .valid = OBJFS_SET_MTIME | OBJFS_SET_ATIME,
+	    .mtime = { 1000000000, 0 }, .atime = { 1000000000, 0 } };
+	struct stat sb;
+
+	ck_assert_int_eq(objfs_setattr(fs, &ctx, ino, 0, &sa, &sb), 0);
+	ck_assert_int_eq(stat_(ino).st_mtim.tv_sec, 1000000000);
+}
+
+/* Each name made or removed in a directory moves its mtime and ctime. */
+STORE_TEST(directory_times_follow_its_names)
+{
+	uint64_t d = mkdir_(ROOT, "d"), d2 = mkdir_(ROOT, "d2"), fh;
+	struct objfs_entry e;
+	struct stat sb;
+
+	mkfile(d, "old", "x");
+	for (int step = 0; step < 8; step++) {
+		set_old_times(d);
+		switch (step) {
+		case 0:
+			ck_assert_int_eq(objfs_create(fs, &ctx, d, "f", 0644,
+			    O_CREAT | O_WRONLY, &e, &fh), 0);
+			ck_assert_int_eq(objfs_release(fs, fh), 0);
+			break;
+		case 1:
+			ck_assert_int_eq(objfs_mkdir(fs, &ctx, d, "sub", 0755,
+			    &e), 0);
+			break;
+		case 2:
+			ck_assert_int_eq(objfs_symlink(fs, &ctx, d, "l", "t",
+			    &e), 0);
+			break;
+		case 3:
+			ck_assert_int_eq(objfs_mknod(fs, &ctx, d, "p",
+			    S_IFIFO | 0644, 0, &e), 0);
+			break;
+		case 4:
+			ck_assert_int_eq(objfs_unlink(fs, d, "f"), 0);
+			break;
+		case 5:
+			ck_assert_int_eq(objfs_rmdir(fs, d, "sub"), 0);
+			break;
+		case 6:
+			ck_assert_int_eq(objfs_rename(fs, d, "l", d2, "l", 0),
+			    0);
+			break;
+		case 7:
+			ck_assert_int_eq(objfs_rename(fs, d2, "l", d, "l2", 0),
+			    0);
+			break;
+		}
+		/* Also once the kernel forgot the directory's inode. */
+		if (step == 7) {
+			objfs_forget(fs, d, 1);
+			d = lookup(ROOT, "d");
+		}
+		sb = stat_(d);
+		ck_assert_msg(sb.st_mtim.tv_sec > 1000000000,
+		    "step %d left mtime %lld", step, (long long)sb.st_mtim.tv_sec);
+		ck_assert_int_ge(sb.st_ctim.tv_sec, sb.st_mtim.tv_sec);
+	}
+	/* Renamed out of it, the source directory moved too. */
+	set_old_times(d2);
+	ck_assert_int_eq(objfs_rename(fs, d, "l2", d2, "l3", 0), 0);
+	ck_assert_int_gt(stat_(d2).st_mtim.tv_sec, 1000000000);
+	ck_assert_int_gt(stat_(d).st_mtim.tv_sec, 1000000000);
+	/* A change refused changes nothing. */
+	set_old_times(d);
+	ck_assert_int_eq(objfs_mkdir(fs, &ctx, d, "old", 0755, &e), -EEXIST);
+	ck_assert_int_eq(objfs_unlink(fs, d, "none"), -ENOENT);
+	ck_assert_int_eq(stat_(d).st_mtim.tv_sec, 1000000000);
+}
+
+/* A directory links to itself, its parent's entry and each subdirectory. */
+STORE_TEST(directory_link_counts)
+{
+	uint64_t d = mkdir_(ROOT, "d"), fh;
+	struct collect c = { .room = 100 };
+	struct objfs *again;
+	struct objfs_options o = { .store = st, .file_mode = 0644,
+	    .dir_mode = 0755, .cache_dir = cachedir };
+	struct objfs_entry e;
+	struct stat sb;
+
+	ck_assert_uint_eq(stat_(d).st_nlink, 2);
+	mkdir_(d, "a");
+	mkdir_(d, "b");
+	mkdir_(d, "c");
+	mkfile(d, "f", "x");
+	ck_assert_uint_eq(stat_(d).st_nlink, 5);
+	ck_assert_int_eq(objfs_rmdir(fs, d, "c"), 0);
+	ck_assert_uint_eq(stat_(d).st_nlink, 4);
+	ck_assert_int_eq(objfs_rename(fs, d, "b", d, "b2", 0), 0);
+	ck_assert_uint_eq(stat_(d).st_nlink, 4);
+	ck_assert_int_eq(objfs_rename(fs, d, "b2", ROOT, "b3", 0), 0);
+	ck_assert_uint_eq(stat_(d).st_nlink, 3);
+	ck_assert_uint_eq(stat_(lookup(d, "a")).st_nlink, 2);
+	/* Another daemon on the store knows once it has listed d. */
+	ck_assert_int_eq(objfs_new(&o, &again), 0);
+	ck_assert_int_eq(objfs_lookup(again, ROOT, "d", &e), 0);
+	ck_assert_int_eq(objfs_opendir(again, e.ino, &fh), 0);
+	ck_assert_int_eq(objfs_readdir(again, fh, 0, false, collect_cb, &c), 0);
+	ck_assert_uint_eq(c.n, 4);
+	collect_free(&c);
+	ck_assert_int_eq(objfs_releasedir(again, fh), 0);
+	ck_assert_int_eq(objfs_getattr(again, e.ino, &sb), 0);
+	ck_assert_uint_eq(sb.st_nlink, 3);
+	objfs_free(again);
+}
+
+/* In a set-gid directory, new names take its group; directories the bit. */
+STORE_TEST(setgid_directory_passes_its_group_on)
+{
+	struct objfs_setattr sa = { .valid = OBJFS_SET_MODE | OBJFS_SET_GID,
+	    .mode = 02775, .gid = 4321 };
+	uint64_t d = mkdir_(ROOT, "g"), fh;
+	struct objfs_entry e;
+	struct stat sb;
+
+	ck_assert_int_eq(objfs_setattr(fs, &ctx, d, 0, &sa, &sb), 0);
+	ck_assert_int_eq(objfs_create(fs, &ctx, d, "f", 0644,
+	    O_CREAT | O_WRONLY, &e, &fh), 0);
+	ck_assert_uint_eq(e.st.st_gid, 4321);
+	ck_assert_int_eq(objfs_release(fs, fh), 0);
+	ck_assert_int_eq(objfs_mkdir(fs, &ctx, d, "sub", 0755, &e), 0);
+	ck_assert_uint_eq(e.st.st_gid, 4321);
+	ck_assert_uint_eq(e.st.st_mode, S_IFDIR | 02755);
+	ck_assert_int_eq(objfs_mknod(fs, &ctx, d, "p", S_IFIFO | 0600, 0, &e),
+	    0);
+	ck_assert_uint_eq(e.st.st_gid, 4321);
+	ck_assert_uint_eq(e.st.st_mode, S_IFIFO | 0600);
+	/* Read back from the store. */
+	objfs_forget(fs, lookup(d, "sub"), 2);
+	sb = stat_(lookup(d, "sub"));
+	ck_assert_uint_eq(sb.st_gid, 4321);
+	ck_assert_uint_eq(sb.st_mode, S_IFDIR | 02755);
+	/* Not set-gid: the caller's group. */
+	ck_assert_int_eq(objfs_create(fs, &ctx, ROOT, "plain", 0644,
+	    O_CREAT | O_WRONLY, &e, &fh), 0);
+	ck_assert_uint_eq(e.st.st_gid, ctx.gid);
+	ck_assert_int_eq(objfs_release(fs, fh), 0);
+}
+
 STORE_TEST(xattrs)
 {
 	uint64_t ino = mkfile(ROOT, "f", "x");
@@ -917,6 +1064,11 @@ objfs_suite(void)
 	tcase_add_loop_test(tc, symlink_readlink, only_s3, last);
 	tcase_add_loop_test(tc, mknod_types, only_s3, last);
 	tcase_add_loop_test(tc, chmod_chown_utimens, only_s3, last);
+	tcase_add_loop_test(tc, directory_times_follow_its_names, only_s3,
+	    last);
+	tcase_add_loop_test(tc, directory_link_counts, only_s3, last);
+	tcase_add_loop_test(tc, setgid_directory_passes_its_group_on, only_s3,
+	    last);
 	tcase_add_loop_test(tc, write_kills_setuid, only_s3, last);
 	tcase_add_loop_test(tc, xattrs, only_s3, last);
 	tcase_add_loop_test(tc, statfs_reports_space, only_s3, last);
