@@ -396,6 +396,11 @@ objfs_setattr(struct objfs *fs, const struct objfs_ctx *ctx, uint64_t nodeid,
 		rc = objfs_truncate(fs, ino, sa->size);
 	if (rc == 0) {
 		objfs_setattr_changes(sa, &cur, ino->type, &chg);
+		/* A marker written anyway keeps the last change's times. */
+		if (ino->type == S_IFDIR && chg.has != 0 &&
+		    !(chg.has & STORE_ATTR_MTIME) &&
+		    objfs_dirfacts_changed_at(fs, ino->key, &chg.mtime))
+			chg.has |= STORE_ATTR_MTIME;
 		if (chg.has != 0)
 			rc = objfs_apply_meta(fs, ino, &cur, &chg);
 		/* Times set by hand replace those of the last change. */

@@ -269,6 +269,29 @@ objfs_dirfacts_apply(struct objfs *fs, const char *key, struct stat *st)
 	pthread_mutex_unlock(&df->lock);
 }
 
+/*
+ * The time of the last change in directory key, for a marker written
+ * anyway to carry; false when none is remembered.
+ */
+bool
+objfs_dirfacts_changed_at(struct objfs *fs, const char *key,
+    struct timespec *ts)
+{
+	struct objfs_dirfacts *df = fs->dirfacts;
+	struct dirfact *f;
+	bool known = false;
+
+	if (df == NULL)
+		return false;
+	pthread_mutex_lock(&df->lock);
+	if ((f = dirfact_find(df, key)) != NULL && f->has_times) {
+		*ts = f->changed;
+		known = true;
+	}
+	pthread_mutex_unlock(&df->lock);
+	return known;
+}
+
 /* The mode and group last shown for directory key; false if unknown. */
 bool
 objfs_dirfacts_perm(struct objfs *fs, const char *key, mode_t *mode,

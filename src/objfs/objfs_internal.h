@@ -150,6 +150,8 @@ void	objfs_dirfacts_apply(struct objfs *fs, const char *key,
 	    struct stat *st);
 bool	objfs_dirfacts_perm(struct objfs *fs, const char *key, mode_t *mode,
 	    gid_t *gid);
+bool	objfs_dirfacts_changed_at(struct objfs *fs, const char *key,
+	    struct timespec *ts);
 
 /* objfs_trim.c */
 void	objfs_trim_start(struct objfs *fs);

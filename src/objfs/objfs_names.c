@@ -217,6 +217,12 @@ objfs_keep_parent(struct objfs *fs, const char *key)
 	if (rc == -ENOENT) {
 		a.has = STORE_ATTR_MODE;
 		a.mode = S_IFDIR | fs->opts.dir_mode;
+		marker[slash - key] = '\0';
+		if (objfs_dirfacts_changed_at(fs, marker, &a.mtime)) {
+			a.has |= STORE_ATTR_MTIME | STORE_ATTR_CTIME;
+			a.ctime = a.mtime;
+		}
+		marker[slash - key] = '/';
 		rc = store_put(fs->store, marker, -1, 0, &a);
 	}
 	free(marker);

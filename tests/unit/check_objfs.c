@@ -750,6 +750,19 @@ STORE_TEST(directory_times_follow_its_names)
 	ck_assert_int_eq(objfs_mkdir(fs, &ctx, d, "old", 0755, &e), -EEXIST);
 	ck_assert_int_eq(objfs_unlink(fs, d, "none"), -ENOENT);
 	ck_assert_int_eq(stat_(d).st_mtim.tv_sec, 1000000000);
+	/* A marker written anyway (a chmod) keeps the last change's time. */
+	struct objfs_setattr sa = { .valid = OBJFS_SET_MODE, .mode = 0700 };
+	struct objfs_options o = { .store = st, .file_mode = 0644,
+	    .dir_mode = 0755, .cache_dir = cachedir };
+	struct objfs *again;
+
+	mkfile(d, "new", "x");
+	ck_assert_int_eq(objfs_setattr(fs, &ctx, d, 0, &sa, &sb), 0);
+	ck_assert_int_eq(objfs_new(&o, &again), 0);
+	ck_assert_int_eq(objfs_lookup(again, ROOT, "d", &e), 0);
+	ck_assert_int_gt(e.st.st_mtim.tv_sec, 1000000000);
+	ck_assert_uint_eq(e.st.st_mode, S_IFDIR | 0700);
+	objfs_free(again);
 }
 
 /* A directory links to itself, its parent's entry and each subdirectory. */
