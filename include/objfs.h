@@ -57,8 +57,16 @@ struct objfs_options {
 	int		 cache_dir_fd;	/* > 0: it, open (cache_dir names it) */
 	struct membudget *budget;	/* listings count here; NULL: none */
 	size_t		 max_handles;	/* open files and dirs; 0: default */
+	/*
+	 * Attributes the store gave within this long answer again without a
+	 * request (the kernel's attribute timeout: it would not have asked
+	 * sooner but for a change objfs makes, which forgets them); 0: none.
+	 */
+	unsigned	 attr_cache_ms;
 	bool		 readonly;
 };
+
+#define OBJFS_ATTR_CACHE_MS	1000	/* --cache=auto's timeout */
 
 struct objfs_entry {
 	uint64_t	ino;

@@ -680,6 +680,9 @@ options_parse(struct objfsd_config *c, int argc, char **argv)
 	c->fsrv.readonly = c->objfs.readonly;
 	c->store.readonly = c->objfs.readonly;
 	c->store.cache_dir = c->objfs.cache_dir;
+	/* The kernel's attribute timeout, as the daemon's own cache's. */
+	c->objfs.attr_cache_ms = c->fsrv.cache == FSRV_CACHE_NONE ? 0 :
+	    OBJFS_ATTR_CACHE_MS;
 	/* Native owners need root for good: not with --run-as. */
 	if (c->fs_owners == FS_OWNERS_DEFAULT)
 		c->fs_owners = geteuid() == 0 && c->sandbox.run_as == NULL ?

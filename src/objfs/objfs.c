@@ -269,19 +269,30 @@ objfs_change_begin(struct objfs *fs, uint64_t parent, const char *name,
 void
 objfs_change_end(struct objfs *fs, struct objfs_inode *dir, char *key)
 {
+	objfs_attr_forget(dir);		/* its times and link count moved */
 	objfs_dirlist_changed(dir);
 	objfs_inode_put(fs, dir);
 	free(key);
 	objfs_ns_unlock(fs);
 }
 
-/* 0 with its type when key names anything, -ENOENT when not. */
+/*
+ * 0 with its type when key names anything, -ENOENT when not; what objfs
+ * knows fresh of it (the attribute cache) costs no request.
+ */
 int
 objfs_exists(struct objfs *fs, const char *key, mode_t *type)
 {
+	struct objfs_inode *ino = objfs_inode_by_key(fs, key);
 	struct store_attr a;
-	int rc = objfs_resolve(fs, key, &a, type);
+	int rc;
 
+	if (ino != NULL && objfs_known_attr(fs, ino, &a)) {
+		*type = ino->type;
+		rc = 0;
+	} else
+		rc = objfs_resolve(fs, key, &a, type);
+	objfs_inode_put(fs, ino);
 	store_attr_clear(&a);
 	return rc;
 }

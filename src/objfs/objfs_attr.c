@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include "log.h"
+#include "monotime.h"
 #include "objfs_internal.h"
 
 /* The type of an object from its metadata; plain objects are files. */
@@ -56,8 +57,9 @@ objfs_resolve(struct objfs *fs, const char *key, struct store_attr *a,
 	if (rc == 0 && l.n == 0)
 		rc = -ENOENT;
 	/* Listed first, the marker itself: it holds the metadata. */
-	if (rc == 0 && l.entries[0].name[0] == '\0' && !l.entries[0].is_prefix)
-		rc = store_head(fs->store, marker, a);
+	if (rc == 0 && l.entries[0].name[0] == '\0' && !l.entries[0].is_prefix &&
+	    (rc = store_head(fs->store, marker, a)) == 0)
+		objfs_dirfacts_marker_seen(fs, key);
 	if (rc == -ENOENT && l.n > 0)
 		rc = 0;			/* gone meanwhile, yet implied */
 	store_listing_clear(&l);
@@ -66,15 +68,100 @@ objfs_resolve(struct objfs *fs, const char *key, struct store_attr *a,
 }
 
 /*
+ * The attribute cache: what the store last said of an inode, for as long
+ * as the kernel would have kept it (fs->opts.attr_cache_ms).  A LOOKUP
+ * then a GETATTR, or a listing then an UNLINK of what it listed, cost
+ * one request, not two.  Every change objfs makes to the object, to its
+ * name or inside a directory forgets it; changes by other clients show
+ * after the timeout, as they would in the kernel.  Xattrs are not kept
+ * (the store is asked for them).  ino->lock, but for forgetting.
+ */
+void
+objfs_attr_forget(struct objfs_inode *ino)
+{
+	if (ino != NULL)
+		__atomic_store_n(&ino->attr_ms, 0, __ATOMIC_RELEASE);
+}
+
+static bool
+objfs_attr_cached(struct objfs *fs, struct objfs_inode *ino,
+    struct store_attr *a)
+{
+	int64_t at = __atomic_load_n(&ino->attr_ms, __ATOMIC_ACQUIRE);
+
+	if (at == 0 || monotime_coarse_ms() - at >= fs->opts.attr_cache_ms)
+		return false;
+	*a = ino->attr;
+	return true;
+}
+
+static void
+objfs_attr_remember(struct objfs *fs, struct objfs_inode *ino,
+    const struct store_attr *a)
+{
+	if (fs->opts.attr_cache_ms == 0 || ino->unlinked)
+		return;
+	ino->attr = *a;
+	ino->attr.xattrs = NULL;
+	ino->attr.nxattrs = 0;
+	ino->attr.has &= ~(unsigned)STORE_ATTR_XATTRS;
+	__atomic_store_n(&ino->attr_ms, monotime_coarse_ms(),
+	    __ATOMIC_RELEASE);
+}
+
+/*
+ * The inode's attributes when they cost no request (staged, or cached);
+ * false otherwise.  Takes ino->lock.
+ */
+bool
+objfs_known_attr(struct objfs *fs, struct objfs_inode *ino,
+    struct store_attr *a)
+{
+	bool known;
+
+	pthread_mutex_lock(&ino->lock);
+	store_attr_init(a);
+	known = !ino->unlinked && (ino->stage != NULL ||
+	    objfs_attr_cached(fs, ino, a));
+	if (known && ino->stage != NULL && objfs_head_inode(fs, ino, a) != 0)
+		known = false;
+	pthread_mutex_unlock(&ino->lock);
+	return known;
+}
+
+/*
+ * An unstaged inode's metadata from the store itself, xattrs included
+ * where head() gives them, and remembered.  Caller holds ino->lock.
+ */
+int
+objfs_head_fresh(struct objfs *fs, struct objfs_inode *ino,
+    struct store_attr *a)
+{
+	mode_t type;
+	int rc;
+
+	store_attr_init(a);
+	if (ino->unlinked)
+		return -ENOENT;
+	rc = objfs_resolve(fs, ino->key, a, &type);
+	if (rc == 0 && type != ino->type) {
+		store_attr_clear(a);
+		rc = -ENOENT;
+	}
+	if (rc == 0)
+		objfs_attr_remember(fs, ino, a);
+	return rc;
+}
+
+/*
  * Current metadata of an inode: from its stage while it has one, else
- * from the store.  -ENOENT when the object is gone or changed type.
- * Caller holds ino->lock.
+ * from the attribute cache or the store.  -ENOENT when the object is gone
+ * or changed type.  Caller holds ino->lock.
  */
 int
 objfs_head_inode(struct objfs *fs, struct objfs_inode *ino,
     struct store_attr *a)
 {
-	mode_t type;
 	int rc;
 
 	store_attr_init(a);
@@ -88,12 +175,9 @@ objfs_head_inode(struct objfs *fs, struct objfs_inode *ino,
 	}
 	if (ino->unlinked)
 		return -ENOENT;
-	rc = objfs_resolve(fs, ino->key, a, &type);
-	if (rc == 0 && type != ino->type) {
-		store_attr_clear(a);
-		rc = -ENOENT;
-	}
-	return rc;
+	if (objfs_attr_cached(fs, ino, a))
+		return 0;
+	return objfs_head_fresh(fs, ino, a);
 }
 
 int
@@ -107,8 +191,8 @@ objfs_fill_entry(struct objfs *fs, struct objfs_inode *ino,
 }
 
 /*
- * a, as the store said it, unless the file is staged: then the stage
- * knows better.  Takes ino->lock.
+ * a, as the store said it just now (and so remembered), unless the file
+ * is staged: then the stage knows better.  Takes ino->lock.
  */
 int
 objfs_staged_attr(struct objfs *fs, struct objfs_inode *ino,
@@ -120,7 +204,8 @@ objfs_staged_attr(struct objfs *fs, struct objfs_inode *ino,
 	if (ino->stage != NULL) {
 		store_attr_clear(a);
 		rc = objfs_head_inode(fs, ino, a);
-	}
+	} else
+		objfs_attr_remember(fs, ino, a);
 	pthread_mutex_unlock(&ino->lock);
 	return rc;
 }
@@ -138,6 +223,20 @@ objfs_entry_for(struct objfs *fs, struct objfs_inode *dir, const char *name,
 
 	if ((rc = objfs_child_key(dir, name, &key)) != 0)
 		return rc;
+	/* Known and fresh (listed, looked up or staged): no request. */
+	if ((ino = objfs_inode_by_key(fs, key)) != NULL &&
+	    objfs_known_attr(fs, ino, &a)) {
+		objfs_fill_entry(fs, ino, &a, e);
+		objfs_inode_count_lookup(fs, ino);
+		if (inop != NULL)
+			*inop = ino;
+		else
+			objfs_inode_put(fs, ino);
+		store_attr_clear(&a);
+		free(key);
+		return 0;
+	}
+	objfs_inode_put(fs, ino);
 	rc = objfs_resolve(fs, key, &a, &type);
 	if (rc == 0)
 		rc = objfs_inode_intern(fs, key, type, &ino);
@@ -266,8 +365,9 @@ objfs_head_with_xattrs(struct objfs *fs, struct objfs_inode *ino,
 	char *key;
 	int rc;
 
-	if ((rc = objfs_head_inode(fs, ino, a)) != 0 ||
-	    (a->has & STORE_ATTR_XATTRS))
+	rc = ino->stage != NULL ? objfs_head_inode(fs, ino, a) :
+	    objfs_head_fresh(fs, ino, a);
+	if (rc != 0 || (a->has & STORE_ATTR_XATTRS))
 		return rc;
 	if (ino->unlinked) {
 		a->has |= STORE_ATTR_XATTRS;	/* its key is another's now */
@@ -299,6 +399,7 @@ objfs_apply_meta(struct objfs *fs, struct objfs_inode *ino,
 
 	if (ino->unlinked && ino->stage == NULL)
 		return -ENOENT;
+	objfs_attr_forget(ino);
 	if (ino->stage != NULL &&
 	    (rc = store_attr_merge(&ino->stage->meta, chg)) != 0)
 		return rc;
@@ -320,6 +421,8 @@ objfs_apply_meta(struct objfs *fs, struct objfs_inode *ino,
 			full.mode = S_IFDIR | (full.mode & 07777);
 			rc = store_put(fs->store, key, -1, 0, &full);
 		}
+		if (rc == 0)
+			objfs_dirfacts_marker_seen(fs, ino->key);
 		store_attr_clear(&full);
 	} else if (rc == -ENOENT && ino->stage != NULL)
 		rc = 0;		/* the upload will carry it */
@@ -376,6 +479,7 @@ objfs_inode_change_begin(struct objfs *fs, uint64_t nodeid,
 static void
 objfs_inode_change_end(struct objfs *fs, struct objfs_inode *ino)
 {
+	objfs_attr_forget(ino);
 	pthread_mutex_unlock(&ino->lock);
 	objfs_ns_unlock(fs);
 	objfs_inode_put(fs, ino);
@@ -417,6 +521,7 @@ objfs_setattr(struct objfs *fs, const struct objfs_ctx *ctx, uint64_t nodeid,
 	    (sa->valid & OBJFS_SET_SIZE)) {
 		objfs_stage_free(fs, ino->stage);
 		ino->stage = NULL;
+		objfs_attr_forget(ino);
 	}
 	objfs_inode_change_end(fs, ino);
 	return rc;

@@ -11,7 +11,8 @@
  * change or listed: their times since the last change through objfs, the
  * number of their subdirectories once a listing or a mkdir told it, and
  * the mode and group last shown (so a create inherits a set-gid
- * directory's group without a request).  Facts outlive the directory's
+ * directory's group without a request), and whether it has a marker (so
+ * removing its entries does not look for one each time).  Facts outlive the directory's
  * inode (the kernel forgets inodes it still shows) and are bounded: at
  * most DIRFACTS_MAX directories, the least recently used going first;
  * what is forgotten reads as the store says it (link count 1: unknown).
@@ -37,6 +38,7 @@ struct dirfact {
 	bool			 has_perm;
 	mode_t			 mode;
 	gid_t			 gid;
+	bool			 has_marker;
 };
 
 RB_HEAD(dirfact_tree, dirfact);
@@ -288,6 +290,36 @@ objfs_dirfacts_changed_at(struct objfs *fs, const char *key,
 		*ts = f->changed;
 		known = true;
 	}
+	pthread_mutex_unlock(&df->lock);
+	return known;
+}
+
+/* Directory key has a marker: objfs saw or wrote it. */
+void
+objfs_dirfacts_marker_seen(struct objfs *fs, const char *key)
+{
+	struct objfs_dirfacts *df = fs->dirfacts;
+	struct dirfact *f;
+
+	if (df == NULL)
+		return;
+	pthread_mutex_lock(&df->lock);
+	if ((f = dirfact_get(df, key, true)) != NULL)
+		f->has_marker = true;
+	pthread_mutex_unlock(&df->lock);
+}
+
+bool
+objfs_dirfacts_has_marker(struct objfs *fs, const char *key)
+{
+	struct objfs_dirfacts *df = fs->dirfacts;
+	struct dirfact *f;
+	bool known;
+
+	if (df == NULL)
+		return false;
+	pthread_mutex_lock(&df->lock);
+	known = (f = dirfact_find(df, key)) != NULL && f->has_marker;
 	pthread_mutex_unlock(&df->lock);
 	return known;
 }

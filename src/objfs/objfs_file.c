@@ -450,6 +450,7 @@ objfs_copy_whole(struct objfs *fs, struct objfs_handle *in,
 	int rc;
 
 	pthread_mutex_lock(&dst->lock);
+	objfs_attr_forget(dst);		/* the copy carries all of it */
 	rc = objfs_head_inode(fs, dst, &meta);
 	if (rc == 0 && (meta.size != 0 || (dst->stage && dst->stage->dirty)))
 		rc = -EAGAIN;		/* not empty: copy byte by byte */
@@ -458,6 +459,7 @@ objfs_copy_whole(struct objfs *fs, struct objfs_handle *in,
 	if (rc == 0) {
 		objfs_stage_free(fs, dst->stage);
 		dst->stage = NULL;
+		objfs_attr_forget(dst);
 		*copied = (size_t)in_size;
 	}
 	pthread_mutex_unlock(&dst->lock);

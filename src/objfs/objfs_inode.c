@@ -332,6 +332,7 @@ objfs_inode_rekey(struct objfs *fs, struct objfs_inode *ino,
 	char *oldprefix = NULL;
 	int rc = 0;
 
+	objfs_attr_forget(ino);		/* its ctime moves on most stores */
 	pthread_rwlock_wrlock(&fs->table_lock);
 	if (ino->type == S_IFDIR &&
 	    asprintf(&oldprefix, "%s/", ino->key) == -1) {

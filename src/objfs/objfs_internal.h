@@ -55,6 +55,8 @@ struct objfs_inode {
 	unsigned		 writers; /* of which may write */
 	struct objfs_dirlist	*listing; /* under fs->listing_lock */
 	uint64_t		 listing_gen;	/* moves on each change */
+	struct store_attr	 attr;	/* the store's, without xattrs */
+	int64_t			 attr_ms; /* when; 0: none (atomic) */
 };
 
 RB_HEAD(objfs_ino_tree, objfs_inode);
@@ -150,6 +152,8 @@ void	objfs_dirfacts_apply(struct objfs *fs, const char *key,
 	    struct stat *st);
 bool	objfs_dirfacts_perm(struct objfs *fs, const char *key, mode_t *mode,
 	    gid_t *gid);
+void	objfs_dirfacts_marker_seen(struct objfs *fs, const char *key);
+bool	objfs_dirfacts_has_marker(struct objfs *fs, const char *key);
 bool	objfs_dirfacts_changed_at(struct objfs *fs, const char *key,
 	    struct timespec *ts);
 
@@ -175,9 +179,14 @@ int	objfs_inode_collect_staged(struct objfs *fs,
 	    struct objfs_inode ***listp, size_t *np);
 
 /* objfs_attr.c */
+void	objfs_attr_forget(struct objfs_inode *ino);
+bool	objfs_known_attr(struct objfs *fs, struct objfs_inode *ino,
+	    struct store_attr *a);
 int	objfs_staged_attr(struct objfs *fs, struct objfs_inode *ino,
 	    struct store_attr *a);
 int	objfs_head_inode(struct objfs *fs, struct objfs_inode *ino,
+	    struct store_attr *a);
+int	objfs_head_fresh(struct objfs *fs, struct objfs_inode *ino,
 	    struct store_attr *a);
 mode_t	objfs_object_type(const struct store_attr *a);
 int	objfs_resolve(struct objfs *fs, const char *key,

@@ -71,8 +71,10 @@ objfs_make(struct objfs *fs, const struct objfs_ctx *ctx, uint64_t parent,
 	}
 	if (rc == 0) {
 		objfs_dirfacts_changed(fs, dir->key, S_ISDIR(mode) ? 1 : 0);
-		if (S_ISDIR(mode))
+		if (S_ISDIR(mode)) {
 			objfs_dirfacts_subdirs(fs, key, 0);
+			objfs_dirfacts_marker_seen(fs, key);
+		}
 		rc = objfs_entry_for(fs, dir, name, e, NULL);
 	}
 	objfs_change_end(fs, dir, key);
@@ -198,17 +200,19 @@ objfs_keep_for_open_handles(struct objfs *fs, struct objfs_inode *ino)
 
 /*
  * A directory only implied by the keys below it would vanish with its
- * last entry; POSIX directories do not.  Give it a marker first.
+ * last entry; POSIX directories do not.  Give it a marker first, unless
+ * objfs knows it has one.
  */
 static int
-objfs_keep_parent(struct objfs *fs, const char *key)
+objfs_keep_parent(struct objfs *fs, struct objfs_inode *dir, const char *key)
 {
 	const char *slash = strrchr(key, '/');
 	struct store_attr a;
 	char *marker;
 	int rc;
 
-	if (store_is_tree(fs->store) || slash == NULL)
+	if (store_is_tree(fs->store) || slash == NULL ||
+	    objfs_dirfacts_has_marker(fs, dir->key))
 		return 0;
 	if ((marker = strndup(key, (size_t)(slash - key + 1))) == NULL)
 		return -ENOMEM;
@@ -226,6 +230,8 @@ objfs_keep_parent(struct objfs *fs, const char *key)
 		rc = store_put(fs->store, marker, -1, 0, &a);
 	}
 	free(marker);
+	if (rc == 0)
+		objfs_dirfacts_marker_seen(fs, dir->key);
 	return rc;
 }
 
@@ -287,7 +293,7 @@ objfs_remove(struct objfs *fs, uint64_t parent, const char *name,
 		return rc;
 	rc = objfs_exists(fs, key, &type);
 	if (rc == 0)
-		rc = objfs_keep_parent(fs, key);
+		rc = objfs_keep_parent(fs, dir, key);
 	if (rc == 0)
 		rc = remove(fs, key, type);
 	if (rc == 0 && type == S_IFDIR)
@@ -467,7 +473,7 @@ objfs_rename_locked(struct objfs *fs, const struct rename_args *r)
 		objfs_inode_put(fs, ino);
 	}
 	if (rc == 0)
-		rc = objfs_keep_parent(fs, src);
+		rc = objfs_keep_parent(fs, r->dir, src);
 	if (rc == 0)
 		rc = objfs_move(fs, src, dst, stype, dst_exists);
 	if (rc == 0 && (ino = objfs_known(fs, src)) != NULL) {
@@ -501,6 +507,8 @@ objfs_rename(struct objfs *fs, uint64_t parent, const char *name,
 	else {
 		objfs_ns_write(fs);
 		rc = objfs_rename_locked(fs, &r);
+		objfs_attr_forget(r.dir);
+		objfs_attr_forget(r.newdir);
 		objfs_dirlist_changed(r.dir);
 		objfs_dirlist_changed(r.newdir);
 		objfs_ns_unlock(fs);

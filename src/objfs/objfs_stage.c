@@ -221,10 +221,11 @@ objfs_stage_open(struct objfs *fs, struct objfs_inode *ino, bool load,
 		if ((s = calloc(1, sizeof(*s))) == NULL)
 			return -ENOMEM;
 		s->fd = -1;
+		/* The upload carries all of it, xattrs too: not the cache's. */
 		if (meta != NULL)
 			rc = store_attr_copy(&s->meta, meta);
 		else
-			rc = objfs_head_inode(fs, ino, &s->meta);
+			rc = objfs_head_fresh(fs, ino, &s->meta);
 		if (rc != 0) {
 			objfs_stage_free(fs, s);
 			return rc;
@@ -334,4 +335,5 @@ objfs_stage_release(struct objfs *fs, struct objfs_inode *ino)
 		objfs_stage_preserve(fs, ino);
 	objfs_stage_free(fs, ino->stage);
 	ino->stage = NULL;
+	objfs_attr_forget(ino);	/* the object is what the stage made it */
 }

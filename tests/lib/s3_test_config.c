@@ -31,7 +31,7 @@ s3_test_objfs(const char *tag, struct membudget *budget, struct store **stp,
 	struct store_s3_config s3;
 	struct store_config cfg = { .s3 = &s3, .budget = budget };
 	struct objfs_options o = { .file_mode = 0644, .dir_mode = 0755,
-	    .budget = budget };
+	    .budget = budget, .attr_cache_ms = OBJFS_ATTR_CACHE_MS };
 	char own[S3_TEST_URL_MAX];
 
 	if (url == NULL)

@@ -40,7 +40,7 @@ open_fs(const char *url)
 	struct store_config scfg = { .s3 = &s3 };
 	struct objfs_options o = {
 		.uid = 0, .gid = 0, .file_mode = 0644, .dir_mode = 0755,
-		.cache_dir = cachedir,
+		.cache_dir = cachedir, .attr_cache_ms = OBJFS_ATTR_CACHE_MS,
 	};
 
 	s3_test_config(&s3, 3);
