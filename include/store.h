@@ -23,7 +23,6 @@
 #include <sys/uio.h>
 #include <time.h>
 
-#define STORE_KEY_MAX		1024	/* bytes, without the NUL */
 #define STORE_NAME_MAX		255
 #define STORE_XATTR_VALUE_MAX	2048	/* object metadata is small */
 
@@ -124,6 +123,12 @@ struct store_ops {
 	const char	*scheme;	/* "fs" in fs:DIR */
 	const char	*usage;		/* "fs:DIR", for messages */
 	unsigned	 caps;
+	/*
+	 * The longest key, in bytes without the NUL, that the backend takes;
+	 * open() may lower it in struct store (S3 counts the prefix in).
+	 * objfs answers ENAMETOOLONG beyond it, before any request.
+	 */
+	size_t		 key_max;
 	int	(*open)(const char *location, const struct store_config *cfg,
 		    struct store **storep);
 	void	(*close)(struct store *st);
@@ -208,6 +213,7 @@ struct store_ops {
 struct store {
 	const struct store_ops	*ops;
 	unsigned		 caps;	/* ops->caps and what open() added */
+	size_t			 key_max; /* ops->key_max unless open() set it */
 };
 
 /* store.c */
@@ -270,7 +276,8 @@ int	store_xattr_remove(struct store_attr *a, const char *name);
 void	store_listing_clear(struct store_listing *l);
 int	store_listing_add(struct store_listing *l, const char *name,
 	    bool is_prefix, const struct store_attr *attr, bool has_attr);
-bool	store_key_valid(const char *key);
+size_t	store_key_max(const struct store *st);
+bool	store_key_valid(const struct store *st, const char *key);
 bool	store_key_is_marker(const char *key);
 size_t	store_iov_total(const struct iovec *iov, unsigned iovcnt);
 unsigned store_iov_after(const struct iovec *iov, unsigned iovcnt,

@@ -198,9 +198,13 @@ objfs_name_valid(const char *name, int *err)
 	return *err == 0;
 }
 
-/* dir's key joined with name; room is left for a marker's '/'. */
+/*
+ * dir's key joined with name, within the store's key limit (ENAMETOOLONG
+ * beyond it, before any request); room is left for a marker's '/'.
+ */
 int
-objfs_child_key(const struct objfs_inode *dir, const char *name, char **keyp)
+objfs_child_key(const struct objfs *fs, const struct objfs_inode *dir,
+    const char *name, char **keyp)
 {
 	int err, n;
 
@@ -215,7 +219,7 @@ objfs_child_key(const struct objfs_inode *dir, const char *name, char **keyp)
 		*keyp = NULL;
 		return -ENOMEM;
 	}
-	if ((size_t)n + 1 > STORE_KEY_MAX) {
+	if ((size_t)n + 1 > store_key_max(fs->store)) {
 		free(*keyp);
 		*keyp = NULL;
 		return -ENAMETOOLONG;
@@ -238,7 +242,8 @@ objfs_child(struct objfs *fs, uint64_t parent, const char *name,
 	*keyp = NULL;
 	if (dir == NULL)
 		return -ESTALE;
-	rc = dir->type != S_IFDIR ? -ENOTDIR : objfs_child_key(dir, name, keyp);
+	rc = dir->type != S_IFDIR ? -ENOTDIR : objfs_child_key(fs, dir, name,
+	    keyp);
 	if (rc != 0) {
 		objfs_inode_put(fs, dir);
 		return rc;

@@ -221,7 +221,7 @@ objfs_entry_for(struct objfs *fs, struct objfs_inode *dir, const char *name,
 	char *key;
 	int rc;
 
-	if ((rc = objfs_child_key(dir, name, &key)) != 0)
+	if ((rc = objfs_child_key(fs, dir, name, &key)) != 0)
 		return rc;
 	/* Known and fresh (listed, looked up or staged): no request. */
 	if ((ino = objfs_inode_by_key(fs, key)) != NULL &&

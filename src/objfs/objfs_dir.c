@@ -486,7 +486,7 @@ dl_heads_keys(struct objfs *fs, struct objfs_handle *h, size_t first,
 		    NULL)
 			break;
 		b->have[b->n] = de->attr == NULL && de->type != S_IFDIR;
-		if (b->have[b->n] && objfs_child_key(h->inode, de->name,
+		if (b->have[b->n] && objfs_child_key(fs, h->inode, de->name,
 		    &keys[nkeys++]) != 0) {
 			nkeys--;
 			break;
@@ -545,7 +545,7 @@ dl_emit_plus(struct objfs *fs, struct objfs_inode *dir,
 	char *key;
 	int rc;
 
-	if ((rc = objfs_child_key(dir, de->name, &key)) != 0)
+	if ((rc = objfs_child_key(fs, dir, de->name, &key)) != 0)
 		return rc;
 	if (de->attr != NULL)
 		rc = store_attr_copy(&a, de->attr);
@@ -579,7 +579,7 @@ dl_emit(struct objfs *fs, struct objfs_inode *dir, const struct dl_entry *de,
 	char *key;
 	int rc;
 
-	if ((rc = objfs_child_key(dir, de->name, &key)) != 0)
+	if ((rc = objfs_child_key(fs, dir, de->name, &key)) != 0)
 		return rc;
 	if ((ino = objfs_inode_by_key(fs, key)) != NULL) {
 		nodeid = ino->ino;

@@ -398,6 +398,47 @@ objfs_move(struct objfs *fs, const char *src, const char *dst, mode_t type,
 	return objfs_move_tree(fs, src, dst);
 }
 
+/*
+ * A directory moved to a longer name lengthens every key below it, and
+ * each must still fit the store's limit: a tree store would take the
+ * rename and leave names no key reaches.  Only then is the tree listed.
+ */
+static int
+objfs_tree_fits(struct objfs *fs, const char *src, const char *dst)
+{
+	size_t longest = 0, dlen = strlen(dst);
+	struct store_listing l = { 0 };
+	char *sp, *after = NULL;
+	int rc;
+
+	if (dlen <= strlen(src))
+		return 0;
+	if (asprintf(&sp, "%s/", src) == -1)
+		return -ENOMEM;
+	do {
+		rc = store_list(fs->store, sp, after, STORE_LIST_RECURSIVE |
+		    STORE_LIST_NAMES, RENAME_PAGE, &l);
+		for (size_t i = 0; rc == 0 && i < l.n; i++) {
+			size_t n = strlen(l.entries[i].name);
+
+			if (n > 0 && l.entries[i].name[n - 1] == '/')
+				n--;
+			if (n > longest)
+				longest = n;
+		}
+		free(after);
+		after = rc == 0 ? l.next : NULL;
+		l.next = NULL;
+		store_listing_clear(&l);
+	} while (rc == 0 && after != NULL);
+	free(sp);
+	/* dst/name, with room for a marker's '/' as objfs_child_key() keeps */
+	if (rc == 0 && longest > 0 && dlen + 1 + longest + 1 >
+	    store_key_max(fs->store))
+		rc = -ENAMETOOLONG;
+	return rc;
+}
+
 struct rename_args {
 	struct objfs_inode	*dir, *newdir;
 	const char		*name, *newname;
@@ -414,8 +455,8 @@ objfs_rename_check(struct objfs *fs, const struct rename_args *r, char **src,
 
 	if (r->dir->type != S_IFDIR || r->newdir->type != S_IFDIR)
 		return -ENOTDIR;
-	if ((rc = objfs_child_key(r->dir, r->name, src)) != 0 ||
-	    (rc = objfs_child_key(r->newdir, r->newname, dst)) != 0)
+	if ((rc = objfs_child_key(fs, r->dir, r->name, src)) != 0 ||
+	    (rc = objfs_child_key(fs, r->newdir, r->newname, dst)) != 0)
 		return rc;
 	if ((rc = objfs_exists(fs, *src, stype)) != 0)
 		return rc;
@@ -472,6 +513,8 @@ objfs_rename_locked(struct objfs *fs, const struct rename_args *r)
 		rc = objfs_keep_for_open_handles(fs, ino);
 		objfs_inode_put(fs, ino);
 	}
+	if (rc == 0 && stype == S_IFDIR)
+		rc = objfs_tree_fits(fs, src, dst);
 	if (rc == 0)
 		rc = objfs_keep_parent(fs, r->dir, src);
 	if (rc == 0)

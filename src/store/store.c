@@ -62,8 +62,11 @@ store_open(const char *url, const struct store_config *cfg,
 		    strncmp((*b)->scheme, url, slen) == 0) {
 			int rc = (*b)->open(location, cfg, storep);
 
-			if (rc == 0)
+			if (rc == 0) {
 				(*storep)->caps |= (*b)->caps;
+				if ((*storep)->key_max == 0)
+					(*storep)->key_max = (*b)->key_max;
+			}
 			return rc;
 		}
 	}
@@ -86,18 +89,25 @@ store_key_is_marker(const char *key)
 	return len > 0 && key[len - 1] == '/';
 }
 
+/* The longest key st takes: bytes, without the NUL. */
+size_t
+store_key_max(const struct store *st)
+{
+	return st->key_max;
+}
+
 /*
- * A key objfs may hand to a store: not empty, no leading '/', no empty,
- * "." or ".." component, no NUL (by construction), at most STORE_KEY_MAX
+ * A key objfs may hand to st: not empty, no leading '/', no empty, "." or
+ * ".." component, no NUL (by construction), at most store_key_max(st)
  * bytes.  A trailing '/' (a directory marker) is allowed.
  */
 bool
-store_key_valid(const char *key)
+store_key_valid(const struct store *st, const char *key)
 {
 	size_t len = strlen(key);
 	const char *p = key;
 
-	if (len == 0 || len > STORE_KEY_MAX || key[0] == '/')
+	if (len == 0 || len > store_key_max(st) || key[0] == '/')
 		return false;
 	while (*p != '\0') {
 		const char *slash = strchr(p, '/');

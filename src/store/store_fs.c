@@ -125,7 +125,7 @@ int
 fs_parent(struct fs_store *s, const char *key, char *leaf, bool create,
     struct fs_dir **dirp)
 {
-	char path[STORE_KEY_MAX + 1];
+	char path[FS_KEY_MAX + 1];
 	size_t len = strlen(key);
 	char *slash;
 	int fd;
@@ -135,7 +135,7 @@ fs_parent(struct fs_store *s, const char *key, char *leaf, bool create,
 		strlcpy(leaf, ".", NAME_MAX + 1);
 		return s->root;
 	}
-	if (!store_key_valid(key))
+	if (!store_key_valid(&s->base, key))
 		return -EINVAL;
 	strlcpy(path, key, sizeof(path));
 	if (path[len - 1] == '/')
@@ -443,6 +443,7 @@ const struct store_ops store_fs_ops = {
 	.scheme = "fs",
 	.usage = "fs:DIR",
 	.caps = STORE_CAP_TREE | STORE_CAP_NSEC,
+	.key_max = FS_KEY_MAX,
 	.open = fs_open,
 	.close = fs_close,
 	.head = fs_head,

@@ -31,6 +31,9 @@
 #include "rbtree.h"
 #include "store.h"
 
+/* A key is a path beneath the root, handed to openat2 in one piece. */
+#define FS_KEY_MAX	(PATH_MAX - 1)
+
 /* Names a put uses on its way in; listings never show them. */
 #define FS_TMP_PREFIX	".objfsd-tmp-"
 /* xattr owners (store_fs_owners.c): the record and a symlink's sidecar. */

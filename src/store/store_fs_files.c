@@ -467,7 +467,7 @@ void
 fs_files_moved(struct fs_store *s, const char *src, const char *dst)
 {
 	struct fs_files *t = &s->files;
-	char from[STORE_KEY_MAX + 2], to[STORE_KEY_MAX + 2];
+	char from[FS_KEY_MAX + 2], to[FS_KEY_MAX + 2];
 	struct store_file *list = NULL, *f;
 	size_t len;
 

@@ -200,13 +200,14 @@ fs_list(struct store *st, const char *prefix, const char *after,
 {
 	bool recursive = flags & STORE_LIST_RECURSIVE;
 	struct fs_items items = { 0 };
-	char dir[STORE_KEY_MAX + 1];
+	char dir[FS_KEY_MAX + 1];
 	size_t plen = strlen(prefix), i = 0;
 	/* A record can make a regular file a FIFO: types need the stat. */
 	bool names = (flags & STORE_LIST_NAMES) && !fss(st)->xattr_owners;
 	int dfd = -1, rc;
 
-	if (plen > 0 && (prefix[plen - 1] != '/' || !store_key_valid(prefix)))
+	if (plen > 0 && (prefix[plen - 1] != '/' ||
+	    !store_key_valid(st, prefix)))
 		return -EINVAL;		/* only whole directories are listed */
 	strlcpy(dir, prefix, sizeof(dir));
 	if (plen > 0)

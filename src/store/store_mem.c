@@ -16,6 +16,7 @@
 #include "config.h"
 
 #include <errno.h>
+#include <limits.h>
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
@@ -482,6 +483,7 @@ const struct store_ops store_mem_ops = {
 	.scheme = "mem",
 	.usage = "mem:",
 	.caps = STORE_CAP_NSEC | STORE_CAP_DEVICES,	/* all in memory */
+	.key_max = PATH_MAX - 1,	/* as fs: has it */
 	.open = mem_open,
 	.close = mem_close,
 	.head = mem_head,

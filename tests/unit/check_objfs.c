@@ -10,6 +10,7 @@
 #include <check.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -207,6 +208,84 @@ STORE_TEST(rename_directories)
 	ck_assert_int_eq(objfs_lookup(fs, lookup(ROOT, "empty"), "g", &e), 0);
 }
 
+/*
+ * Directories of clen-byte names below ROOT, as deep as a name of at most
+ * clen bytes in the last one still makes a key of len bytes: the last
+ * directory, and that name into name[STORE_NAME_MAX + 1].
+ */
+static uint64_t
+deep_dir(size_t len, size_t clen, char *name)
+{
+	char comp[STORE_NAME_MAX + 1];
+	size_t key = 0;		/* bytes of d's key */
+	uint64_t d = ROOT;
+
+	memset(comp, 'd', clen);
+	comp[clen] = '\0';
+	while (len - key - (key > 0) > clen) {
+		d = mkdir_(d, comp);
+		key += (key > 0) + clen;
+	}
+	ck_assert_uint_gt(len - key - (key > 0), 0);
+	memset(name, 'f', len - key - (key > 0));
+	name[len - key - (key > 0)] = '\0';
+	return d;
+}
+
+/*
+ * Keys up to the store's own limit (fs: and mem: PATH_MAX, s3: 1,024
+ * bytes with the prefix), less the byte a directory's marker takes:
+ * created, renamed, listed and removed; one byte more is ENAMETOOLONG.
+ */
+STORE_TEST(long_keys_up_to_the_store_limit)
+{
+	/* s3rver cannot hold 255-byte names (names_are_validated) */
+	size_t max = store_key_max(st), clen = _i == 3 ? 200 : STORE_NAME_MAX;
+	char name[STORE_NAME_MAX + 1], longer[STORE_NAME_MAX + 2];
+	struct collect c = { .room = 10 };
+	struct objfs_entry e;
+	uint64_t d, fh;
+
+	if (_i == 3)
+		ck_assert_uint_lt(max, 1024);	/* the prefix counts */
+	else
+		ck_assert_uint_eq(max, PATH_MAX - 1);
+	d = deep_dir(max - 1, clen, name);
+	ck_assert_int_eq(objfs_create(fs, &ctx, d, name, 0644,
+	    O_CREAT | O_WRONLY, &e, &fh), 0);
+	write_at(fh, 0, "deep", 4);
+	ck_assert_int_eq(objfs_release(fs, fh), 0);
+	snprintf(longer, sizeof(longer), "%sx", name);
+	ck_assert_int_eq(objfs_create(fs, &ctx, d, longer, 0644,
+	    O_CREAT | O_WRONLY, &e, &fh), -ENAMETOOLONG);
+	ck_assert_int_eq(objfs_mkdir(fs, &ctx, d, longer, 0755, &e),
+	    -ENAMETOOLONG);
+	ck_assert_int_eq(lookup_rc(d, longer), -ENAMETOOLONG);
+	ck_assert_int_eq(objfs_rename(fs, d, name, d, longer, 0),
+	    -ENAMETOOLONG);
+	/* Renamed to a name as long, listed, read, removed. */
+	memcpy(longer, name, sizeof(name));
+	longer[0] = 'g';
+	ck_assert_int_eq(objfs_rename(fs, d, name, d, longer, 0), 0);
+	ck_assert_int_eq(lookup_rc(d, name), -ENOENT);
+	ck_assert_str_eq(slurp(lookup(d, longer)), "deep");
+	ck_assert_int_eq(objfs_opendir(fs, d, &fh), 0);
+	ck_assert_int_eq(objfs_readdir(fs, fh, 0, true, collect_cb, &c), 0);
+	ck_assert_int_eq(objfs_releasedir(fs, fh), 0);
+	ck_assert_uint_eq(c.n, 3);
+	ck_assert_str_eq(c.names[2], longer);
+	collect_free(&c);
+	/* A directory moved where the keys below it would not fit. */
+	mkdir_(ROOT, "s");
+	memset(name, 'd', clen);
+	name[clen] = '\0';
+	ck_assert_int_eq(objfs_rename(fs, ROOT, name, lookup(ROOT, "s"), name,
+	    0), -ENAMETOOLONG);
+	ck_assert_int_eq(lookup_rc(lookup(ROOT, "s"), name), -ENOENT);
+	ck_assert_int_eq(objfs_unlink(fs, d, longer), 0);
+	ck_assert_int_eq(lookup_rc(d, longer), -ENOENT);
+}
+
 STORE_TEST(unlink_while_open)
 {
 	uint64_t ino = mkfile(ROOT, "f", "still here"), rfh, wfh;
@@ -359,10 +438,10 @@ STORE_TEST(names_are_validated)
 	ck_assert_int_eq(lookup_rc(ROOT, ".."), -EINVAL);
 	ck_assert_int_eq(lookup_rc(ROOT, "a/b"), -EINVAL);
 	ck_assert_int_eq(lookup_rc(987654, "x"), -ESTALE);
-	/* A key deeper than 1024 bytes. */
+	/* A key deeper than the store's limit (PATH_MAX at most). */
 	uint64_t d = ROOT;
 	int rc = 0;
-	for (int i = 0; i < 10 && rc == 0; i++) {
+	for (int i = 0; i < 30 && rc == 0; i++) {
 		longname[150] = '\0';
 		rc = objfs_mkdir(fs, &ctx, d, longname, 0755, &e);
 		d = e.ino;
@@ -1058,6 +1137,8 @@ objfs_suite(void)
 	tcase_add_loop_test(tc, truncate_shrink_extend_and_o_trunc, only_s3, last);
 	tcase_add_loop_test(tc, rename_files, only_s3, last);
 	tcase_add_loop_test(tc, rename_directories, only_s3, last);
+	tcase_add_loop_test(tc, long_keys_up_to_the_store_limit, only_s3,
+	    last);
 	tcase_add_loop_test(tc, unlink_while_open, only_s3, last);
 	tcase_add_loop_test(tc, unlinked_open_file_leaves_its_name_alone,
 	    only_s3, last);

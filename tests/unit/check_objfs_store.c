@@ -14,11 +14,15 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <arpa/inet.h>
+#include <netinet/in.h>
 #include <sys/mount.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
 #include "objfs_fixture.h"
+#include "store_s3.h"
 
 /* Object-store shapes other tools leave behind. */
 START_TEST(implied_directories_on_object_store)
@@ -499,6 +503,170 @@ START_TEST(full_cache_dir_answers_enospc)
 END_TEST
 
 /* Tests of one store each, added to the "semantics" case. */
+/*
+ * A stand-in S3 endpoint that counts what it is sent: directory markers
+ * exist, nothing else does, listings are empty; one request a connection.
+ */
+struct counting_s3 {
+	int		 lfd;
+	pthread_t	 thread;
+	unsigned	 requests;
+};
+
+/* A listing of prefix P/ holds the marker P/ alone (none of ""). */
+static void
+counting_s3_list(int fd, const char *req)
+{
+	char prefix[1200] = "", body[1500], out[1700];
+	const char *p = strstr(req, "prefix=");
+	size_t n = 0;
+	int len;
+
+	for (p = p != NULL ? p + 7 : ""; *p != '&' && *p != ' ' && *p != '\0' &&
+	    n < sizeof(prefix) - 1; p++) {
+		if (strncmp(p, "%2F", 3) == 0) {
+			prefix[n++] = '/';
+			p += 2;
+		} else
+			prefix[n++] = *p;
+	}
+	prefix[n] = '\0';
+	len = snprintf(body, sizeof(body), "<ListBucketResult>"
+	    "<IsTruncated>false</IsTruncated>%s%s%s</ListBucketResult>",
+	    n > 0 ? "<Contents><Key>" : "", prefix, n > 0 ? "</Key>"
+	    "<LastModified>2026-01-01T00:00:00.000Z</LastModified>"
+	    "<ETag>\"e\"</ETag><Size>0</Size></Contents>" : "");
+	len = snprintf(out, sizeof(out), "HTTP/1.1 200 OK\r\nConnection: "
+	    "close\r\nContent-Length: %d\r\n\r\n%s", len, body);
+	ck_assert_int_eq(write(fd, out, (size_t)len), len);
+}
+
+static void
+counting_s3_answer(int fd, const char *req)
+{
+	static const char empty[] = "HTTP/1.1 200 OK\r\nConnection: close\r\n"
+	    "Content-Length: 0\r\n\r\n";
+	static const char missing[] = "HTTP/1.1 404 Not Found\r\n"
+	    "Connection: close\r\nContent-Length: 0\r\n\r\n";
+	const char *sp = strchr(req + 5, ' ');
+	const char *r = empty;
+
+	if (strncmp(req, "HEAD ", 5) == 0 && sp != NULL && sp[-1] != '/')
+		r = missing;
+	if (strncmp(req, "GET ", 4) == 0 && strstr(req, "list-type") != NULL) {
+		counting_s3_list(fd, req);
+		return;
+	}
+	ck_assert_int_eq(write(fd, r, strlen(r)), (ssize_t)strlen(r));
+}
+
+static void *
+counting_s3_serve(void *arg)
+{
+	struct counting_s3 *c = arg;
+	char req[8192];
+	int fd;
+
+	while ((fd = accept(c->lfd, NULL, NULL)) >= 0) {
+		size_t have = 0;
+		ssize_t n;
+
+		while (have < sizeof(req) - 1 && (n = read(fd, req + have,
+		    sizeof(req) - 1 - have)) > 0) {
+			have += (size_t)n;
+			req[have] = '\0';
+			if (strstr(req, "\r\n\r\n") != NULL)
+				break;
+		}
+		if (have > 0) {
+			__atomic_add_fetch(&c->requests, 1, __ATOMIC_SEQ_CST);
+			counting_s3_answer(fd, req);
+		}
+		close(fd);
+	}
+	return NULL;
+}
+
+/* objfs on s3://bucket at the counting endpoint: globals fs and st. */
+static void
+counting_s3_open(struct counting_s3 *c)
+{
+	struct sockaddr_in sa = { .sin_family = AF_INET,
+	    .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
+	socklen_t salen = sizeof(sa);
+	struct store_s3_config s3;
+	struct store_config cfg = { .s3 = &s3 };
+	struct objfs_options o = { .file_mode = 0644, .dir_mode = 0755,
+	    .cache_dir = cachedir };
+	char endpoint[64];
+
+	ck_assert_int_ge(c->lfd = socket(AF_INET, SOCK_STREAM, 0), 0);
+	ck_assert_int_eq(bind(c->lfd, (struct sockaddr *)&sa, sizeof(sa)), 0);
+	ck_assert_int_eq(listen(c->lfd, 16), 0);
+	ck_assert_int_eq(getsockname(c->lfd, (struct sockaddr *)&sa, &salen),
+	    0);
+	ck_assert_int_eq(pthread_create(&c->thread, NULL, counting_s3_serve,
+	    c), 0);
+	snprintf(endpoint, sizeof(endpoint), "http://127.0.0.1:%u",
+	    ntohs(sa.sin_port));
+	store_s3_config_init(&s3);
+	s3.endpoint = endpoint;
+	s3.path_style = 1;
+	s3.anonymous = true;
+	s3.retries = 0;
+	make_tmpdir();
+	ck_assert_int_eq(store_open("s3://bucket", &cfg, &st), 0);
+	o.store = st;
+	ck_assert_int_eq(objfs_new(&o, &fs), 0);
+}
+
+static void
+counting_s3_close(struct counting_s3 *c)
+{
+	teardown_store();
+	shutdown(c->lfd, SHUT_RDWR);
+	close(c->lfd);
+	pthread_join(c->thread, NULL);
+}
+
+/*
+ * S3 keys are 1,024 bytes at most: a name making a longer one is
+ * ENAMETOOLONG from objfs, for every operation, before any request.
+ */
+START_TEST(s3_key_over_1024_bytes_is_refused_before_any_request)
+{
+	struct counting_s3 c = { 0 };
+	char comp[STORE_NAME_MAX + 1];
+	struct objfs_entry e;
+	uint64_t d = ROOT, fh;
+	unsigned sent;
+
+	counting_s3_open(&c);
+	ck_assert_uint_eq(store_key_max(st), 1024);
+	memset(comp, 'd', sizeof(comp) - 1);
+	comp[sizeof(comp) - 1] = '\0';
+	for (int i = 0; i < 4; i++)		/* a key of 4 * 256 - 1 bytes */
+		d = lookup(d, comp);
+	sent = __atomic_load_n(&c.requests, __ATOMIC_SEQ_CST);
+	ck_assert_uint_gt(sent, 0);
+	/* d/x: 1,025 bytes */
+	ck_assert_int_eq(lookup_rc(d, "x"), -ENAMETOOLONG);
+	ck_assert_int_eq(objfs_mkdir(fs, &ctx, d, "x", 0755, &e),
+	    -ENAMETOOLONG);
+	ck_assert_int_eq(objfs_create(fs, &ctx, d, "x", 0644,
+	    O_CREAT | O_WRONLY, &e, &fh), -ENAMETOOLONG);
+	ck_assert_int_eq(objfs_mknod(fs, &ctx, d, "x", S_IFIFO | 0644, 0, &e),
+	    -ENAMETOOLONG);
+	ck_assert_int_eq(objfs_symlink(fs, &ctx, d, "x", "t", &e),
+	    -ENAMETOOLONG);
+	ck_assert_int_eq(objfs_rename(fs, ROOT, "f", d, "x", 0),
+	    -ENAMETOOLONG);
+	ck_assert_uint_eq(__atomic_load_n(&c.requests, __ATOMIC_SEQ_CST),
+	    sent);
+	counting_s3_close(&c);
+}
+END_TEST
+
 void
 objfs_add_store_tests(TCase *tc)
 {
@@ -511,6 +679,7 @@ objfs_add_store_tests(TCase *tc)
 	tcase_add_test(tc, failed_truncate_upload_is_kept);
 	tcase_add_test(tc, forget_races_with_puts);
 	tcase_add_test(tc, full_cache_dir_answers_enospc);
+	tcase_add_test(tc, s3_key_over_1024_bytes_is_refused_before_any_request);
 }
 
 /* 1: fs: with openat2, 2: walking paths component by component */

@@ -31,6 +31,7 @@
 #define S3_POOL_MAX		32
 #define S3_RESP_MAX		(16u << 20)	/* XML bodies we keep */
 #define S3_META_MAX		2048		/* user metadata, as S3 caps it */
+#define S3_KEY_MAX		1024		/* bytes of a key, prefix and all */
 #define S3_MAX_PARTS		10000
 #define S3_COPY_MAX		(5ULL << 30)	/* one CopyObject, one part */
 #define S3_MIN_RATE		1024L		/* bytes/s a transfer keeps up */

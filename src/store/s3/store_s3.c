@@ -105,7 +105,16 @@ s3_parse_location(struct s3_store *s, const char *location)
 		p[strlen(p) - 1] = '\0';
 	rc = asprintf(&s->prefix, "%s%s", p, *p ? "/" : "");
 	free(p);
-	return rc == -1 ? -ENOMEM : 0;
+	if (rc == -1)
+		return -ENOMEM;
+	/* Every key goes to S3 behind the prefix: the prefix uses up some. */
+	if ((size_t)rc >= S3_KEY_MAX) {
+		log_warnx("s3: prefix of s3://%s is over %d bytes", location,
+		    S3_KEY_MAX - 1);
+		return -ENAMETOOLONG;
+	}
+	s->base.key_max = S3_KEY_MAX - (size_t)rc;
+	return 0;
 }
 
 /* --s3-region, else AWS_REGION, else AWS_DEFAULT_REGION, else us-east-1. */
@@ -752,6 +761,7 @@ const struct store_ops store_s3_ops = {
 	.scheme = "s3",
 	.usage = "s3://BUCKET[/PREFIX]",
 	.caps = STORE_CAP_NSEC,		/* in x-amz-meta-*time, as s3fs */
+	.key_max = S3_KEY_MAX,	/* less the prefix: s3_parse_location() */
 	.open = s3_open,
 	.close = s3_close,
 	.head = s3_head,
