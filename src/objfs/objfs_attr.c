@@ -448,8 +448,7 @@ objfs_truncate(struct objfs *fs, struct objfs_inode *ino, uint64_t size)
 		return rc;
 	ino->stage->size = size;
 	ino->stage->loaded |= size == 0;
-	ino->stage->dirty = true;
-	clock_gettime(CLOCK_REALTIME, &ino->stage->mtime);
+	objfs_stage_touch(ino->stage);
 	/* With no writer left to flush it, the truncation is uploaded now. */
 	if (ino->writers == 0)
 		rc = objfs_stage_upload(fs, ino);

@@ -29,8 +29,7 @@ objfs_trunc_on_open(struct objfs *fs, struct objfs_inode *ino)
 		return rc;
 	ino->stage->size = 0;
 	ino->stage->loaded = true;
-	ino->stage->dirty = true;
-	clock_gettime(CLOCK_REALTIME, &ino->stage->mtime);
+	objfs_stage_touch(ino->stage);
 	return 0;
 }
 
@@ -275,8 +274,7 @@ objfs_write(struct objfs *fs, uint64_t fh, uint64_t off,
 		if (*written > 0) {
 			if (off + *written > s->size)
 				s->size = off + *written;
-			s->dirty = true;
-			clock_gettime(CLOCK_REALTIME, &s->mtime);
+			objfs_stage_touch(s);
 			if (kill_suidgid)
 				objfs_kill_suidgid(fs, ino);
 		}
@@ -388,8 +386,7 @@ objfs_fallocate(struct objfs *fs, uint64_t fh, int mode, uint64_t off,
 	if (rc == 0 && off + len > (s = h->inode->stage)->size) {
 		if ((rc = objfs_stage_ftruncate(fs, s, off + len)) == 0) {
 			s->size = off + len;
-			s->dirty = true;
-			clock_gettime(CLOCK_REALTIME, &s->mtime);
+			objfs_stage_touch(s);
 		}
 	}
 	pthread_mutex_unlock(&h->inode->lock);

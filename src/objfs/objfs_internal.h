@@ -206,6 +206,7 @@ int	objfs_stage_read(struct objfs *fs, struct objfs_stage *s, uint64_t off,
 int	objfs_stage_write(struct objfs *fs, struct objfs_stage *s,
 	    uint64_t off, const struct iovec *iov, unsigned iovcnt,
 	    size_t *written);
+void	objfs_stage_touch(struct objfs_stage *s);
 int	objfs_stage_ftruncate(struct objfs *fs, struct objfs_stage *s,
 	    uint64_t size);
 int	objfs_stage_open(struct objfs *fs, struct objfs_inode *ino,

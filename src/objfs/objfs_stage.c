@@ -112,6 +112,20 @@ objfs_stage_write(struct objfs *fs, struct objfs_stage *s, uint64_t off,
 	return rc;
 }
 
+/*
+ * The bytes changed (a write, a truncate, an extension): now is the new
+ * mtime, and the ctime too, as a change of the inode.  The upload, or
+ * the next head of a staged inode, carries both.
+ */
+void
+objfs_stage_touch(struct objfs_stage *s)
+{
+	clock_gettime(CLOCK_REALTIME, &s->mtime);
+	s->meta.ctime = s->mtime;
+	s->meta.has |= STORE_ATTR_CTIME;
+	s->dirty = true;
+}
+
 /* The stage's file, if it has one yet, made size bytes long. */
 int
 objfs_stage_ftruncate(struct objfs *fs, struct objfs_stage *s, uint64_t size)
