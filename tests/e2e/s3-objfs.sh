@@ -1,6 +1,7 @@
 #!/bin/bash
 # SPDX-License-Identifier: Apache-2.0
-# objfs on S3: the semantics suite (tests/unit/check_objfs on s3:// only) and
+# objfs on S3: the semantics suite (tests/unit/check_objfs on s3:// only),
+# the POSIX rules through the daemon (tests/unit/check_posix, likewise) and
 # the big transfers (tests/e2e/check_s3_big), what operations cost in
 # requests (tests/e2e/check_s3_requests), against each S3 server of
 # tests/lib/s3server.sh (a private s3rver and a private Ceph RGW).
@@ -35,6 +36,7 @@ for kind in $kinds; do
 	echo "=== on $kind"
 	s3server_start "$kind" "$work/$kind" objfsd-test || { status=1; continue; }
 	OBJFSD_TEST_S3_ONLY=1 "${CHECK_OBJFS:-tests/unit/check_objfs}" || status=1
+	OBJFSD_TEST_S3_ONLY=1 "${CHECK_POSIX:-tests/unit/check_posix}" || status=1
 	"${CHECK_S3_BIG:-tests/e2e/check_s3_big}" || status=1
 	"${CHECK_S3_REQUESTS:-tests/e2e/check_s3_requests}" || status=1
 	usr1_report "$kind" || status=1
