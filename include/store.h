@@ -5,7 +5,9 @@
  * with one designated-initializer instance, listed in store.c.
  *
  * Keys are UTF-8 strings without a leading '/'; "a/b/" is the marker of
- * directory a/b.  head() of the empty key asks for the root directory's
+ * directory a/b.  Each store takes keys of up to its own key_max bytes
+ * (store_key_max()): a path on fs:, an S3 key with the prefix on s3://.
+ * head() of the empty key asks for the root directory's
  * metadata (-ENOENT when the store keeps none).  Every operation returns 0 or -errno: -ENOENT for a
  * missing key, -EEXIST / -ENOTEMPTY / -EISDIR where POSIX would, -EIO for a
  * backend failure that was already logged.
