@@ -448,7 +448,7 @@ POSIX_CASE(setattr_gid_moves_ctime_only)
 	    .gid = 8 });
 }
 
-/* utimensat(2) with nanoseconds: fs: and mem: keep them (s3: seconds). */
+/* utimensat(2) with nanoseconds: every store keeps them. */
 POSIX_CASE(utimes_nanoseconds_read_back_exactly)
 {
 	struct fuse_setattr_in in = { .valid = FATTR_ATIME | FATTR_MTIME,
@@ -519,8 +519,6 @@ posix_suite(void)
 	    getenv("OBJFSD_TEST_S3_ENDPOINT") != NULL;
 	int first = getenv("OBJFSD_TEST_S3_ONLY") != NULL ? ON_S3 : ON_FS;
 	int last = s3 ? ON_S3 + 1 : ON_S3;
-	/* Nanoseconds on s3:// are someone else's work: fs: and mem: here. */
-	int last_nsec = first == ON_S3 ? first : ON_S3;
 
 	tcase_add_loop_test(tc, parent_is_a_file_enotdir, first, last);
 	tcase_add_loop_test(tc, name_over_255_bytes_enametoolong, first, last);
@@ -551,7 +549,7 @@ posix_suite(void)
 	tcase_add_loop_test(tc, setattr_uid_moves_ctime_only, first, last);
 	tcase_add_loop_test(tc, setattr_gid_moves_ctime_only, first, last);
 	tcase_add_loop_test(tc, utimes_nanoseconds_read_back_exactly, first,
-	    last_nsec);
+	    last);
 	tcase_add_loop_test(tc, write_kill_suidgid_clears_setuid_and_setgid,
 	    first, last);
 	tcase_add_loop_test(tc,
