@@ -4,7 +4,10 @@
  * inodes and names it took are freed, but the allocator keeps freed chunks
  * that sit between live ones: the daemon would stay at its high-water
  * mark.  A housekeeping thread trims the heaps once things have been
- * freed in bulk, off the request path and at most once a second.
+ * freed in bulk, off the request path and at most once a second.  Under
+ * steady load the per-thread heaps drift up too (a 4-minute soak on s3:
+ * kept 1.4 MiB more of freed memory, all of it given back by a trim), so
+ * it also trims every TRIM_PERIOD_S whatever was freed.
  */
 #include "config.h"
 
@@ -19,6 +22,7 @@
 
 /* Inodes and listing entries freed before a trim is worth it. */
 #define TRIM_WORTH	4096
+#define TRIM_PERIOD_S	30
 
 void
 objfs_trim_note(struct objfs *fs, size_t freed)
@@ -31,6 +35,8 @@ objfs_trim_thread(void *arg)
 {
 	struct objfs *fs = arg;
 
+	unsigned idle = 0;
+
 	pthread_mutex_lock(&fs->trim_lock);
 	while (!fs->trim_stop) {
 		struct timespec until;
@@ -39,8 +45,9 @@ objfs_trim_thread(void *arg)
 		until.tv_sec++;
 		pthread_cond_timedwait(&fs->trim_wake, &fs->trim_lock, &until);
 		if (__atomic_load_n(&fs->trim_pending, __ATOMIC_RELAXED) <
-		    TRIM_WORTH)
+		    TRIM_WORTH && ++idle < TRIM_PERIOD_S)
 			continue;
+		idle = 0;
 		__atomic_store_n(&fs->trim_pending, 0, __ATOMIC_RELAXED);
 		pthread_mutex_unlock(&fs->trim_lock);
 		malloc_trim(0);

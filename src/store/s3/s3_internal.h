@@ -111,6 +111,27 @@ struct s3_ra {
 	bool			 stopping;
 };
 
+/* s3_batch.c: independent requests side by side, on a fixed pool. */
+#define S3_BATCH_THREADS	15	/* and the caller: 16 in flight */
+
+typedef void s3_batch_fn(void *arg, size_t i);
+struct s3_batch;
+
+struct s3_batch_pool {
+	pthread_mutex_t		 lock;
+	pthread_cond_t		 work;	/* a batch offers tickets, or stop */
+	TAILQ_HEAD(, s3_batch)	 queue;	/* batches with tickets left */
+	pthread_t		 threads[S3_BATCH_THREADS];
+	unsigned		 nthreads;
+	bool			 stop;
+	bool			 warned;
+};
+
+void	s3_batch_pool_init(struct s3_batch_pool *p);
+void	s3_batch_pool_free(struct s3_batch_pool *p);
+void	s3_batch_run(struct s3_batch_pool *p, s3_batch_fn *fn, void *arg,
+	    size_t n, unsigned width);
+
 struct s3_creds {
 	char		*access_key;
 	char		*secret_key;
@@ -162,6 +183,7 @@ struct s3_store {
 	struct membudget *budget;
 	struct membudget *own_budget;
 	struct s3_ra	 ra;
+	struct s3_batch_pool batch;
 	struct s3_stats	 stats;
 	/*
 	 * Refused credentials (403) are logged once per burst, not per

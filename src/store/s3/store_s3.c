@@ -208,6 +208,7 @@ s3_tune(struct s3_store *s, const struct store_config *cfg,
 	pthread_mutex_init(&s->pool_lock, NULL);
 	pthread_mutex_init(&s->denied_lock, NULL);
 	s3_ra_init(s);
+	s3_batch_pool_init(&s->batch);
 	if (c->ca_pem != NULL && c->ca_len > 0) {
 		if ((s->ca_pem = malloc(c->ca_len)) == NULL)
 			return -ENOMEM;
@@ -226,6 +227,7 @@ s3_close(struct store *st)
 	struct s3_store *s = s3(st);
 
 	s3_ra_fini(s);		/* its workers use the pool and the budget */
+	s3_batch_pool_free(&s->batch);
 	s3_pool_free(s);
 	pthread_mutex_destroy(&s->pool_lock);
 	pthread_mutex_destroy(&s->denied_lock);
@@ -382,36 +384,24 @@ struct s3_heads {
 	const char *const	*keys;
 	struct store_attr	*attrs;
 	int			*rcs;
-	size_t			 n;
-	size_t			 next;	/* atomic */
 };
 
-static void *
-s3_heads_worker(void *arg)
+static void
+s3_heads_item(void *arg, size_t i)
 {
 	struct s3_heads *h = arg;
-	size_t i;
 
-	while ((i = __atomic_fetch_add(&h->next, 1, __ATOMIC_RELAXED)) < h->n)
-		h->rcs[i] = s3_head(h->st, h->keys[i], &h->attrs[i]);
-	return NULL;
+	h->rcs[i] = s3_head(h->st, h->keys[i], &h->attrs[i]);
 }
 
 static void
 s3_head_many(struct store *st, const char *const *keys, size_t n,
     struct store_attr *attrs, int *rcs)
 {
-	struct s3_heads h = { st, keys, attrs, rcs, n, 0 };
-	pthread_t t[S3_HEADS_IN_FLIGHT - 1];
-	size_t nt = 0, want = n < S3_HEADS_IN_FLIGHT ? n : S3_HEADS_IN_FLIGHT;
+	struct s3_heads h = { st, keys, attrs, rcs };
 
-	/* This thread is one of them; fewer threads only mean less speed. */
-	while (nt + 1 < want &&
-	    pthread_create(&t[nt], NULL, s3_heads_worker, &h) == 0)
-		nt++;
-	(void)s3_heads_worker(&h);
-	while (nt > 0)
-		pthread_join(t[--nt], NULL);
+	s3_batch_run(&s3(st)->batch, s3_heads_item, &h, n,
+	    S3_HEADS_IN_FLIGHT);
 }
 
 /* The size from "bytes 0-99/1234", and the ETag. */
