@@ -486,8 +486,8 @@ START_TEST(metadata_nanoseconds)
 END_TEST
 
 /*
- * A device node is its full st_mode in x-amz-meta-mode and its dev_t in
- * decimal in x-amz-meta-rdev, as s3fs writes and reads them; other types
+ * A device node is its full st_mode in x-amz-meta-mode (what s3fs reads
+ * its type from) and its dev_t in decimal in x-amz-meta-rdev; other types
  * carry no rdev header.
  */
 START_TEST(metadata_device_nodes)
@@ -506,7 +506,7 @@ START_TEST(metadata_device_nodes)
 	ck_assert_uint_eq(back.rdev, makedev(8, 1));
 	s3_hdrs_free(&h);
 	store_attr_clear(&back);
-	/* What s3fs wrote for a character device (major 4, minor 300). */
+	/* Another tool's character device (major 4, minor 300). */
 	s3_hdrs_add(&h, "x-amz-meta-mode", "8612");	/* S_IFCHR | 0644 */
 	s3_hdrs_add(&h, "x-amz-meta-rdev", "1049644");
 	ck_assert_int_eq(s3_meta_from_headers(&h, &back), 0);

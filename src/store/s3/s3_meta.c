@@ -6,7 +6,9 @@
  *   x-amz-meta-mode    st_mode in decimal, file type bits included
  *   x-amz-meta-uid, -gid
  *   x-amz-meta-rdev    a device node's st_rdev, the decimal dev_t
- *                      (glibc's makedev), as s3fs writes it
+ *                      (glibc's makedev), as the tools that keep one
+ *                      write it; s3fs-fuse keeps none (its mknod drops
+ *                      the number) but leaves ours alone on a chmod
  *   x-amz-meta-mtime, -ctime, -atime   decimal seconds[.nanoseconds]
  *   x-amz-meta-xattr   URL-encoded JSON: {"user.name":"base64 value"}
  */
