@@ -97,6 +97,8 @@ struct store_config {
 	const struct store_s3_config	*s3;
 	/* fs: owners, modes and special files in xattrs (store_fs_owners.c) */
 	bool				 fs_xattr_owners;
+	/* fs: with native owners, device nodes as real host nodes */
+	bool				 fs_real_devices;
 };
 
 enum {

@@ -229,6 +229,18 @@ opt_fs_owners(struct objfsd_config *c, const struct objfsd_option *o,
 }
 
 static void
+opt_fs_devices(struct objfsd_config *c, const struct objfsd_option *o,
+    const char *s)
+{
+	static const char *const words[] = { "record", "real", NULL };
+	int i = word_index(s, words);
+
+	if (i < 0)
+		die_usage("fs-devices must be record or real, not \"%s\"", s);
+	c->store.fs_real_devices = i == 1;
+}
+
+static void
 opt_seccomp(struct objfsd_config *c, const struct objfsd_option *o,
     const char *s)
 {
@@ -358,6 +370,11 @@ const struct objfsd_option objfsd_options[] = {
 	      "default as root) or xattr (in user.objfsd.stat)",
 	  .config_key = "fs-owners", .suboption = "fs_owners",
 	  .handler = opt_fs_owners },
+	{ .name = "fs-devices", .arg = "MODE",
+	  .help = "fs: device nodes with native owners: record (the\n"
+	      "default, a regular host file) or real (host nodes)",
+	  .config_key = "fs-devices", .suboption = "fs_devices",
+	  .handler = opt_fs_devices },
 	{ .name = "sandbox", .arg = "MODE",
 	  .help = "namespace (default), chroot or none",
 	  .config_key = "sandbox", .suboption = "sandbox",

@@ -165,20 +165,30 @@ fs_hidden(const char *name)
 	    fs_meta_name(name);
 }
 
-/* Types objects may have; device nodes on the host stay invisible. */
+/*
+ * Types host files may have to be objects: device nodes on the host stay
+ * invisible, unless the store makes real ones itself.
+ */
 bool
-fs_type_ok(mode_t mode)
+fs_type_ok(const struct fs_store *s, mode_t mode)
 {
 	return S_ISREG(mode) || S_ISDIR(mode) || S_ISLNK(mode) ||
-	    S_ISFIFO(mode) || S_ISSOCK(mode);
+	    S_ISFIFO(mode) || S_ISSOCK(mode) ||
+	    (fs_real_devices(s) && (S_ISCHR(mode) || S_ISBLK(mode)));
 }
 
-/* Types a put may make: device nodes only as xattr records. */
+/* Whether device nodes are real host nodes (else records). */
+bool
+fs_real_devices(const struct fs_store *s)
+{
+	return s->real_devices && !s->xattr_owners;
+}
+
+/* Types a put may make: every one, device nodes as records or real. */
 bool
 fs_put_type_ok(const struct fs_store *s, mode_t type)
 {
-	return fs_type_ok(type) ||
-	    (s->xattr_owners && (S_ISCHR(type) || S_ISBLK(type)));
+	return fs_type_ok(s, type) || S_ISCHR(type) || S_ISBLK(type);
 }
 
 void
@@ -211,7 +221,7 @@ fs_stat(struct fs_store *s, const char *key, struct stat *st)
 		return dfd == -ENOTDIR ? -ENOENT : dfd;
 	if (fstatat(dfd, leaf, st, AT_SYMLINK_NOFOLLOW) == -1)
 		rc = -errno;
-	else if (!fs_type_ok(st->st_mode) ||
+	else if (!fs_type_ok(s, st->st_mode) ||
 	    (store_key_is_marker(key) && !S_ISDIR(st->st_mode)))
 		rc = -ENOENT;
 	else
@@ -417,13 +427,14 @@ fs_open(const char *location, const struct store_config *cfg,
 	s->readonly = cfg->readonly;
 	s->no_openat2 = getenv("OBJFSD_FS_NO_OPENAT2") != NULL;
 	s->xattr_owners = cfg->fs_xattr_owners;
-	if (s->xattr_owners)
-		s->base.caps = STORE_CAP_DEVICES;
+	s->real_devices = cfg->fs_real_devices;
 	s->umask = umask(0);
 	umask(s->umask);
 	fs_dircache_init(s);
 	fs_files_init(s);
-	log_debug("fs: owners %s", s->xattr_owners ? "in xattrs" : "native");
+	log_debug("fs: owners %s, device nodes %s",
+	    s->xattr_owners ? "in xattrs" : "native",
+	    fs_real_devices(s) ? "real" : "as records");
 	log_debug("fs: up to %u files and %u directories of %s open at once",
 	    s->files.cap, FS_DC_SHARDS * s->dc_ways, location);
 	*storep = &s->base;
@@ -442,7 +453,8 @@ fs_close(struct store *st)
 const struct store_ops store_fs_ops = {
 	.scheme = "fs",
 	.usage = "fs:DIR",
-	.caps = STORE_CAP_TREE | STORE_CAP_NSEC,
+	/* Device nodes: records, or real ones with --fs-devices=real. */
+	.caps = STORE_CAP_TREE | STORE_CAP_NSEC | STORE_CAP_DEVICES,
 	.key_max = FS_KEY_MAX,
 	.open = fs_open,
 	.close = fs_close,

@@ -39,6 +39,13 @@
 /* xattr owners (store_fs_owners.c): the record and a symlink's sidecar. */
 #define FS_OWNERS_XATTR	"user.objfsd.stat"
 #define FS_META_PREFIX	".objfsd-meta-"
+/*
+ * Native owners: the host mode of a regular file standing for a device
+ * node, whose record says which (store_fs_owners.c).  Sticky, owner-only
+ * and empty: what ordinary files almost never are, so that only these
+ * cost an fgetxattr on a stat.
+ */
+#define FS_REC_HOST_MODE	(S_IFREG | S_ISVTX | 0600)
 /* The same number on every architecture; glibc 2.36 has no name for it. */
 #define FS_SYS_FCHMODAT2	452
 
@@ -80,6 +87,7 @@ struct fs_store {
 	bool			 readonly;
 	bool			 no_openat2;	/* kernel without it, or forced */
 	bool			 xattr_owners;	/* --fs-owners=xattr */
+	bool			 real_devices;	/* --fs-devices=real */
 	mode_t			 umask;		/* the process's, at open */
 	uint64_t		 dc_gen;	/* atomic; bumped when dirs move */
 	unsigned		 dc_ways;	/* slots used in each shard */
@@ -95,8 +103,9 @@ int	fs_parent(struct fs_store *s, const char *key, char *leaf,
 int	fs_stat(struct fs_store *s, const char *key, struct stat *st);
 int	fs_open_leaf(struct fs_store *s, const char *key, int flags);
 bool	fs_hidden(const char *name);
-bool	fs_type_ok(mode_t mode);
+bool	fs_type_ok(const struct fs_store *s, mode_t mode);
 bool	fs_put_type_ok(const struct fs_store *s, mode_t type);
+bool	fs_real_devices(const struct fs_store *s);
 void	fs_attr_from_stat(const struct stat *st, struct store_attr *a);
 int	fs_read_xattrs(int fd, struct store_attr *a);
 
@@ -115,10 +124,11 @@ int	fs_sync(struct store *st, const char *key, bool datasync);
 /* store_fs_owners.c */
 bool	fs_meta_name(const char *name);
 mode_t	fs_owner_host_perm(mode_t mode);
+bool	fs_owner_is_record(int fd, int dfd, const char *leaf, mode_t type);
 void	fs_owner_overlay(struct fs_store *s, int dfd, const char *leaf,
 	    struct stat *st);
-int	fs_owner_set(int fd, int dfd, const char *leaf, mode_t type,
-	    const struct store_attr *a);
+int	fs_owner_set(struct fs_store *s, int fd, int dfd, const char *leaf,
+	    mode_t type, const struct store_attr *a);
 int	fs_owner_moved(struct fs_store *s, int sfd, const char *sleaf,
 	    int dfd, const char *dleaf);
 void	fs_owner_removed(struct fs_store *s, int dfd, const char *leaf);

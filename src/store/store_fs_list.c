@@ -81,13 +81,16 @@ fs_entry_type(struct fs_store *s, int dfd, const struct dirent *e,
 		return 1;
 	case DT_UNKNOWN:
 		if (fstatat(dfd, e->d_name, st, AT_SYMLINK_NOFOLLOW) == -1 ||
-		    !fs_type_ok(st->st_mode))
+		    !fs_type_ok(s, st->st_mode))
 			return -1;
 		if (need_stat)
 			fs_owner_overlay(s, dfd, e->d_name, st);
 		return S_ISDIR(st->st_mode) ? 1 : 0;
+	case DT_CHR:
+	case DT_BLK:
+		return fs_real_devices(s) ? 0 : -1;
 	default:
-		return -1;	/* device nodes stay invisible */
+		return -1;	/* host device nodes stay invisible */
 	}
 }
 
@@ -172,7 +175,7 @@ fs_emit(struct fs_store *s, int dfd, struct fs_item *it, bool recursive, bool na
 		rc = fstatat(dfd, it->key, &it->st, AT_SYMLINK_NOFOLLOW);
 		if (it->is_dir)
 			it->key[len - 1] = '/';
-		if (rc == -1 || !fs_type_ok(it->st.st_mode) ||
+		if (rc == -1 || !fs_type_ok(s, it->st.st_mode) ||
 		    S_ISDIR(it->st.st_mode) != it->is_dir)
 			return 1;
 		if (it->is_dir)

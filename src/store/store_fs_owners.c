@@ -25,6 +25,15 @@
  * execute bit.  A record whose type contradicts the host file (a
  * directory claiming to be a FIFO) is ignored, as is a missing or
  * malformed one: the file then shows its host attributes.
+ *
+ * With native owners the host file has the guest's owner and mode, and
+ * only a device node is a record (unless --fs-devices=real makes it a
+ * real one): an empty regular file of host mode FS_REC_HOST_MODE, owned
+ * as the guest says, whose record gives the type, mode and device
+ * number.  A stat reads the record only of such a file, so ordinary
+ * files cost no fgetxattr; one that merely looks the part (a guest's
+ * empty sticky file) has no record and stays what it is.  A host process
+ * writing into the file makes it a plain file again.
  */
 #include "config.h"
 
@@ -120,6 +129,13 @@ fs_owner_host_perm(mode_t mode)
 	return 0600 | ((mode & 0111) ? 0100 : 0);
 }
 
+/* Whether a native host file of stat st may stand for a device node. */
+static bool
+fs_rec_marked(const struct stat *st)
+{
+	return st->st_mode == FS_REC_HOST_MODE && st->st_size == 0;
+}
+
 /* An open fd of dfd/leaf for its xattrs: fd itself when >= 0. */
 static int
 fs_owner_fd(int fd, int dfd, const char *leaf)
@@ -164,16 +180,41 @@ fs_owner_overlay(struct fs_store *s, int dfd, const char *leaf,
 {
 	struct fs_owner o;
 
-	if (!s->xattr_owners || !fs_owner_get(-1, dfd, leaf, st, &o))
-		return;
-	st->st_mode = o.mode;
-	st->st_uid = o.uid;
-	st->st_gid = o.gid;
-	st->st_rdev = o.rdev;
+	if (s->xattr_owners && fs_owner_get(-1, dfd, leaf, st, &o)) {
+		st->st_mode = o.mode;
+		st->st_uid = o.uid;
+		st->st_gid = o.gid;
+		st->st_rdev = o.rdev;
+	} else if (!s->xattr_owners && fs_rec_marked(st) &&
+	    fs_owner_get(-1, dfd, leaf, st, &o) &&
+	    (S_ISCHR(o.mode) || S_ISBLK(o.mode))) {
+		/* Native: the owner is the host file's own. */
+		st->st_mode = o.mode;
+		st->st_rdev = o.rdev;
+	}
+}
+
+/*
+ * Whether the metadata of the object at fd (or dfd/leaf), of guest type
+ * type, is a record under native owners: a device node kept as a
+ * regular host file.
+ */
+bool
+fs_owner_is_record(int fd, int dfd, const char *leaf, mode_t type)
+{
+	struct stat st;
+
+	if (!S_ISCHR(type) && !S_ISBLK(type))
+		return false;
+	if ((fd >= 0 ? fstat(fd, &st) :
+	    fstatat(dfd, leaf, &st, AT_SYMLINK_NOFOLLOW)) == -1)
+		return false;
+	return S_ISREG(st.st_mode);
 }
 
 static int
-fs_owner_put(int fd, int dfd, const char *leaf, const struct fs_owner *o)
+fs_owner_put(int fd, int dfd, const char *leaf, const struct fs_owner *o,
+    mode_t host_perm)
 {
 	uint8_t rec[FS_REC_SIZE];
 	char name[NAME_MAX + 1];
@@ -195,7 +236,7 @@ fs_owner_put(int fd, int dfd, const char *leaf, const struct fs_owner *o)
 	if ((wfd = fs_owner_fd(fd, dfd, leaf)) < 0)
 		return wfd;
 	if (fsetxattr(wfd, FS_OWNERS_XATTR, rec, sizeof(rec), 0) == -1 ||
-	    fchmod(wfd, fs_owner_host_perm(o->mode)) == -1)
+	    fchmod(wfd, host_perm) == -1)
 		rc = errno == ENOTSUP ? -EOPNOTSUPP : -errno;
 	if (wfd != fd)
 		close(wfd);
@@ -205,11 +246,13 @@ fs_owner_put(int fd, int dfd, const char *leaf, const struct fs_owner *o)
 /*
  * The mode, owner and device number a names, for the object at fd (or
  * dfd/leaf) whose guest type is type: the rest of the record stays as it
- * was, or as the host file is when it has none.
+ * was, or as the host file is when it has none.  Native owners: the host
+ * file takes the record file's mode, the owner is set beside (by the
+ * caller).
  */
 int
-fs_owner_set(int fd, int dfd, const char *leaf, mode_t type,
-    const struct store_attr *a)
+fs_owner_set(struct fs_store *s, int fd, int dfd, const char *leaf,
+    mode_t type, const struct store_attr *a)
 {
 	unsigned want = STORE_ATTR_MODE | STORE_ATTR_UID | STORE_ATTR_GID |
 	    STORE_ATTR_RDEV;
@@ -236,7 +279,8 @@ fs_owner_set(int fd, int dfd, const char *leaf, mode_t type,
 		o.rdev = 0;
 	if (!fs_rec_type_fits(o.mode, st.st_mode))
 		return -EINVAL;
-	return fs_owner_put(fd, dfd, leaf, &o);
+	return fs_owner_put(fd, dfd, leaf, &o, s->xattr_owners ?
+	    fs_owner_host_perm(o.mode) : FS_REC_HOST_MODE & 07777);
 }
 
 /*

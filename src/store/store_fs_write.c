@@ -112,6 +112,19 @@ fs_apply_native(int fd, int dfd, const char *leaf, mode_t type,
 }
 
 /*
+ * Native owners, a device node kept as a record: the record has its mode
+ * and device number, the host file its owner.
+ */
+static int
+fs_apply_native_record(struct fs_store *s, int fd, int dfd, const char *leaf,
+    mode_t type, const struct store_attr *a, bool strict)
+{
+	int rc = fs_owner_set(s, fd, dfd, leaf, type, a);
+
+	return rc != 0 ? rc : fs_apply_owner(fd, dfd, leaf, a, strict);
+}
+
+/*
  * Give an object the metadata in a; type is its type as the guest sees
  * it.  With fd >= 0 it is used, else dfd/leaf.  strict: an owner change
  * we may not make is an error (an explicit chown), not silently skipped
@@ -126,8 +139,12 @@ fs_apply(struct fs_store *s, int fd, int dfd, const char *leaf, mode_t type,
 	};
 	int rc;
 
-	rc = s->xattr_owners ? fs_owner_set(fd, dfd, leaf, type, a) :
-	    fs_apply_native(fd, dfd, leaf, type, a, strict);
+	if (s->xattr_owners)
+		rc = fs_owner_set(s, fd, dfd, leaf, type, a);
+	else if (fs_owner_is_record(fd, dfd, leaf, type))
+		rc = fs_apply_native_record(s, fd, dfd, leaf, type, a, strict);
+	else
+		rc = fs_apply_native(fd, dfd, leaf, type, a, strict);
 	if (rc != 0)
 		return rc;
 	if (a->has & STORE_ATTR_ATIME)
@@ -192,9 +209,14 @@ fs_inherit_xattrs(int dfd, const char *leaf, int tfd,
     const struct store_attr *a)
 {
 	struct store_attr old = { 0 };
+	struct stat sb;
 	int ofd;
 
 	if (a->has & STORE_ATTR_XATTRS)
+		return;
+	/* Never open what it replaces unless it may carry xattrs. */
+	if (fstatat(dfd, leaf, &sb, AT_SYMLINK_NOFOLLOW) == -1 ||
+	    (!S_ISREG(sb.st_mode) && !S_ISDIR(sb.st_mode)))
 		return;
 	ofd = openat(dfd, leaf, O_RDONLY | O_NOFOLLOW | O_NONBLOCK |
 	    O_CLOEXEC | O_NOCTTY);
@@ -261,7 +283,10 @@ fs_put_empty(struct fs_store *s, int dfd, const char *leaf,
 	return rc;
 }
 
-/* xattr owners: a FIFO, socket or device is a regular file and a record. */
+/*
+ * A regular file and a record: a FIFO, socket or device node with xattr
+ * owners, a device node with native ones.
+ */
 static int
 fs_put_record(struct fs_store *s, int dfd, const char *tmp, mode_t type,
     const struct store_attr *a)
@@ -280,9 +305,12 @@ static int
 fs_put_special(struct fs_store *s, int dfd, const char *tmp, mode_t type,
     int fd, uint64_t size, const struct store_attr *a)
 {
+	bool dev = S_ISCHR(type) || S_ISBLK(type);
 	char target[PATH_MAX];
+	dev_t rdev = dev && (a->has & STORE_ATTR_RDEV) ? a->rdev : 0;
 
-	if (type != S_IFLNK && s->xattr_owners)
+	if ((type != S_IFLNK && s->xattr_owners) ||
+	    (dev && !fs_real_devices(s)))
 		return fs_put_record(s, dfd, tmp, type, a);
 	if (type == S_IFLNK) {
 		if (fd < 0 || size == 0 || size >= sizeof(target))
@@ -292,7 +320,7 @@ fs_put_special(struct fs_store *s, int dfd, const char *tmp, mode_t type,
 		target[size] = '\0';
 		if (strlen(target) != size || symlinkat(target, dfd, tmp) == -1)
 			return strlen(target) != size ? -EINVAL : -errno;
-	} else if (mknodat(dfd, tmp, type | 0600, 0) == -1)
+	} else if (mknodat(dfd, tmp, type | 0600, rdev) == -1)
 		return -errno;
 	return fs_apply(s, -1, dfd, tmp, type, a, false);
 }

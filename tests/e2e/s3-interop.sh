@@ -2,7 +2,8 @@
 # SPDX-License-Identifier: Apache-2.0
 # objfsd and s3fs read each other's buckets: files written through objfs
 # read back through an s3fs mount with the same bytes, mode, owner and
-# mtime (and symlinks, directories, xattrs), and the other way round.
+# mtime (and symlinks, directories, xattrs, device nodes), and the other
+# way round.
 # On each S3 server of s3server.sh.  Skip (77) without s3fs, /dev/fuse,
 # an S3 server or root.
 set -u
@@ -47,6 +48,7 @@ head -c 100000 /dev/urandom > "$work/blob"
 printf 'inner text' | "$cli" $url put dir/inner 600 0 0 1600000000 || fail=$((fail + 1))
 "$cli" $url symlink blob link || fail=$((fail + 1))
 "$cli" $url setxattr blob user.color blue || fail=$((fail + 1))
+"$cli" $url mknod chr c 640 4 300 || fail=$((fail + 1))
 
 # ... s3fs reads.
 mount_s3fs || { echo "SKIP: s3fs cannot mount here"; exit 77; }
@@ -57,6 +59,9 @@ check "inner" "$(cat "$mnt/dir/inner")" "inner text"
 check "inner meta" "$(stat -c '%a %Y' "$mnt/dir/inner")" "600 1600000000"
 check "link" "$(readlink "$mnt/link")" "blob"
 check "xattr" "$(getfattr --only-values -n user.color "$mnt/blob" 2>/dev/null)" "blue"
+# s3fs reads a device node's type and mode from x-amz-meta-mode but
+# keeps no device number (its mknod drops it, its stat says 0).
+check "chr" "$(stat -c '%F %a %s' "$mnt/chr")" "character special file 640 0"
 
 # s3fs writes...
 head -c 300000 /dev/urandom > "$work/blob2"
@@ -67,6 +72,8 @@ touch -d @1500000000 "$mnt/fromfs"
 mkdir "$mnt/fsdir"
 echo "deep" > "$mnt/fsdir/deep"
 ln -s fsdir/deep "$mnt/fslink"
+mknod -m 660 "$mnt/fsblk" b 8 1
+chmod 604 "$mnt/chr"
 setfattr -n user.shade -v dark "$mnt/fromfs" 2>/dev/null || true
 sync
 umount "$mnt"
@@ -80,7 +87,10 @@ check "deep" "$("$cli" $url cat fsdir/deep)" "deep"
 check "fslink" "$("$cli" $url readlink fslink)" "fsdir/deep"
 check "fslink type" "$("$cli" $url stat fslink | cut -d' ' -f1)" "l"
 check "shade" "$("$cli" $url getxattr fromfs user.shade 2>/dev/null)" "dark"
-check "root listing" "$("$cli" $url ls / | tr '\n' ' ')" "blob dir fromfs fsdir fslink link "
+# s3fs's chmod kept objfsd's x-amz-meta-rdev.
+check "chr after s3fs" "$("$cli" $url stat chr | cut -d' ' -f1,2,5,7)" "c 604 0 4,300"
+check "fsblk" "$("$cli" $url stat fsblk | cut -d' ' -f1,2,5,7)" "b 660 0 0,0"
+check "root listing" "$("$cli" $url ls / | tr '\n' ' ')" "blob chr dir fromfs fsblk fsdir fslink link "
 
 echo "s3fs interop: $pass passed, $fail failed"
 [ "$fail" -eq 0 ]

@@ -7,11 +7,14 @@
  *   objfs_cli URL put PATH MODE UID GID MTIME < data
  *   objfs_cli URL mkdir PATH MODE
  *   objfs_cli URL symlink TARGET PATH
+ *   objfs_cli URL mknod PATH b|c MODE MAJOR MINOR
  *   objfs_cli URL setxattr PATH NAME VALUE
  *   objfs_cli URL stat|cat|ls|readlink|rm PATH
  *   objfs_cli URL reread PATH	(cat twice through one open handle)
  *   objfs_cli URL getxattr PATH NAME
  *
+ * stat prints TYPE MODE UID GID SIZE MTIME, TYPE one of f d l b c p s,
+ * and a device node's MAJOR,MINOR after them.
  * S3 settings come from OBJFSD_TEST_S3_ENDPOINT, _RETRIES and _TIMEOUT.
  * Exit 0 on success, 1 on an error, 3 when writing the data failed at
  * close (the application's EIO).
@@ -25,6 +28,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/sysmacros.h>
 #include <unistd.h>
 
 #include "log.h"
@@ -110,6 +114,23 @@ cmd_put(char **argv)
 	return 0;
 }
 
+static char
+type_char(mode_t mode)
+{
+	static const struct {
+		mode_t	type;
+		char	c;
+	} types[] = {
+		{ S_IFDIR, 'd' }, { S_IFLNK, 'l' }, { S_IFBLK, 'b' },
+		{ S_IFCHR, 'c' }, { S_IFIFO, 'p' }, { S_IFSOCK, 's' },
+	};
+
+	for (size_t i = 0; i < sizeof(types) / sizeof(types[0]); i++)
+		if ((mode & S_IFMT) == types[i].type)
+			return types[i].c;
+	return 'f';
+}
+
 static int
 cmd_stat(char **argv)
 {
@@ -120,9 +141,12 @@ cmd_stat(char **argv)
 	if ((rc = walk(argv[0], false, &ino, NULL)) != 0 ||
 	    (rc = objfs_getattr(fs, ino, &sb)) != 0)
 		return fail("stat", rc);
-	printf("%c %o %u %u %lld %lld\n", S_ISDIR(sb.st_mode) ? 'd' :
-	    S_ISLNK(sb.st_mode) ? 'l' : 'f', sb.st_mode & 07777, sb.st_uid,
-	    sb.st_gid, (long long)sb.st_size, (long long)sb.st_mtim.tv_sec);
+	printf("%c %o %u %u %lld %lld", type_char(sb.st_mode),
+	    sb.st_mode & 07777, sb.st_uid, sb.st_gid, (long long)sb.st_size,
+	    (long long)sb.st_mtim.tv_sec);
+	if (S_ISCHR(sb.st_mode) || S_ISBLK(sb.st_mode))
+		printf(" %u,%u", major(sb.st_rdev), minor(sb.st_rdev));
+	printf("\n");
 	return 0;
 }
 
@@ -209,6 +233,13 @@ cmd_make(const char *cmd, char **argv)
 	} else if (strcmp(cmd, "symlink") == 0) {
 		if ((rc = walk(argv[1], true, &dir, &leaf)) == 0)
 			rc = objfs_symlink(fs, &ctx, dir, leaf, argv[0], &e);
+	} else if (strcmp(cmd, "mknod") == 0) {
+		if ((rc = walk(argv[0], true, &dir, &leaf)) == 0)
+			rc = objfs_mknod(fs, &ctx, dir, leaf,
+			    (argv[1][0] == 'b' ? S_IFBLK : S_IFCHR) |
+			    (mode_t)strtoul(argv[2], NULL, 8),
+			    makedev(strtoul(argv[3], NULL, 10),
+			    strtoul(argv[4], NULL, 10)), &e);
 	} else if ((rc = walk(argv[0], true, &dir, &leaf)) == 0)
 		rc = objfs_unlink(fs, dir, leaf);
 	return rc != 0 ? fail(cmd, rc) : 0;
@@ -243,7 +274,7 @@ run(const char *cmd, int argc, char **argv)
 		{ "put", 5 }, { "mkdir", 2 }, { "symlink", 2 },
 		{ "setxattr", 3 }, { "getxattr", 2 }, { "stat", 1 },
 		{ "cat", 1 }, { "reread", 1 }, { "ls", 1 }, { "readlink", 1 },
-		{ "rm", 1 },
+		{ "rm", 1 }, { "mknod", 5 },
 	};
 
 	for (size_t i = 0; i < sizeof(cmds) / sizeof(cmds[0]); i++) {

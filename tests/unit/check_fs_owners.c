@@ -4,7 +4,9 @@
  * numbers are records (user.objfsd.stat, a symlink's sidecar), the host
  * files stay the daemon's, owner-only, regular, without set-id bits.
  * Each test looks at both sides: what objfs answers and what the host
- * directory holds.
+ * directory holds.  With native owners, device nodes: records in empty
+ * sticky regular files by default, real host nodes with
+ * --fs-devices=real.
  */
 #include "config.h"
 
@@ -356,5 +358,192 @@ objfs_owners_tcase(void)
 	tcase_add_test(tc, guest_cannot_see_or_set_the_record);
 	tcase_add_test(tc, no_record_shows_host_attributes);
 	tcase_add_test(tc, record_type_must_fit_the_host_file);
+	return tc;
+}
+
+/* Native owners (the default as root): device nodes. */
+
+static void
+setup_native(void)
+{
+	char root[100];
+
+	make_tmpdir();
+	snprintf(root, sizeof(root), "%s/root", tmpdir);
+	ck_assert_int_eq(mkdir(root, 0755), 0);
+	snprintf(url, sizeof(url), "fs:%s", root);
+	open_fs(url);
+}
+
+static void
+teardown_native(void)
+{
+	teardown_store();
+	fixture_real_devices = false;
+}
+
+static bool
+host_has_record(const char *name)
+{
+	char path[200];
+
+	snprintf(path, sizeof(path), "%s/root/%s", tmpdir, name);
+	return lgetxattr(path, "user.objfsd.stat", NULL, 0) > 0;
+}
+
+/* Every entry of the root's listing with attributes is of type type. */
+static void
+assert_listed_as(const char *name, mode_t type, unsigned flags)
+{
+	struct store_listing l;
+	bool found = false;
+
+	ck_assert_int_eq(store_list(st, "", NULL, flags, 0, &l), 0);
+	for (size_t i = 0; i < l.n; i++) {
+		if (strcmp(l.entries[i].name, name) != 0 ||
+		    !l.entries[i].has_attr)
+			continue;
+		found = true;
+		ck_assert_uint_eq(l.entries[i].attr.mode & S_IFMT, type);
+	}
+	ck_assert(found || (flags & STORE_LIST_NAMES));
+	store_listing_clear(&l);
+}
+
+/*
+ * A device node is an empty regular host file of mode 01600 with a
+ * record, owned natively: chmod changes the record, chown the host file,
+ * and neither makes it a device on the host.
+ */
+START_TEST(native_devices_are_regular_host_files)
+{
+	struct objfs_entry e;
+	struct stat sb;
+
+	ck_assert(store_has_devices(st));
+	ck_assert_int_eq(objfs_mknod(fs, &ctx, ROOT, "null", S_IFCHR | 0666,
+	    makedev(1, 3), &e), 0);
+	ck_assert_int_eq(objfs_mknod(fs, &ctx, ROOT, "sda", S_IFBLK | 04660,
+	    makedev(8, 0), &e), 0);
+	chmod_(lookup(ROOT, "null"), 0620);
+	if (geteuid() == 0)
+		chown_(lookup(ROOT, "sda"), 1234, 5678);
+	ck_assert_int_eq(objfs_rename(fs, ROOT, "sda", ROOT, "sdb", 0), 0);
+	reopen();
+	sb = stat_(lookup(ROOT, "null"));
+	ck_assert_uint_eq(sb.st_mode, S_IFCHR | 0620);
+	ck_assert_uint_eq(sb.st_rdev, makedev(1, 3));
+	sb = stat_(lookup(ROOT, "sdb"));
+	ck_assert_uint_eq(sb.st_mode, S_IFBLK | 04660);
+	ck_assert_uint_eq(sb.st_rdev, makedev(8, 0));
+	for (int i = 0; i < 2; i++) {
+		const char *name = i == 0 ? "null" : "sdb";
+
+		sb = host_stat(name);
+		ck_assert_uint_eq(sb.st_mode, S_IFREG | S_ISVTX | 0600);
+		ck_assert_int_eq(sb.st_size, 0);
+		ck_assert(host_has_record(name));
+	}
+	if (geteuid() == 0) {
+		ck_assert_uint_eq(host_stat("null").st_uid, ctx.uid);
+		ck_assert_uint_eq(host_stat("sdb").st_uid, 1234);
+		ck_assert_uint_eq(host_stat("sdb").st_gid, 5678);
+		ck_assert_uint_eq(stat_(lookup(ROOT, "sdb")).st_uid, 1234);
+	}
+	assert_listed_as("null", S_IFCHR, 0);
+	assert_listed_as("sdb", S_IFBLK, STORE_LIST_RECURSIVE);
+	ck_assert_int_eq(objfs_unlink(fs, ROOT, "null"), 0);
+	ck_assert(!host_exists("null"));
+}
+END_TEST
+
+/*
+ * What merely looks like a device's host file stays what it is: an empty
+ * sticky file of the guest's, and a record file a host process wrote to.
+ */
+START_TEST(native_sticky_plain_file_stays_plain)
+{
+	uint64_t ino = mkfile(ROOT, "s", "");
+	struct objfs_entry e;
+	char path[200];
+	FILE *f;
+
+	chmod_(ino, 01600);
+	reopen();
+	ck_assert_uint_eq(stat_(lookup(ROOT, "s")).st_mode, S_IFREG | 01600);
+	ck_assert_uint_eq(host_stat("s").st_mode, S_IFREG | 01600);
+	assert_listed_as("s", S_IFREG, 0);
+	ck_assert_int_eq(objfs_mknod(fs, &ctx, ROOT, "c", S_IFCHR | 0600,
+	    makedev(4, 5), &e), 0);
+	snprintf(path, sizeof(path), "%s/root/c", tmpdir);
+	ck_assert_ptr_nonnull(f = fopen(path, "w"));
+	fputs("data", f);
+	ck_assert_int_eq(fclose(f), 0);
+	reopen();
+	ck_assert_uint_eq(stat_(lookup(ROOT, "c")).st_mode, S_IFREG | 01600);
+}
+END_TEST
+
+/* Host device nodes stay invisible unless the store makes real ones. */
+START_TEST(native_host_device_nodes_are_invisible)
+{
+	char path[200];
+
+	if (geteuid() != 0)
+		return;		/* mknod(2) needs CAP_MKNOD */
+	snprintf(path, sizeof(path), "%s/root/hostnull", tmpdir);
+	ck_assert_int_eq(mknod(path, S_IFCHR | 0666, makedev(1, 3)), 0);
+	ck_assert_int_eq(lookup_rc(ROOT, "hostnull"), -ENOENT);
+	fixture_real_devices = true;
+	reopen();
+	ck_assert_uint_eq(stat_(lookup(ROOT, "hostnull")).st_rdev,
+	    makedev(1, 3));
+}
+END_TEST
+
+/* --fs-devices=real: the host gets the very node the guest made. */
+START_TEST(native_real_devices_are_host_nodes)
+{
+	struct objfs_entry e;
+	struct stat sb;
+
+	if (geteuid() != 0)
+		return;		/* mknod(2) needs CAP_MKNOD */
+	fixture_real_devices = true;
+	reopen();
+	ck_assert_int_eq(objfs_mknod(fs, &ctx, ROOT, "null", S_IFCHR | 0640,
+	    makedev(1, 3), &e), 0);
+	ck_assert_int_eq(objfs_mknod(fs, &ctx, ROOT, "sda", S_IFBLK | 0660,
+	    makedev(8, 0), &e), 0);
+	chmod_(lookup(ROOT, "null"), 0604);
+	ck_assert_int_eq(objfs_rename(fs, ROOT, "sda", ROOT, "sdb", 0), 0);
+	reopen();
+	sb = host_stat("null");
+	ck_assert_uint_eq(sb.st_mode, S_IFCHR | 0604);
+	ck_assert_uint_eq(sb.st_rdev, makedev(1, 3));
+	ck_assert_uint_eq(sb.st_uid, ctx.uid);
+	ck_assert(!host_has_record("null"));
+	sb = host_stat("sdb");
+	ck_assert_uint_eq(sb.st_mode, S_IFBLK | 0660);
+	ck_assert_uint_eq(sb.st_rdev, makedev(8, 0));
+	sb = stat_(lookup(ROOT, "sdb"));
+	ck_assert_uint_eq(sb.st_mode, S_IFBLK | 0660);
+	ck_assert_uint_eq(sb.st_rdev, makedev(8, 0));
+	assert_listed_as("null", S_IFCHR, 0);
+	ck_assert_int_eq(objfs_unlink(fs, ROOT, "sdb"), 0);
+	ck_assert(!host_exists("sdb"));
+}
+END_TEST
+
+TCase *
+objfs_native_devices_tcase(void)
+{
+	TCase *tc = tcase_create("fs native device nodes");
+
+	tcase_add_checked_fixture(tc, setup_native, teardown_native);
+	tcase_add_test(tc, native_devices_are_regular_host_files);
+	tcase_add_test(tc, native_sticky_plain_file_stays_plain);
+	tcase_add_test(tc, native_host_device_nodes_are_invisible);
+	tcase_add_test(tc, native_real_devices_are_host_nodes);
 	return tc;
 }

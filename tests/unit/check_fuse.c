@@ -538,7 +538,8 @@ START_TEST(symlink_and_readlink)
 }
 END_TEST
 
-START_TEST(mknod_regular_fifo_socket_not_devices)
+/* Every type, devices too (fs: keeps them as records by default). */
+START_TEST(mknod_every_type)
 {
 	struct fuse_mknod_in in = { .mode = S_IFIFO | 0600 };
 	struct fuse_entry_out e;
@@ -555,10 +556,16 @@ START_TEST(mknod_regular_fifo_socket_not_devices)
 	in.mode = S_IFCHR | 0600;
 	in.rdev = 0x0103;
 	ck_assert_int_eq(fc_call(&c, 1, FUSE_MKNOD, ROOT, &in, sizeof(in),
-	    "c", 2, &e, sizeof(e), NULL), -EPERM);
-	in.mode = S_IFBLK | 0600;
+	    "c", 2, &e, sizeof(e), NULL), 0);
+	ck_assert_uint_eq(e.attr.mode, S_IFCHR | 0600);
+	ck_assert_uint_eq(e.attr.rdev, 0x0103);
+	/* The kernel's encoding: minor 300 of major 4 (new_encode_dev). */
+	in.mode = S_IFBLK | 0640;
+	in.rdev = 0x10042c;
 	ck_assert_int_eq(fc_call(&c, 1, FUSE_MKNOD, ROOT, &in, sizeof(in),
-	    "b", 2, &e, sizeof(e), NULL), -EPERM);
+	    "b", 2, &e, sizeof(e), NULL), 0);
+	ck_assert_uint_eq(e.attr.mode, S_IFBLK | 0640);
+	ck_assert_uint_eq(e.attr.rdev, 0x10042c);
 }
 END_TEST
 
@@ -1116,7 +1123,7 @@ fuse_suite(void)
 	tcase_add_test(tc, lookup_and_getattr);
 	tcase_add_test(tc, setattr_every_field);
 	tcase_add_test(tc, symlink_and_readlink);
-	tcase_add_test(tc, mknod_regular_fifo_socket_not_devices);
+	tcase_add_test(tc, mknod_every_type);
 	tcase_add_test(tc, mkdir_unlink_rmdir);
 	tcase_add_test(tc, rename_and_rename2);
 	tcase_add_test(tc, link_is_refused);

@@ -673,18 +673,76 @@ STORE_TEST(mknod_types)
 	ck_assert_int_eq(objfs_mknod(fs, &ctx, ROOT, "reg", S_IFREG | 0600, 0,
 	    &e), 0);
 	ck_assert(S_ISREG(e.st.st_mode));
-	/* Device nodes only where the store keeps them (mem:, xattr fs:). */
+	/* Every store keeps device nodes (fs: as records by default). */
+	ck_assert(store_has_devices(st));
 	ck_assert_int_eq(objfs_mknod(fs, &ctx, ROOT, "dev", S_IFCHR | 0600,
-	    makedev(1, 3), &e), store_has_devices(st) ? 0 : -EPERM);
+	    makedev(1, 3), &e), 0);
 	ck_assert_int_eq(objfs_mknod(fs, &ctx, ROOT, "blk", S_IFBLK | 0600,
-	    makedev(8, 0), &e), store_has_devices(st) ? 0 : -EPERM);
-	ck_assert(store_has_devices(st) ==
-	    (_i == 0 || (fixture_xattr_owners && (_i == 1 || _i == 2))));
-	if (!store_has_devices(st))
-		return;
+	    makedev(8, 0), &e), 0);
 	ck_assert_uint_eq(stat_(lookup(ROOT, "dev")).st_mode, S_IFCHR | 0600);
 	ck_assert_uint_eq(stat_(lookup(ROOT, "dev")).st_rdev, makedev(1, 3));
 	ck_assert_uint_eq(stat_(lookup(ROOT, "blk")).st_rdev, makedev(8, 0));
+}
+
+/* A new objfs on the same store: what it shows was stored. */
+static void
+restart_objfs(void)
+{
+	struct objfs_options o = {
+		.uid = 0, .gid = 0, .file_mode = 0644, .dir_mode = 0755,
+		.cache_dir = cachedir, .store = st,
+	};
+
+	objfs_free(fs);
+	ck_assert_int_eq(objfs_new(&o, &fs), 0);
+}
+
+static void
+assert_device(const char *name, mode_t mode, dev_t rdev)
+{
+	struct stat sb = stat_(lookup(ROOT, name));
+
+	ck_assert_uint_eq(sb.st_mode, mode);
+	ck_assert_uint_eq(sb.st_rdev, rdev);
+	ck_assert_uint_eq(sb.st_size, 0);
+}
+
+/*
+ * Block and character devices keep type, mode and device number through
+ * a chmod, a rename and a restart, in the store's metadata (on s3: the
+ * x-amz-meta-mode and -rdev s3fs reads).
+ */
+STORE_TEST(device_nodes_survive_rename_and_restart)
+{
+	struct objfs_setattr sa = { .valid = OBJFS_SET_MODE, .mode = 0604 };
+	struct store_attr a = { 0 };
+	struct objfs_entry e;
+	struct stat sb;
+
+	ck_assert_int_eq(objfs_mknod(fs, &ctx, ROOT, "chr", S_IFCHR | 0640,
+	    makedev(4, 300), &e), 0);
+	ck_assert_uint_eq(e.st.st_rdev, makedev(4, 300));
+	ck_assert_int_eq(objfs_mknod(fs, &ctx, ROOT, "blk", S_IFBLK | 0660,
+	    makedev(259, 70000), &e), 0);
+	ck_assert_int_eq(objfs_setattr(fs, &ctx, lookup(ROOT, "chr"), 0, &sa,
+	    &sb), 0);
+	ck_assert_uint_eq(sb.st_mode, S_IFCHR | 0604);
+	ck_assert_int_eq(objfs_rename(fs, ROOT, "blk", ROOT, "blk2", 0), 0);
+	restart_objfs();
+	assert_device("chr", S_IFCHR | 0604, makedev(4, 300));
+	assert_device("blk2", S_IFBLK | 0660, makedev(259, 70000));
+	ck_assert_int_eq(lookup_rc(ROOT, "blk"), -ENOENT);
+	ck_assert_int_eq(store_head(st, "blk2", &a), 0);
+	ck_assert_uint_eq(a.mode, S_IFBLK | 0660);
+	ck_assert(a.has & STORE_ATTR_RDEV);
+	ck_assert_uint_eq(a.rdev, makedev(259, 70000));
+	ck_assert_uint_eq(a.size, 0);
+	store_attr_clear(&a);
+	ck_assert_int_eq(objfs_unlink(fs, ROOT, "chr"), 0);
+	ck_assert_int_eq(objfs_unlink(fs, ROOT, "blk2"), 0);
+	restart_objfs();
+	ck_assert_int_eq(lookup_rc(ROOT, "chr"), -ENOENT);
+	ck_assert_int_eq(lookup_rc(ROOT, "blk2"), -ENOENT);
 }
 
 /*
@@ -1157,6 +1215,8 @@ objfs_suite(void)
 	    last);
 	tcase_add_loop_test(tc, symlink_readlink, only_s3, last);
 	tcase_add_loop_test(tc, mknod_types, only_s3, last);
+	tcase_add_loop_test(tc, device_nodes_survive_rename_and_restart,
+	    only_s3, last);
 	tcase_add_loop_test(tc, chmod_chown_utimens, only_s3, last);
 	tcase_add_loop_test(tc, directory_times_follow_its_names, only_s3,
 	    last);
@@ -1182,6 +1242,8 @@ objfs_suite(void)
 		suite_add_tcase(s, objfs_fds_tcase());
 	if (!only_s3)
 		suite_add_tcase(s, objfs_owners_tcase());
+	if (!only_s3)
+		suite_add_tcase(s, objfs_native_devices_tcase());
 	suite_add_tcase(s, objfs_listing_tcase(only_s3, last));
 	return s;
 }

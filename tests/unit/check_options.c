@@ -286,7 +286,8 @@ parse(struct objfsd_config *c, char **argv)
 
 START_TEST(rows_set_the_fields_they_name)
 {
-	char o_list[] = "cache=none,writeback,log_level=debug,readonly";
+	char o_list[] =
+	    "cache=none,writeback,log_level=debug,readonly,fs_devices=real";
 	char *argv[] = { "objfsd", "--socket-path=/s", "--store=mem:",
 	    "--uid=7", "--gid=8", "--file-mode=600", "--dir-mode=0700",
 	    "--request-queues=3", "--thread-pool-size=2", "-o", o_list,
@@ -309,6 +310,7 @@ START_TEST(rows_set_the_fields_they_name)
 	ck_assert(c.fsrv.writeback);
 	ck_assert_int_eq(c.log_level, LOG_LEVEL_DEBUG);
 	ck_assert(c.objfs.readonly && c.store.readonly && c.fsrv.readonly);
+	ck_assert(c.store.fs_real_devices);
 	ck_assert_uint_eq(c.s3.part_size, 16 << 20);
 	ck_assert_uint_eq(c.s3.upload_cutoff, 1 << 30);
 	ck_assert_uint_eq(c.s3.parallel, 9);
@@ -344,6 +346,7 @@ START_TEST(defaults_and_virtiofsd_spellings)
 	ck_assert_int_eq(c.s3.path_style, -1);
 	ck_assert_uint_eq(c.s3.retries, 5);
 	ck_assert_uint_eq(c.objfs.file_mode, 0644);
+	ck_assert(!c.store.fs_real_devices);	/* records */
 	options_free(&c);
 }
 END_TEST
@@ -358,6 +361,7 @@ static const char *const bad_lines[][4] = {
 	{ "--fd=3", "--store=mem:", "--s3-upload-cutoff=-5M" },
 	{ "--fd=3", "--store=mem:", "--s3-path-style", "--s3-virtual-host" },
 	{ "--fd=3", "--store=mem:", "-o", "writeback=1" },
+	{ "--fd=3", "--store=mem:", "--fs-devices=yes" },
 	{ "--fd=3", "--store=mem:", "-o", "cache" },
 	{ "--fd=3", "--store=mem:", "--readonly=yes" },
 	{ "--fd=3", "--store=mem:", "--shared-dir=/other" },

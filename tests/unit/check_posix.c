@@ -376,9 +376,8 @@ POSIX_CASE(socket_keeps_type_and_mode)
 }
 
 /*
- * Device nodes: someone else is making them work on every store.  fs:
- * (without --fs-owners=xattr) and s3:// answer EPERM today, so these run
- * on mem: alone.
+ * Device nodes, on every store: fs: keeps them as records by default,
+ * s3:// in x-amz-meta-mode and -rdev.
  */
 POSIX_CASE(char_device_keeps_type_mode_and_rdev)
 {
@@ -536,13 +535,10 @@ posix_suite(void)
 	tcase_add_loop_test(tc, symlink_keeps_type_and_mode, first, last);
 	tcase_add_loop_test(tc, fifo_keeps_type_and_mode, first, last);
 	tcase_add_loop_test(tc, socket_keeps_type_and_mode, first, last);
-	/* Device nodes: mem: only until fs: and s3:// keep them. */
-	if (first == ON_FS) {
-		tcase_add_loop_test(tc, char_device_keeps_type_mode_and_rdev,
-		    ON_MEM, ON_MEM + 1);
-		tcase_add_loop_test(tc, block_device_keeps_type_mode_and_rdev,
-		    ON_MEM, ON_MEM + 1);
-	}
+	tcase_add_loop_test(tc, char_device_keeps_type_mode_and_rdev, first,
+	    last);
+	tcase_add_loop_test(tc, block_device_keeps_type_mode_and_rdev, first,
+	    last);
 	tcase_add_loop_test(tc, setattr_size_moves_mtime_and_ctime, first,
 	    last);
 	tcase_add_loop_test(tc, setattr_mode_moves_ctime_only, first, last);

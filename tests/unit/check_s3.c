@@ -17,6 +17,7 @@
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/sysmacros.h>
 #include <unistd.h>
 
 #include "check_run.h"
@@ -484,6 +485,43 @@ START_TEST(metadata_nanoseconds)
 }
 END_TEST
 
+/*
+ * A device node is its full st_mode in x-amz-meta-mode (what s3fs reads
+ * its type from) and its dev_t in decimal in x-amz-meta-rdev; other types
+ * carry no rdev header.
+ */
+START_TEST(metadata_device_nodes)
+{
+	struct store_attr a = { .has = STORE_ATTR_MODE | STORE_ATTR_RDEV,
+	    .mode = S_IFBLK | 0660, .rdev = makedev(8, 1) };
+	struct store_attr back = { 0 };
+	struct s3_hdrs h = { 0 };
+
+	ck_assert_int_eq(s3_meta_to_headers(&a, false, &h), 0);
+	ck_assert_str_eq(s3_hdrs_get(&h, "x-amz-meta-mode"), "25008");
+	ck_assert_str_eq(s3_hdrs_get(&h, "x-amz-meta-rdev"), "2049");
+	ck_assert_int_eq(s3_meta_from_headers(&h, &back), 0);
+	ck_assert_uint_eq(back.mode, S_IFBLK | 0660);
+	ck_assert(back.has & STORE_ATTR_RDEV);
+	ck_assert_uint_eq(back.rdev, makedev(8, 1));
+	s3_hdrs_free(&h);
+	store_attr_clear(&back);
+	/* Another tool's character device (major 4, minor 300). */
+	s3_hdrs_add(&h, "x-amz-meta-mode", "8612");	/* S_IFCHR | 0644 */
+	s3_hdrs_add(&h, "x-amz-meta-rdev", "1049644");
+	ck_assert_int_eq(s3_meta_from_headers(&h, &back), 0);
+	ck_assert_uint_eq(back.mode, S_IFCHR | 0644);
+	ck_assert_uint_eq(major(back.rdev), 4);
+	ck_assert_uint_eq(minor(back.rdev), 300);
+	s3_hdrs_free(&h);
+	store_attr_clear(&back);
+	a.mode = S_IFIFO | 0600;
+	ck_assert_int_eq(s3_meta_to_headers(&a, false, &h), 0);
+	ck_assert_ptr_null(s3_hdrs_get(&h, "x-amz-meta-rdev"));
+	s3_hdrs_free(&h);
+}
+END_TEST
+
 START_TEST(xattr_header_rejects_garbage)
 {
 	static const char *const bad[] = {
@@ -753,6 +791,7 @@ s3_suite(void)
 	tcase_add_test(tc, metadata_round_trip);
 	tcase_add_test(tc, metadata_from_s3fs);
 	tcase_add_test(tc, metadata_nanoseconds);
+	tcase_add_test(tc, metadata_device_nodes);
 	tcase_add_test(tc, xattr_header_rejects_garbage);
 	tcase_add_test(tc, metadata_is_capped_at_2k);
 	tcase_add_test(tc, credentials_order);

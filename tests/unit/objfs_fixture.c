@@ -22,6 +22,7 @@ char tmpdir[64];
 char cachedir[80];
 const struct objfs_ctx ctx = { 1000, 1000, 1 };
 bool fixture_xattr_owners;
+bool fixture_real_devices;
 
 void
 rm_rf(const char *path)
@@ -48,6 +49,7 @@ open_fs(const char *url)
 		fixture_xattr_owners = true;
 	scfg.fs_xattr_owners = fixture_xattr_owners &&
 	    strncmp(url, "fs:", 3) == 0;
+	scfg.fs_real_devices = fixture_real_devices;
 	ck_assert_int_eq(store_open(url, &scfg, &st), 0);
 	o.store = st;
 	ck_assert_int_eq(objfs_new(&o, &fs), 0);

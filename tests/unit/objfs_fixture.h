@@ -26,6 +26,8 @@ extern char			 cachedir[80];
 extern const struct objfs_ctx	 ctx;
 /* fs: stores open with --fs-owners=xattr (OBJFSD_TEST_FS_OWNERS=xattr). */
 extern bool			 fixture_xattr_owners;
+/* fs: stores open with --fs-devices=real. */
+extern bool			 fixture_real_devices;
 
 #define STORE_TEST(name) \
 	static void name##_body(int); \
@@ -75,5 +77,6 @@ TCase		*objfs_fds_tcase(void);
 
 /* check_fs_owners.c */
 TCase		*objfs_owners_tcase(void);
+TCase		*objfs_native_devices_tcase(void);
 
 #endif

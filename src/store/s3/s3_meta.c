@@ -5,6 +5,10 @@
  *
  *   x-amz-meta-mode    st_mode in decimal, file type bits included
  *   x-amz-meta-uid, -gid
+ *   x-amz-meta-rdev    a device node's st_rdev, the decimal dev_t
+ *                      (glibc's makedev), as the tools that keep one
+ *                      write it; s3fs-fuse keeps none (its mknod drops
+ *                      the number) but leaves ours alone on a chmod
  *   x-amz-meta-mtime, -ctime, -atime   decimal seconds[.nanoseconds]
  *   x-amz-meta-xattr   URL-encoded JSON: {"user.name":"base64 value"}
  */
@@ -179,6 +183,14 @@ s3_xattrs_decode(const char *header, struct store_attr *a)
 	return rc;
 }
 
+/* Only a device node has a device number worth a header. */
+static bool
+s3_meta_is_device(const struct store_attr *a)
+{
+	return (a->has & STORE_ATTR_MODE) && (a->has & STORE_ATTR_RDEV) &&
+	    (S_ISCHR(a->mode) || S_ISBLK(a->mode));
+}
+
 int
 s3_meta_to_headers(const struct store_attr *a, bool is_dir, struct s3_hdrs *h)
 {
@@ -192,6 +204,8 @@ s3_meta_to_headers(const struct store_attr *a, bool is_dir, struct s3_hdrs *h)
 		rc = add_u64(h, "x-amz-meta-uid", a->uid);
 	if (rc == 0 && (a->has & STORE_ATTR_GID))
 		rc = add_u64(h, "x-amz-meta-gid", a->gid);
+	if (rc == 0 && s3_meta_is_device(a))
+		rc = add_u64(h, "x-amz-meta-rdev", a->rdev);
 	if (rc == 0 && (a->has & STORE_ATTR_MTIME))
 		rc = add_time(h, "x-amz-meta-mtime", &a->mtime);
 	if (rc == 0 && (a->has & STORE_ATTR_CTIME))
@@ -277,6 +291,10 @@ s3_meta_from_headers(const struct s3_hdrs *h, struct store_attr *a)
 	if (parse_u64(s3_hdrs_get(h, "x-amz-meta-gid"), &v) && v < UINT32_MAX) {
 		a->gid = (gid_t)v;
 		a->has |= STORE_ATTR_GID;
+	}
+	if (parse_u64(s3_hdrs_get(h, "x-amz-meta-rdev"), &v)) {
+		a->rdev = (dev_t)v;
+		a->has |= STORE_ATTR_RDEV;
 	}
 	if (parse_time(s3_hdrs_get(h, "x-amz-meta-mtime"), &a->mtime) ||
 	    s3_parse_http_date(s3_hdrs_get(h, "last-modified"), &a->mtime) == 0)

@@ -750,7 +750,8 @@ s3_report(struct store *st)
 const struct store_ops store_s3_ops = {
 	.scheme = "s3",
 	.usage = "s3://BUCKET[/PREFIX]",
-	.caps = STORE_CAP_NSEC,		/* in x-amz-meta-*time, as s3fs */
+	/* times in x-amz-meta-*time as s3fs; devices in -mode, -rdev */
+	.caps = STORE_CAP_NSEC | STORE_CAP_DEVICES,
 	.key_max = S3_KEY_MAX,	/* less the prefix: s3_parse_location() */
 	.open = s3_open,
 	.close = s3_close,
