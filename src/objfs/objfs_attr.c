@@ -191,12 +191,14 @@ objfs_fill_entry(struct objfs *fs, struct objfs_inode *ino,
 }
 
 /*
- * a, as the store said it just now (and so remembered), unless the file
- * is staged: then the stage knows better.  Takes ino->lock.
+ * a, as the store said it, unless the file is staged: then the stage
+ * knows better.  a is remembered when nothing changed in dir since it
+ * was read (dir's listing generation was gen then): a name removed
+ * meanwhile must not come back from the cache.  Takes ino->lock.
  */
 int
 objfs_staged_attr(struct objfs *fs, struct objfs_inode *ino,
-    struct store_attr *a)
+    struct store_attr *a, struct objfs_inode *dir, uint64_t gen)
 {
 	int rc = 0;
 
@@ -204,7 +206,7 @@ objfs_staged_attr(struct objfs *fs, struct objfs_inode *ino,
 	if (ino->stage != NULL) {
 		store_attr_clear(a);
 		rc = objfs_head_inode(fs, ino, a);
-	} else
+	} else if (__atomic_load_n(&dir->listing_gen, __ATOMIC_ACQUIRE) == gen)
 		objfs_attr_remember(fs, ino, a);
 	pthread_mutex_unlock(&ino->lock);
 	return rc;
@@ -219,6 +221,7 @@ objfs_entry_for(struct objfs *fs, struct objfs_inode *dir, const char *name,
 	struct store_attr a;
 	mode_t type;
 	char *key;
+	uint64_t gen;
 	int rc;
 
 	if ((rc = objfs_child_key(fs, dir, name, &key)) != 0)
@@ -237,11 +240,12 @@ objfs_entry_for(struct objfs *fs, struct objfs_inode *dir, const char *name,
 		return 0;
 	}
 	objfs_inode_put(fs, ino);
+	gen = __atomic_load_n(&dir->listing_gen, __ATOMIC_ACQUIRE);
 	rc = objfs_resolve(fs, key, &a, &type);
 	if (rc == 0)
 		rc = objfs_inode_intern(fs, key, type, &ino);
 	if (rc == 0) {
-		rc = objfs_staged_attr(fs, ino, &a);
+		rc = objfs_staged_attr(fs, ino, &a, dir, gen);
 		if (rc == 0) {
 			objfs_fill_entry(fs, ino, &a, e);
 			objfs_inode_count_lookup(fs, ino);

@@ -436,6 +436,7 @@ objfs_releasedir(struct objfs *fs, uint64_t fh)
 struct dl_heads {
 	size_t			 first;	/* the snapshot's entry index */
 	size_t			 n;
+	uint64_t		 gen;	/* the directory's, before the HEADs */
 	bool			 have[DIR_HEAD_BATCH];
 	int			 rcs[DIR_HEAD_BATCH];
 	struct store_attr	 attrs[DIR_HEAD_BATCH];
@@ -518,6 +519,7 @@ dl_heads_fetch(struct objfs *fs, struct objfs_handle *h, size_t first)
 	}
 	b->first = first;
 	h->heads = b;
+	b->gen = __atomic_load_n(&h->inode->listing_gen, __ATOMIC_ACQUIRE);
 	nkeys = dl_heads_keys(fs, h, first, b, keys);
 	store_head_many(fs->store, (const char *const *)keys, nkeys, attrs,
 	    rcs);
@@ -532,12 +534,19 @@ dl_heads_fetch(struct objfs *fs, struct objfs_handle *h, size_t first)
 	}
 }
 
-/* The entry for readdirplus: attributes, an inode, a lookup if taken. */
+/*
+ * The entry for readdirplus: attributes, an inode, a lookup if taken.
+ * Attributes come from the snapshot d, from the look-ahead (looked_up,
+ * of batch heads) or from the store now; gen is the directory's listing
+ * generation when they were read.
+ */
 static int
 dl_emit_plus(struct objfs *fs, struct objfs_inode *dir,
-    const struct dl_entry *de, const struct store_attr *looked_up,
+    const struct objfs_dirlist *d, const struct dl_entry *de,
+    const struct dl_heads *heads, const struct store_attr *looked_up,
     uint64_t off, objfs_dirent_fn *fn, void *arg)
 {
+	uint64_t gen = d->gen;
 	struct objfs_inode *ino;
 	struct objfs_entry e;
 	struct store_attr a;
@@ -552,10 +561,13 @@ dl_emit_plus(struct objfs *fs, struct objfs_inode *dir,
 	else if (looked_up != NULL) {
 		rc = store_attr_copy(&a, looked_up);
 		type = objfs_object_type(looked_up);
-	} else
+		gen = heads->gen;
+	} else {
+		gen = __atomic_load_n(&dir->listing_gen, __ATOMIC_ACQUIRE);
 		rc = objfs_resolve(fs, key, &a, &type);
+	}
 	if (rc == 0 && (rc = objfs_inode_intern(fs, key, type, &ino)) == 0) {
-		rc = objfs_staged_attr(fs, ino, &a);
+		rc = objfs_staged_attr(fs, ino, &a, dir, gen);
 		if (rc == 0) {
 			objfs_fill_entry(fs, ino, &a, &e);
 			rc = fn(arg, de->name, type, ino->ino, off, &e);
@@ -628,8 +640,8 @@ objfs_readdir_locked(struct objfs *fs, struct objfs_handle *h, uint64_t off,
 			break;
 		else if (plus) {
 			dl_heads_fetch(fs, h, i - 2);
-			rc = dl_emit_plus(fs, dir, de, dl_heads_at(h, i - 2),
-			    i + 1, fn, arg);
+			rc = dl_emit_plus(fs, dir, h->dir, de, h->heads,
+			    dl_heads_at(h, i - 2), i + 1, fn, arg);
 		} else
 			rc = dl_emit(fs, dir, de, i + 1, fn, arg);
 		emitted |= rc == 0;

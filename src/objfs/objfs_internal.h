@@ -183,7 +183,7 @@ void	objfs_attr_forget(struct objfs_inode *ino);
 bool	objfs_known_attr(struct objfs *fs, struct objfs_inode *ino,
 	    struct store_attr *a);
 int	objfs_staged_attr(struct objfs *fs, struct objfs_inode *ino,
-	    struct store_attr *a);
+	    struct store_attr *a, struct objfs_inode *dir, uint64_t gen);
 int	objfs_head_inode(struct objfs *fs, struct objfs_inode *ino,
 	    struct store_attr *a);
 int	objfs_head_fresh(struct objfs *fs, struct objfs_inode *ino,

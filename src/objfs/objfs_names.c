@@ -235,10 +235,18 @@ objfs_keep_parent(struct objfs *fs, struct objfs_inode *dir, const char *key)
 	return rc;
 }
 
-typedef int objfs_remove_fn(struct objfs *fs, const char *key, mode_t type);
+/*
+ * Removing key from dir.  The store's object goes first, then dir's
+ * listing generation moves, then the inode: a lookup or listing that read
+ * the name before it went and interns it after then sees the move, and
+ * does not cache it (objfs_staged_attr).
+ */
+typedef int objfs_remove_fn(struct objfs *fs, struct objfs_inode *dir,
+    const char *key, mode_t type);
 
 static int
-remove_file(struct objfs *fs, const char *key, mode_t type)
+remove_file(struct objfs *fs, struct objfs_inode *dir, const char *key,
+    mode_t type)
 {
 	struct objfs_inode *ino;
 	int rc;
@@ -250,14 +258,17 @@ remove_file(struct objfs *fs, const char *key, mode_t type)
 		objfs_inode_put(fs, ino);
 		return rc;
 	}
-	if ((rc = store_remove(fs->store, key)) == 0 && ino != NULL)
+	if ((rc = store_remove(fs->store, key)) == 0)
+		objfs_dirlist_changed(dir);
+	if (rc == 0 && ino != NULL)
 		objfs_inode_detach(fs, ino);
 	objfs_inode_put(fs, ino);
 	return rc;
 }
 
 static int
-remove_dir(struct objfs *fs, const char *key, mode_t type)
+remove_dir(struct objfs *fs, struct objfs_inode *dir, const char *key,
+    mode_t type)
 {
 	struct objfs_inode *ino;
 	char *marker;
@@ -273,6 +284,8 @@ remove_dir(struct objfs *fs, const char *key, mode_t type)
 	if (rc == -ENOENT)
 		rc = 0;		/* an implied directory has no marker */
 	free(marker);
+	if (rc == 0)
+		objfs_dirlist_changed(dir);
 	if (rc == 0 && (ino = objfs_known(fs, key)) != NULL) {
 		objfs_inode_detach(fs, ino);
 		objfs_inode_put(fs, ino);
@@ -295,7 +308,7 @@ objfs_remove(struct objfs *fs, uint64_t parent, const char *name,
 	if (rc == 0)
 		rc = objfs_keep_parent(fs, dir, key);
 	if (rc == 0)
-		rc = remove(fs, key, type);
+		rc = remove(fs, dir, key, type);
 	if (rc == 0 && type == S_IFDIR)
 		objfs_dirfacts_forget(fs, key);
 	if (rc == 0)

@@ -7,8 +7,9 @@
 # once per store in GUEST_STORES (default: fs, mem and s3 on every S3
 # server of tests/lib/s3server.sh that is installed).  Where objfsd does
 # not follow POSIX by design, the case expects what objfsd does and says
-# so with "by design:" in its name (hard links; on s3:, keys of at most
-# 1,024 bytes).
+# so with "by design:" in its name (hard links; reads leave the access
+# time; on s3:, keys of at most 1,024 bytes; on object stores, directory
+# rename key by key).
 # Exit 77 (skip) only when QEMU, a guest kernel or busybox are missing.
 set -u
 srcdir=${srcdir:-.}
@@ -328,6 +329,28 @@ for p in pcreate punlink prename pmkdir psymlink pmknod; do
 	changed "$p in it: its directory" d/tm/$p ctime
 done
 changed "rename into it: the target directory" d/tm/to mtime
+
+# On fs: the host's mount options decide (relatime, noatime).
+if [ "$STORE" != fs ]; then
+	CASE="by design: reads leave the access time (noatime)"
+	echo data > d/noatime
+	fstest utimensat d/noatime 1000000000 0 1000000000 0 > /dev/null
+	cat d/noatime > /dev/null
+	drop_caches
+	cat d/noatime > /dev/null
+	is "$CASE" "$(st d/noatime atime)" 1000000000
+fi
+
+# Directory rename: one atomic rename on fs:; on object stores a copy
+# and delete key by key (not atomic: another client may see it half
+# done), which must still end with everything moved.
+if [ "$STORE" = fs ]; then CASE="directory rename"; else CASE="by design: directory rename key by key, not atomic"; fi
+mkdir -p d/mv/a/b
+echo 1 > d/mv/a/one; echo 2 > d/mv/a/b/two
+expect 0 rename d/mv/a d/mv/z
+drop_caches
+expect "ENOENT dir" stat d/mv/a type : stat d/mv/z/b type
+is "$CASE: contents" "$(cat d/mv/z/one d/mv/z/b/two | tr -d '\n')" 12
 
 cd /
 umount $M
