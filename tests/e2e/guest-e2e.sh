@@ -16,7 +16,17 @@ srcdir=${srcdir:-.}
 . "$srcdir/tests/lib/s3server.sh"
 
 daemon=${OBJFSD:-src/objfsd}
-guest_prepare e2e
+guest_tools_present || { echo "SKIP: qemu-system-x86_64, cpio or busybox-static missing"; exit 77; }
+guest_find_kernel || { echo "SKIP: no guest kernel with virtiofs.ko"; exit 77; }
+
+work=$(mktemp -d /tmp/objfsd-e2e.XXXXXX)
+pid=
+cleanup() {
+	[ -n "$pid" ] && kill "$pid" 2>/dev/null && wait "$pid" 2>/dev/null
+	s3server_stop
+	rm -rf "$work"
+}
+trap cleanup EXIT
 
 cat > "$work/test.sh" <<'GUEST'
 M=/mnt
