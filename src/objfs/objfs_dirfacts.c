@@ -271,6 +271,22 @@ objfs_dirfacts_apply(struct objfs *fs, const char *key, struct stat *st)
 	pthread_mutex_unlock(&df->lock);
 }
 
+/* A copy of directory key's facts (not to be linked); false if none. */
+static bool
+dirfact_read(struct objfs *fs, const char *key, struct dirfact *out)
+{
+	struct objfs_dirfacts *df = fs->dirfacts;
+	struct dirfact *f;
+
+	if (df == NULL)
+		return false;
+	pthread_mutex_lock(&df->lock);
+	if ((f = dirfact_find(df, key)) != NULL)
+		*out = *f;
+	pthread_mutex_unlock(&df->lock);
+	return f != NULL;
+}
+
 /*
  * The time of the last change in directory key, for a marker written
  * anyway to carry; false when none is remembered.
@@ -279,19 +295,12 @@ bool
 objfs_dirfacts_changed_at(struct objfs *fs, const char *key,
     struct timespec *ts)
 {
-	struct objfs_dirfacts *df = fs->dirfacts;
-	struct dirfact *f;
-	bool known = false;
+	struct dirfact f;
 
-	if (df == NULL)
+	if (!dirfact_read(fs, key, &f) || !f.has_times)
 		return false;
-	pthread_mutex_lock(&df->lock);
-	if ((f = dirfact_find(df, key)) != NULL && f->has_times) {
-		*ts = f->changed;
-		known = true;
-	}
-	pthread_mutex_unlock(&df->lock);
-	return known;
+	*ts = f.changed;
+	return true;
 }
 
 /* Directory key has a marker: objfs saw or wrote it. */
@@ -312,16 +321,9 @@ objfs_dirfacts_marker_seen(struct objfs *fs, const char *key)
 bool
 objfs_dirfacts_has_marker(struct objfs *fs, const char *key)
 {
-	struct objfs_dirfacts *df = fs->dirfacts;
-	struct dirfact *f;
-	bool known;
+	struct dirfact f;
 
-	if (df == NULL)
-		return false;
-	pthread_mutex_lock(&df->lock);
-	known = (f = dirfact_find(df, key)) != NULL && f->has_marker;
-	pthread_mutex_unlock(&df->lock);
-	return known;
+	return dirfact_read(fs, key, &f) && f.has_marker;
 }
 
 /* The mode and group last shown for directory key; false if unknown. */
@@ -329,18 +331,11 @@ bool
 objfs_dirfacts_perm(struct objfs *fs, const char *key, mode_t *mode,
     gid_t *gid)
 {
-	struct objfs_dirfacts *df = fs->dirfacts;
-	struct dirfact *f;
-	bool known = false;
+	struct dirfact f;
 
-	if (df == NULL)
+	if (!dirfact_read(fs, key, &f) || !f.has_perm)
 		return false;
-	pthread_mutex_lock(&df->lock);
-	if ((f = dirfact_find(df, key)) != NULL && f->has_perm) {
-		*mode = f->mode;
-		*gid = f->gid;
-		known = true;
-	}
-	pthread_mutex_unlock(&df->lock);
-	return known;
+	*mode = f.mode;
+	*gid = f.gid;
+	return true;
 }

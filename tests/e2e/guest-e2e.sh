@@ -16,17 +16,7 @@ srcdir=${srcdir:-.}
 . "$srcdir/tests/lib/s3server.sh"
 
 daemon=${OBJFSD:-src/objfsd}
-guest_tools_present || { echo "SKIP: qemu-system-x86_64, cpio or busybox-static missing"; exit 77; }
-guest_find_kernel || { echo "SKIP: no guest kernel with virtiofs.ko"; exit 77; }
-
-work=$(mktemp -d /tmp/objfsd-e2e.XXXXXX)
-pid=
-cleanup() {
-	[ -n "$pid" ] && kill "$pid" 2>/dev/null && wait "$pid" 2>/dev/null
-	s3server_stop
-	rm -rf "$work"
-}
-trap cleanup EXIT
+guest_prepare e2e
 
 cat > "$work/test.sh" <<'GUEST'
 M=/mnt

@@ -17,17 +17,7 @@ srcdir=${srcdir:-.}
 . "$srcdir/tests/lib/s3server.sh"
 
 daemon=${OBJFSD:-src/objfsd}
-guest_tools_present || { echo "SKIP: qemu-system-x86_64, cpio or busybox-static missing"; exit 77; }
-guest_find_kernel || { echo "SKIP: no guest kernel with virtiofs.ko"; exit 77; }
-
-work=$(mktemp -d /tmp/objfsd-posix.XXXXXX)
-pid=
-cleanup() {
-	[ -n "$pid" ] && kill "$pid" 2>/dev/null && wait "$pid" 2>/dev/null
-	s3server_stop
-	rm -rf "$work"
-}
-trap cleanup EXIT
+guest_prepare posix
 
 ${CC:-cc} -static -O2 -o "$work/fstest" "$srcdir/tests/lib/fstest.c" ||
     { echo "FAIL: cannot build a static fstest"; exit 1; }

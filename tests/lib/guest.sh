@@ -34,6 +34,23 @@ guest_tools_present() {
 	    ldd /bin/busybox 2>&1 | grep -q "not a dynamic"
 }
 
+# guest_prepare NAME: exits 77 (skip) without QEMU, busybox or a guest
+# kernel; else sets work, a new directory removed at exit, after the
+# daemon whose pid is in pid and any S3 server of s3server.sh stopped.
+guest_prepare() {
+	guest_tools_present || { echo "SKIP: qemu-system-x86_64, cpio or busybox-static missing"; exit 77; }
+	guest_find_kernel || { echo "SKIP: no guest kernel with virtiofs.ko"; exit 77; }
+	work=$(mktemp -d "/tmp/objfsd-$1.XXXXXX")
+	pid=
+	trap guest_cleanup EXIT
+}
+
+guest_cleanup() {
+	[ -n "$pid" ] && kill "$pid" 2>/dev/null && wait "$pid" 2>/dev/null
+	command -v s3server_stop >/dev/null && s3server_stop
+	rm -rf "$work"
+}
+
 # guest_build_initrd OUT.gz SCRIPT: an initramfs whose /init loads the
 # virtio-fs modules, runs SCRIPT and powers off.  GUEST_EXTRA_BIN: static
 # programs to put in its /bin beside busybox.
