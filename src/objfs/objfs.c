@@ -17,6 +17,8 @@
 
 #define OBJFS_BLKSIZE	65536
 #define OBJFS_DIR_SIZE	4096
+/* Keys listed to find a name free: a few siblings sort before it. */
+#define ABSENT_PAGE	8
 
 void
 objfs_ns_read(struct objfs *fs)
@@ -281,6 +283,22 @@ objfs_change_end(struct objfs *fs, struct objfs_inode *dir, char *key)
 	objfs_ns_unlock(fs);
 }
 
+/* Does objfs know key fresh, at no request?  Its type then. */
+static bool
+known_type(struct objfs *fs, const char *key, mode_t *type)
+{
+	struct objfs_inode *ino = objfs_inode_by_key(fs, key);
+	struct store_attr a;
+	bool known = ino != NULL && objfs_known_attr(fs, ino, &a);
+
+	if (known) {
+		*type = ino->type;
+		store_attr_clear(&a);
+	}
+	objfs_inode_put(fs, ino);
+	return known;
+}
+
 /*
  * 0 with its type when key names anything, -ENOENT when not; what objfs
  * knows fresh of it (the attribute cache) costs no request.
@@ -288,18 +306,64 @@ objfs_change_end(struct objfs *fs, struct objfs_inode *dir, char *key)
 int
 objfs_exists(struct objfs *fs, const char *key, mode_t *type)
 {
-	struct objfs_inode *ino = objfs_inode_by_key(fs, key);
 	struct store_attr a;
 	int rc;
 
-	if (ino != NULL && objfs_known_attr(fs, ino, &a)) {
-		*type = ino->type;
-		rc = 0;
-	} else
-		rc = objfs_resolve(fs, key, &a, type);
-	objfs_inode_put(fs, ino);
+	if (known_type(fs, key, type))
+		return 0;
+	rc = objfs_resolve(fs, key, &a, type);
 	store_attr_clear(&a);
 	return rc;
+}
+
+/*
+ * Is the first listed name at or past where key's own name and its
+ * directory would be (the name "" of the key itself, or of key/ folded
+ * into a common prefix)?  A truncated page that stopped before then says
+ * nothing.
+ */
+static int
+absent_from_listing(const struct store_listing *l)
+{
+	for (size_t i = 0; i < l->n; i++)
+		if (l->entries[i].name[0] == '\0')
+			return -EEXIST;
+	if (l->next == NULL)
+		return 0;
+	/* Names of keys with a byte below '/' after key come first. */
+	if (l->n > 0 && (unsigned char)l->entries[l->n - 1].name[0] > '/')
+		return 0;
+	return -EAGAIN;
+}
+
+/*
+ * 0 when key names nothing, -EEXIST when it names something: the check
+ * before a name is made.  On an object store one listing of key as a
+ * prefix answers for the object and for a directory below it at once,
+ * where objfs_resolve() asks twice (a HEAD, then a LIST) to find that a
+ * name is free, as almost every name being made is.
+ */
+int
+objfs_absent(struct objfs *fs, const char *key)
+{
+	struct store_listing l = { 0 };
+	struct store_attr a;
+	mode_t type;
+	int rc;
+
+	if (known_type(fs, key, &type))
+		return -EEXIST;
+	if (!store_is_tree(fs->store)) {
+		rc = store_list(fs->store, key, NULL, 0, ABSENT_PAGE, &l);
+		if (rc == 0)
+			rc = absent_from_listing(&l);
+		store_listing_clear(&l);
+		if (rc != -EAGAIN)
+			return rc;
+	}
+	rc = objfs_resolve(fs, key, &a, &type);
+	store_attr_clear(&a);
+	return rc == 0 ? -EEXIST : rc == -ENOENT ? 0 : rc;
 }
 
 char *

@@ -212,6 +212,28 @@ objfs_staged_attr(struct objfs *fs, struct objfs_inode *ino,
 	return rc;
 }
 
+/*
+ * The entry of a name just made on an object store, counted as a
+ * lookup: its attributes are the ones stored, so none is read back.
+ */
+int
+objfs_entry_made(struct objfs *fs, const char *key,
+    const struct store_attr *a, struct objfs_entry *e)
+{
+	struct objfs_inode *ino;
+	int rc;
+
+	if ((rc = objfs_inode_intern(fs, key, a->mode & S_IFMT, &ino)) != 0)
+		return rc;
+	pthread_mutex_lock(&ino->lock);
+	objfs_attr_remember(fs, ino, a);
+	pthread_mutex_unlock(&ino->lock);
+	objfs_fill_entry(fs, ino, a, e);
+	objfs_inode_count_lookup(fs, ino);
+	objfs_inode_put(fs, ino);
+	return 0;
+}
+
 /* Look name up in dir and count the lookup; *inop keeps a reference. */
 int
 objfs_entry_for(struct objfs *fs, struct objfs_inode *dir, const char *name,

@@ -190,18 +190,15 @@ objfs_create(struct objfs *fs, const struct objfs_ctx *ctx, uint64_t parent,
     uint64_t *fh)
 {
 	struct objfs_inode *dir, *ino = NULL;
-	mode_t type;
 	char *key;
 	int rc;
 
 	if ((rc = objfs_change_begin(fs, parent, name, &dir, &key)) != 0)
 		return rc;
-	rc = objfs_exists(fs, key, &type);
-	if (rc == 0 && (flags & O_EXCL))
-		rc = -EEXIST;
-	else if (rc == 0)	/* it appeared meanwhile: open it */
+	rc = objfs_absent(fs, key);
+	if (rc == -EEXIST && !(flags & O_EXCL))	/* it appeared meanwhile */
 		rc = objfs_entry_for(fs, dir, name, e, &ino);
-	else if (rc == -ENOENT)
+	else if (rc == 0)
 		rc = objfs_create_new(fs, ctx, dir, key, mode, e, &ino);
 	if (rc == 0 && (rc = objfs_open_inode(fs, ino, flags, false, fh)) != 0) {
 		objfs_forget(fs, ino->ino, 1);

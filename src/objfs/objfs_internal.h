@@ -133,6 +133,7 @@ int	objfs_change_begin(struct objfs *fs, uint64_t parent,
 void	objfs_change_end(struct objfs *fs, struct objfs_inode *dir,
 	    char *key);
 int	objfs_exists(struct objfs *fs, const char *key, mode_t *type);
+int	objfs_absent(struct objfs *fs, const char *key);
 void	objfs_stat(struct objfs *fs, const struct objfs_inode *ino,
 	    const struct store_attr *a, struct stat *st);
 void	objfs_owner_attr(struct objfs *fs, const struct objfs_ctx *ctx,
@@ -191,6 +192,8 @@ int	objfs_head_fresh(struct objfs *fs, struct objfs_inode *ino,
 mode_t	objfs_object_type(const struct store_attr *a);
 int	objfs_resolve(struct objfs *fs, const char *key,
 	    struct store_attr *a, mode_t *type);
+int	objfs_entry_made(struct objfs *fs, const char *key,
+	    const struct store_attr *a, struct objfs_entry *e);
 int	objfs_entry_for(struct objfs *fs, struct objfs_inode *dir,
 	    const char *name, struct objfs_entry *e,
 	    struct objfs_inode **inop);

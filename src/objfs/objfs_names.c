@@ -42,11 +42,11 @@ objfs_put_bytes(struct objfs *fs, const char *key, const void *buf,
 
 /*
  * Common frame of mkdir, mknod and symlink: the parent must be a
- * directory, the name free; then make() stores the object and the new
- * name is looked up into e.
+ * directory, the name free; then make() stores the object (completing
+ * the attributes it stored) and e says what was stored.
  */
 typedef int objfs_make_fn(struct objfs *fs, const char *key,
-    const struct store_attr *a, const void *arg);
+    struct store_attr *a, const void *arg);
 
 static int
 objfs_make(struct objfs *fs, const struct objfs_ctx *ctx, uint64_t parent,
@@ -55,34 +55,35 @@ objfs_make(struct objfs *fs, const struct objfs_ctx *ctx, uint64_t parent,
 {
 	struct objfs_inode *dir;
 	struct store_attr a;
-	mode_t type;
 	char *key;
 	int rc;
 
 	if ((rc = objfs_change_begin(fs, parent, name, &dir, &key)) != 0)
 		return rc;
-	rc = objfs_exists(fs, key, &type);
-	if (rc == 0)
-		rc = -EEXIST;
-	else if (rc == -ENOENT) {
-		objfs_owner_attr(fs, ctx, dir, mode, &a);
-		rc = make(fs, key, &a, arg);
-		store_attr_clear(&a);
+	if ((rc = objfs_absent(fs, key)) != 0) {
+		objfs_change_end(fs, dir, key);
+		return rc;
 	}
-	if (rc == 0) {
+	objfs_owner_attr(fs, ctx, dir, mode, &a);
+	if ((rc = make(fs, key, &a, arg)) == 0) {
 		objfs_dirfacts_changed(fs, dir->key, S_ISDIR(mode) ? 1 : 0);
 		if (S_ISDIR(mode)) {
 			objfs_dirfacts_subdirs(fs, key, 0);
 			objfs_dirfacts_marker_seen(fs, key);
 		}
-		rc = objfs_entry_for(fs, dir, name, e, NULL);
+		/* An object holds what was put; a file system may differ. */
+		if (store_is_tree(fs->store))
+			rc = objfs_entry_for(fs, dir, name, e, NULL);
+		else
+			rc = objfs_entry_made(fs, key, &a, e);
 	}
+	store_attr_clear(&a);
 	objfs_change_end(fs, dir, key);
 	return rc;
 }
 
 static int
-make_dir(struct objfs *fs, const char *key, const struct store_attr *a,
+make_dir(struct objfs *fs, const char *key, struct store_attr *a,
     const void *arg)
 {
 	char *marker = objfs_marker_key(key);
@@ -96,23 +97,22 @@ make_dir(struct objfs *fs, const char *key, const struct store_attr *a,
 }
 
 static int
-make_node(struct objfs *fs, const char *key, const struct store_attr *a,
+make_node(struct objfs *fs, const char *key, struct store_attr *a,
     const void *rdev)
 {
-	struct store_attr node = *a;	/* shares nothing to free */
-
 	if (S_ISCHR(a->mode) || S_ISBLK(a->mode)) {
-		node.has |= STORE_ATTR_RDEV;
-		node.rdev = *(const dev_t *)rdev;
+		a->has |= STORE_ATTR_RDEV;
+		a->rdev = *(const dev_t *)rdev;
 	}
-	return store_put(fs->store, key, -1, 0, &node);
+	return store_put(fs->store, key, -1, 0, a);
 }
 
 static int
-make_symlink(struct objfs *fs, const char *key, const struct store_attr *a,
+make_symlink(struct objfs *fs, const char *key, struct store_attr *a,
     const void *target)
 {
-	return objfs_put_bytes(fs, key, target, strlen(target), a);
+	a->size = strlen(target);
+	return objfs_put_bytes(fs, key, target, a->size, a);
 }
 
 int

@@ -8,6 +8,7 @@
 
 #include <check.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -242,6 +243,72 @@ START_TEST(listed_names_are_removed_with_one_request_each)
 }
 END_TEST
 
+/*
+ * Making a name looks for it first; one LIST of the key as a prefix
+ * answers for the object and for a directory below it, so a new name
+ * costs that LIST and its PUT, never a HEAD.
+ */
+START_TEST(a_new_name_costs_one_list_and_its_put)
+{
+	struct objfs_entry e;
+	uint64_t before, lists, puts, heads;
+	uint64_t fh;
+
+	before = sent(S3K_N);
+	lists = sent(S3K_LIST);
+	puts = sent(S3K_PUT);
+	heads = sent(S3K_HEAD);
+	ck_assert_int_eq(objfs_create(fs, &ctx, ROOT, "new", 0644,
+	    O_WRONLY | O_CREAT | O_EXCL, &e, &fh), 0);
+	ck_assert_uint_eq(sent(S3K_LIST) - lists, 1);
+	ck_assert_uint_eq(sent(S3K_PUT) - puts, 1);
+	ck_assert_uint_eq(sent(S3K_HEAD) - heads, 0);
+	ck_assert_uint_eq(sent(S3K_N) - before, 2);
+	ck_assert_int_eq(objfs_release(fs, fh), 0);
+	before = sent(S3K_N);
+	heads = sent(S3K_HEAD);
+	ck_assert_int_eq(objfs_mkdir(fs, &ctx, ROOT, "newdir", 0755, &e), 0);
+	ck_assert_uint_eq(sent(S3K_HEAD) - heads, 0);
+	ck_assert_uint_eq(sent(S3K_N) - before, 2);
+}
+END_TEST
+
+/*
+ * The same listing finds what is there: the object itself, or keys
+ * below the name (a directory without a marker), also when more than a
+ * page of siblings ("x-1", "x.2": bytes below '/') sort before "x/".
+ */
+START_TEST(a_taken_name_is_found_by_the_listing)
+{
+	struct objfs_entry e;
+	uint64_t fh;
+	char key[32];
+
+	put_object("x/child");
+	put_object("y");
+	for (int i = 0; i < 12; i++) {
+		snprintf(key, sizeof(key), "x%c%d", i % 2 ? '-' : '.', i);
+		put_object(key);
+	}
+	ck_assert_int_eq(objfs_create(fs, &ctx, ROOT, "x", 0644,
+	    O_WRONLY | O_CREAT | O_EXCL, &e, &fh), -EEXIST);
+	ck_assert_int_eq(objfs_mkdir(fs, &ctx, ROOT, "x", 0755, &e), -EEXIST);
+	ck_assert_int_eq(objfs_mkdir(fs, &ctx, ROOT, "y", 0755, &e), -EEXIST);
+	ck_assert_int_eq(objfs_symlink(fs, &ctx, ROOT, "x-1", "t", &e),
+	    -EEXIST);
+	/* Free names beside them: "x-", a prefix of siblings only. */
+	ck_assert_int_eq(objfs_mkdir(fs, &ctx, ROOT, "x-", 0755, &e), 0);
+	ck_assert_int_eq(objfs_create(fs, &ctx, ROOT, "x.", 0644,
+	    O_WRONLY | O_CREAT | O_EXCL, &e, &fh), 0);
+	ck_assert_int_eq(objfs_release(fs, fh), 0);
+	/* Without O_EXCL a taken name is opened, as open(2) does. */
+	ck_assert_int_eq(objfs_create(fs, &ctx, ROOT, "y", 0644,
+	    O_WRONLY | O_CREAT, &e, &fh), 0);
+	ck_assert_uint_eq(e.st.st_mode, S_IFREG | 0640);
+	ck_assert_int_eq(objfs_release(fs, fh), 0);
+}
+END_TEST
+
 /* Past the cache budget the look-ahead is left out: one HEAD at a time. */
 START_TEST(readdirplus_past_the_budget_heads_one_by_one)
 {
@@ -271,6 +338,8 @@ main(void)
 	tcase_set_timeout(tc, 300);
 	tcase_add_test(tc, known_file_costs_one_request);
 	tcase_add_test(tc, negative_lookup_costs_two_requests);
+	tcase_add_test(tc, a_new_name_costs_one_list_and_its_put);
+	tcase_add_test(tc, a_taken_name_is_found_by_the_listing);
 	tcase_add_test(tc, readdirplus_lists_in_pages_and_heads_in_parallel);
 	tcase_add_test(tc, listed_names_are_removed_with_one_request_each);
 	suite_add_tcase(s, tc);
