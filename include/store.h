@@ -164,15 +164,26 @@ struct store_ops {
 	/* Remove many keys in one go; optional (else one by one). */
 	int	(*remove_many)(struct store *st, const char *const *keys,
 		    size_t n);
-	/* Server-side copy; attr replaces the metadata when not NULL. */
+	/*
+	 * Server-side copy; attr replaces the metadata when not NULL.
+	 * src_attr is what head or list said of src just now, or NULL: a
+	 * store that needs src's size reads it there.
+	 */
 	int	(*copy)(struct store *st, const char *src, const char *dst,
-		    const struct store_attr *attr);
+		    const struct store_attr *attr,
+		    const struct store_attr *src_attr);
 	/* Atomic native rename of an object or a whole directory; optional. */
 	int	(*rename)(struct store *st, const char *src, const char *dst,
 		    unsigned flags);
-	/* Change the metadata named in attr->has, not the data. */
+	/*
+	 * Change the metadata named in attr->has, not the data.  base is
+	 * the object's whole metadata as the caller just read it (xattrs
+	 * included), or NULL: a store that rewrites all of it starts
+	 * from base instead of reading it again.
+	 */
 	int	(*set_attr)(struct store *st, const char *key,
-		    const struct store_attr *attr);
+		    const struct store_attr *attr,
+		    const struct store_attr *base);
 	/* For backends whose head() leaves xattrs out: fetch them. */
 	int	(*xattrs)(struct store *st, const char *key,
 		    struct store_attr *attr);
@@ -240,7 +251,7 @@ int	store_remove(struct store *st, const char *key);
 int	store_remove_many(struct store *st, const char *const *keys,
 	    size_t n);
 int	store_copy(struct store *st, const char *src, const char *dst,
-	    const struct store_attr *attr);
+	    const struct store_attr *attr, const struct store_attr *src_attr);
 int	store_rename(struct store *st, const char *src, const char *dst,
 	    unsigned flags);
 bool	store_has_rename(const struct store *st);
@@ -249,7 +260,7 @@ bool	store_has_nsec(const struct store *st);
 bool	store_has_devices(const struct store *st);
 bool	store_xattr_reserved(const char *name);
 int	store_set_attr(struct store *st, const char *key,
-	    const struct store_attr *attr);
+	    const struct store_attr *attr, const struct store_attr *base);
 int	store_statfs(struct store *st, struct statvfs *sv);
 void	store_report(struct store *st);
 int	store_sync(struct store *st, const char *key, bool datasync);

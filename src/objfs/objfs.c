@@ -307,13 +307,26 @@ int
 objfs_exists(struct objfs *fs, const char *key, mode_t *type)
 {
 	struct store_attr a;
+	bool asked;
 	int rc;
 
-	if (known_type(fs, key, type))
-		return 0;
-	rc = objfs_resolve(fs, key, &a, type);
+	rc = objfs_exists_asked(fs, key, type, &a, &asked);
 	store_attr_clear(&a);
 	return rc;
+}
+
+/*
+ * objfs_exists, and when it had to ask the store (*asked), what the
+ * store said in a: the rest of the request may use it instead of asking
+ * again.  The cache's copy is not the object's (a stage's size).
+ */
+int
+objfs_exists_asked(struct objfs *fs, const char *key, mode_t *type,
+    struct store_attr *a, bool *asked)
+{
+	store_attr_init(a);
+	*asked = !known_type(fs, key, type);
+	return *asked ? objfs_resolve(fs, key, a, type) : 0;
 }
 
 /*

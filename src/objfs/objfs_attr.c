@@ -435,7 +435,9 @@ objfs_apply_meta(struct objfs *fs, struct objfs_inode *ino,
 		return 0;
 	if ((key = objfs_meta_key(fs, ino)) == NULL)
 		return -ENOMEM;
-	rc = store_set_attr(fs->store, key, chg);
+	/* A stage's view is not the object's: the store reads its own. */
+	rc = store_set_attr(fs->store, key, chg, ino->stage == NULL ? cur :
+	    NULL);
 	if (rc == -ENOENT && ino->type == S_IFDIR && ino != fs->root) {
 		struct store_attr full;
 
@@ -516,6 +518,7 @@ objfs_setattr(struct objfs *fs, const struct objfs_ctx *ctx, uint64_t nodeid,
 {
 	struct objfs_inode *ino;
 	struct store_attr cur, chg;
+	bool now_known;
 	int rc;
 
 	if ((rc = objfs_inode_change_begin(fs, nodeid, &ino)) != 0)
@@ -523,6 +526,7 @@ objfs_setattr(struct objfs *fs, const struct objfs_ctx *ctx, uint64_t nodeid,
 	rc = objfs_head_inode(fs, ino, &cur);
 	if (rc == 0 && (sa->valid & OBJFS_SET_SIZE))
 		rc = objfs_truncate(fs, ino, sa->size);
+	now_known = !(sa->valid & OBJFS_SET_SIZE);
 	if (rc == 0) {
 		objfs_setattr_changes(sa, &cur, ino->type, &chg);
 		/* A marker written anyway keeps the last change's times. */
@@ -536,10 +540,22 @@ objfs_setattr(struct objfs *fs, const struct objfs_ctx *ctx, uint64_t nodeid,
 		if (rc == 0 && ino->type == S_IFDIR &&
 		    (chg.has & STORE_ATTR_MTIME))
 			objfs_dirfacts_times_set(fs, ino->key);
+		/*
+		 * An object now holds what it held with the change put on
+		 * it (the store merged them so): no request to read it
+		 * back.  A file system may round or refuse parts.
+		 */
+		if (rc == 0 && chg.has != 0)
+			now_known = now_known && ino->stage == NULL &&
+			    !store_is_tree(fs->store) &&
+			    store_attr_merge(&cur, &chg) == 0;
 		store_attr_clear(&chg);
 	}
-	store_attr_clear(&cur);
-	if (rc == 0 && (rc = objfs_head_inode(fs, ino, &cur)) == 0)
+	if (rc == 0 && !now_known) {
+		store_attr_clear(&cur);
+		rc = objfs_head_inode(fs, ino, &cur);
+	}
+	if (rc == 0)
 		objfs_stat(fs, ino, &cur, st);
 	store_attr_clear(&cur);
 	if (ino->stage != NULL && ino->writers == 0 && !ino->stage->dirty &&

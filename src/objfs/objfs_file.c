@@ -53,7 +53,7 @@ objfs_kill_suidgid(struct objfs *fs, struct objfs_inode *ino)
 	store_attr_init(&chg);
 	chg.has = STORE_ATTR_MODE;
 	chg.mode = m->mode;
-	if (store_set_attr(fs->store, ino->key, &chg) != 0)
+	if (store_set_attr(fs->store, ino->key, &chg, NULL) != 0)
 		log_warnx("%s: cannot clear its set-id bits", ino->key);
 }
 
@@ -449,7 +449,8 @@ objfs_copy_whole(struct objfs *fs, struct objfs_handle *in,
 	if (rc == 0 && (meta.size != 0 || (dst->stage && dst->stage->dirty)))
 		rc = -EAGAIN;		/* not empty: copy byte by byte */
 	if (rc == 0)
-		rc = store_copy(fs->store, in->inode->key, dst->key, &meta);
+		rc = store_copy(fs->store, in->inode->key, dst->key, &meta,
+		    NULL);
 	if (rc == 0) {
 		objfs_stage_free(fs, dst->stage);
 		dst->stage = NULL;

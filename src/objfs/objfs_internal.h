@@ -133,6 +133,8 @@ int	objfs_change_begin(struct objfs *fs, uint64_t parent,
 void	objfs_change_end(struct objfs *fs, struct objfs_inode *dir,
 	    char *key);
 int	objfs_exists(struct objfs *fs, const char *key, mode_t *type);
+int	objfs_exists_asked(struct objfs *fs, const char *key, mode_t *type,
+	    struct store_attr *a, bool *asked);
 int	objfs_absent(struct objfs *fs, const char *key);
 void	objfs_stat(struct objfs *fs, const struct objfs_inode *ino,
 	    const struct store_attr *a, struct stat *st);

@@ -357,9 +357,14 @@ objfs_move_tree(struct objfs *fs, const char *src, const char *dst)
 		free(sp);
 		return -ENOMEM;
 	}
-	/* Deleted keys drop out of the listing: always start over. */
+	/*
+	 * Deleted keys drop out of the listing: always start over, until a
+	 * page was the last.
+	 */
 	while ((rc = store_list(fs->store, sp, NULL, STORE_LIST_RECURSIVE,
 	    RENAME_PAGE, &l)) == 0 && l.n > 0) {
+		bool last = l.next == NULL;
+
 		/* A key moved and removed must not come back. */
 		if ((rc = objfs_walk_advances(sp, &seen, &l)) != 0)
 			break;
@@ -368,15 +373,16 @@ objfs_move_tree(struct objfs *fs, const char *src, const char *dst)
 			    -1 || asprintf(&to, "%s%s", dp,
 			    l.entries[i].name) == -1)
 				rc = -ENOMEM;
+			/* The listing gave the size a copy needs. */
 			if (rc == 0 && (rc = store_copy(fs->store, from, to,
-			    NULL)) == 0)
+			    NULL, &l.entries[i].attr)) == 0)
 				rc = store_remove(fs->store, from);
 			free(from);
 			free(to);
 			from = to = NULL;
 		}
 		store_listing_clear(&l);
-		if (rc != 0)
+		if (rc != 0 || last)
 			break;
 	}
 	store_listing_clear(&l);
@@ -386,9 +392,10 @@ objfs_move_tree(struct objfs *fs, const char *src, const char *dst)
 	return rc;
 }
 
+/* src_attr: what the store said of src in this request, or NULL. */
 static int
 objfs_move(struct objfs *fs, const char *src, const char *dst, mode_t type,
-    bool dst_exists)
+    bool dst_exists, const struct store_attr *src_attr)
 {
 	int rc;
 
@@ -396,7 +403,8 @@ objfs_move(struct objfs *fs, const char *src, const char *dst, mode_t type,
 		return store_rename(fs->store, src, dst,
 		    dst_exists ? 0 : STORE_RENAME_NOREPLACE);
 	if (type != S_IFDIR) {
-		if ((rc = store_copy(fs->store, src, dst, NULL)) == 0)
+		if ((rc = store_copy(fs->store, src, dst, NULL,
+		    src_attr)) == 0)
 			rc = store_remove(fs->store, src);
 		return rc;
 	}
@@ -456,11 +464,13 @@ struct rename_args {
 	struct objfs_inode	*dir, *newdir;
 	const char		*name, *newname;
 	unsigned		 flags;
+	struct store_attr	 src_attr;	/* when src_asked */
+	bool			 src_asked;
 };
 
 /* Checks as rename(2) makes them; fills keys and types. */
 static int
-objfs_rename_check(struct objfs *fs, const struct rename_args *r, char **src,
+objfs_rename_check(struct objfs *fs, struct rename_args *r, char **src,
     char **dst, mode_t *stype, bool *dst_exists)
 {
 	mode_t dtype;
@@ -471,7 +481,8 @@ objfs_rename_check(struct objfs *fs, const struct rename_args *r, char **src,
 	if ((rc = objfs_child_key(fs, r->dir, r->name, src)) != 0 ||
 	    (rc = objfs_child_key(fs, r->newdir, r->newname, dst)) != 0)
 		return rc;
-	if ((rc = objfs_exists(fs, *src, stype)) != 0)
+	if ((rc = objfs_exists_asked(fs, *src, stype, &r->src_attr,
+	    &r->src_asked)) != 0)
 		return rc;
 	if (*stype == S_IFDIR && strncmp(*dst, *src, strlen(*src)) == 0 &&
 	    (*dst)[strlen(*src)] == '/')
@@ -509,7 +520,7 @@ objfs_rename_facts(struct objfs *fs, const struct rename_args *r,
 }
 
 static int
-objfs_rename_locked(struct objfs *fs, const struct rename_args *r)
+objfs_rename_locked(struct objfs *fs, struct rename_args *r)
 {
 	struct objfs_inode *ino;
 	char *src = NULL, *dst = NULL;
@@ -531,7 +542,8 @@ objfs_rename_locked(struct objfs *fs, const struct rename_args *r)
 	if (rc == 0)
 		rc = objfs_keep_parent(fs, r->dir, src);
 	if (rc == 0)
-		rc = objfs_move(fs, src, dst, stype, dst_exists);
+		rc = objfs_move(fs, src, dst, stype, dst_exists,
+		    r->src_asked ? &r->src_attr : NULL);
 	if (rc == 0 && (ino = objfs_known(fs, src)) != NULL) {
 		rc = objfs_inode_rekey(fs, ino, dst);
 		objfs_inode_put(fs, ino);
@@ -563,6 +575,7 @@ objfs_rename(struct objfs *fs, uint64_t parent, const char *name,
 	else {
 		objfs_ns_write(fs);
 		rc = objfs_rename_locked(fs, &r);
+		store_attr_clear(&r.src_attr);
 		objfs_attr_forget(r.dir);
 		objfs_attr_forget(r.newdir);
 		objfs_dirlist_changed(r.dir);

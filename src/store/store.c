@@ -246,9 +246,9 @@ store_remove_many(struct store *st, const char *const *keys, size_t n)
 
 int
 store_copy(struct store *st, const char *src, const char *dst,
-    const struct store_attr *attr)
+    const struct store_attr *attr, const struct store_attr *src_attr)
 {
-	return STORE_CALL(st, copy, src, dst, attr);
+	return STORE_CALL(st, copy, src, dst, attr, src_attr);
 }
 
 int
@@ -290,9 +290,10 @@ store_xattr_reserved(const char *name)
 }
 
 int
-store_set_attr(struct store *st, const char *key, const struct store_attr *a)
+store_set_attr(struct store *st, const char *key, const struct store_attr *a,
+    const struct store_attr *base)
 {
-	return STORE_CALL(st, set_attr, key, a);
+	return STORE_CALL(st, set_attr, key, a, base);
 }
 
 /* Make sure a holds the key's xattrs (head() may have left them out). */

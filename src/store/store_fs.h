@@ -114,11 +114,11 @@ int	fs_put(struct store *st, const char *key, int fd, uint64_t size,
 	    const struct store_attr *attr);
 int	fs_remove(struct store *st, const char *key);
 int	fs_copy(struct store *st, const char *src, const char *dst,
-	    const struct store_attr *attr);
+	    const struct store_attr *attr, const struct store_attr *src_attr);
 int	fs_rename(struct store *st, const char *src, const char *dst,
 	    unsigned flags);
 int	fs_set_attr(struct store *st, const char *key,
-	    const struct store_attr *attr);
+	    const struct store_attr *a, const struct store_attr *base);
 int	fs_sync(struct store *st, const char *key, bool datasync);
 
 /* store_fs_owners.c */

@@ -481,13 +481,14 @@ fs_sync(struct store *st, const char *key, bool datasync)
 
 int
 fs_copy(struct store *st, const char *src, const char *dst,
-    const struct store_attr *attr)
+    const struct store_attr *attr, const struct store_attr *src_attr)
 {
 	struct store_attr a = { 0 };
 	struct stat sb;
 	char target[PATH_MAX];
 	int fd, rc;
 
+	(void)src_attr;		/* a stat is cheap and exact */
 	if ((rc = fs_stat(fss(st), src, &sb)) != 0)
 		return rc;
 	if (S_ISDIR(sb.st_mode))
@@ -577,13 +578,15 @@ fs_rename(struct store *st, const char *src, const char *dst, unsigned flags)
 }
 
 int
-fs_set_attr(struct store *st, const char *key, const struct store_attr *a)
+fs_set_attr(struct store *st, const char *key, const struct store_attr *a,
+    const struct store_attr *base)
 {
 	char leaf[NAME_MAX + 1];
 	struct fs_dir *dir;
 	struct stat sb;
 	int dfd, fd = -1, rc;
 
+	(void)base;		/* each attribute is changed on its own */
 	if (fss(st)->readonly)
 		return -EROFS;
 	if ((rc = fs_stat(fss(st), key, &sb)) != 0)

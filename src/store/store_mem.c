@@ -403,7 +403,7 @@ mem_remove(struct store *st, const char *key)
 
 static int
 mem_copy(struct store *st, const char *src, const char *dst,
-    const struct store_attr *attr)
+    const struct store_attr *attr, const struct store_attr *src_attr)
 {
 	struct mem_store *m = mem(st);
 	struct mem_object *o;
@@ -411,6 +411,7 @@ mem_copy(struct store *st, const char *src, const char *dst,
 	uint8_t *data;
 	int rc = -ENOENT;
 
+	(void)src_attr;		/* the object is at hand */
 	pthread_mutex_lock(&m->lock);
 	if ((o = mem_find(m, src)) == NULL)
 		goto out;
@@ -433,11 +434,14 @@ out:
 }
 
 static int
-mem_set_attr(struct store *st, const char *key, const struct store_attr *attr)
+mem_set_attr(struct store *st, const char *key, const struct store_attr *attr,
+    const struct store_attr *base)
 {
 	struct mem_store *m = mem(st);
 	struct mem_object *o;
 	int rc = -ENOENT;
+
+	(void)base;		/* the object at hand is the base */
 
 	pthread_mutex_lock(&m->lock);
 	if ((o = mem_find(m, key)) != NULL &&

@@ -274,7 +274,7 @@ START_TEST(writes_drop_readahead_chunks)
 		if (w == PUT)
 			put_version(st, x, len, v = 5);
 		else if (w == COPY) {
-			ck_assert_int_eq(store_copy(st, "ra/y", x, NULL), 0);
+			ck_assert_int_eq(store_copy(st, "ra/y", x, NULL, NULL), 0);
 			v = 9;
 		} else if (w == REMOVE)
 			ck_assert_int_eq(store_remove(st, x), 0);

@@ -8,11 +8,13 @@
 
 #include <check.h>
 #include <errno.h>
+#include <pthread.h>
 #include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/uio.h>
 #include <unistd.h>
 
 #include "check_common.h"
@@ -309,6 +311,186 @@ START_TEST(a_taken_name_is_found_by_the_listing)
 }
 END_TEST
 
+/*
+ * What one FUSE request sent, for the rule that none sends the same
+ * request twice: every answered attempt as "Kind key?query" (retries of
+ * a 5xx or a network failure are left out: those are meant to repeat).
+ */
+enum { TRACE_MAX = 4096 };
+static struct {
+	pthread_mutex_t	 lock;
+	char		*sent[TRACE_MAX];
+	size_t		 n;
+} trace = { .lock = PTHREAD_MUTEX_INITIALIZER };
+
+static void
+trace_req(void *arg, enum s3_kind k, enum s3_outcome o, const struct s3_req *r)
+{
+	char line[1024];
+	size_t len;
+
+	(void)arg;
+	if (o == S3O_SERVER || o == S3O_NET)
+		return;
+	len = (size_t)snprintf(line, sizeof(line), "%s %s", s3_kind_name(k),
+	    r->key != NULL ? r->key : "/");
+	for (size_t i = 0; i < r->nquery && len < sizeof(line); i++)
+		len += (size_t)snprintf(line + len, sizeof(line) - len, "%c%s=%s",
+		    i == 0 ? '?' : '&', r->query[i].key,
+		    r->query[i].value != NULL ? r->query[i].value : "");
+	pthread_mutex_lock(&trace.lock);
+	if (trace.n < TRACE_MAX)
+		trace.sent[trace.n++] = strdup(line);
+	pthread_mutex_unlock(&trace.lock);
+}
+
+static void
+trace_clear(void)
+{
+	pthread_mutex_lock(&trace.lock);
+	for (size_t i = 0; i < trace.n; i++)
+		free(trace.sent[i]);
+	trace.n = 0;
+	pthread_mutex_unlock(&trace.lock);
+}
+
+static int
+line_cmp(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+/* The requests since the last call, each once?  Names any repeat. */
+static void
+each_once(const char *what)
+{
+	size_t repeats = 0;
+
+	pthread_mutex_lock(&trace.lock);
+	ck_assert_uint_lt(trace.n, TRACE_MAX);
+	qsort(trace.sent, trace.n, sizeof(trace.sent[0]), line_cmp);
+	for (size_t i = 1; i < trace.n; i++)
+		if (trace.sent[i][0] != '\0' &&
+		    strcmp(trace.sent[i], trace.sent[i - 1]) == 0) {
+			fprintf(stderr, "%s sent twice: %s\n", what,
+			    trace.sent[i]);
+			repeats++;
+		}
+	pthread_mutex_unlock(&trace.lock);
+	trace_clear();
+	ck_assert_msg(repeats == 0, "%s sent %zu requests twice", what,
+	    repeats);
+}
+
+static void
+setup_traced(void)
+{
+	setup();
+	((struct s3_store *)st)->stats.trace_arg = NULL;
+	((struct s3_store *)st)->stats.trace = trace_req;
+}
+
+static void
+teardown_traced(void)
+{
+	((struct s3_store *)st)->stats.trace = NULL;
+	trace_clear();
+	teardown();
+}
+
+static void
+write_and_close(uint64_t fh, const char *text)
+{
+	struct iovec iov = { (void *)text, strlen(text) };
+	size_t n;
+
+	ck_assert_int_eq(objfs_write(fs, fh, 0, &iov, 1, false, &n), 0);
+	ck_assert_uint_eq(n, iov.iov_len);
+	ck_assert_int_eq(objfs_flush(fs, fh), 0);
+	ck_assert_int_eq(objfs_release(fs, fh), 0);
+}
+
+static int
+ignore_entry(void *arg, const char *name, mode_t type, uint64_t ino,
+    uint64_t off, const struct objfs_entry *entry)
+{
+	(void)arg; (void)name; (void)type; (void)ino; (void)off; (void)entry;
+	return 0;
+}
+
+/*
+ * Inside one FUSE request no request goes twice for the same key (the
+ * issue's rule): each operation of a small tree's life, one by one, with
+ * the attribute cache cold (after its timeout) and warm.
+ */
+START_TEST(no_request_is_sent_twice_in_one_operation)
+{
+	struct objfs_setattr sa = { 0 };
+	struct objfs_entry d, e, f;
+	struct stat sb;
+	char buf[64];
+	unsigned oflags;
+	size_t len;
+	uint64_t fh;
+
+	for (int i = 0; i < 30; i++) {
+		snprintf(buf, sizeof(buf), "d/f%02d", i);
+		put_object(buf);
+	}
+	trace_clear();
+	ck_assert_int_eq(objfs_lookup(fs, ROOT, "d", &d), 0);
+	each_once("LOOKUP of a directory");
+	ck_assert_int_eq(objfs_lookup(fs, d.ino, "nothing", &e), -ENOENT);
+	each_once("negative LOOKUP");
+	ck_assert_int_eq(objfs_opendir(fs, d.ino, &fh), 0);
+	ck_assert_int_eq(objfs_readdir(fs, fh, 0, true, ignore_entry, NULL), 0);
+	each_once("READDIRPLUS");
+	ck_assert_int_eq(objfs_releasedir(fs, fh), 0);
+	ck_assert_int_eq(objfs_create(fs, &ctx, d.ino, "new", 0644,
+	    O_WRONLY | O_CREAT | O_EXCL, &f, &fh), 0);
+	each_once("CREATE");
+	write_and_close(fh, "some bytes");
+	each_once("WRITE, FLUSH, RELEASE");
+	ck_assert_int_eq(objfs_mkdir(fs, &ctx, d.ino, "sub", 0755, &e), 0);
+	each_once("MKDIR");
+	ck_assert_int_eq(objfs_symlink(fs, &ctx, d.ino, "link", "new", &e), 0);
+	each_once("SYMLINK");
+	usleep((OBJFS_ATTR_CACHE_MS + 100) * 1000);
+	ck_assert_int_eq(objfs_readlink(fs, e.ino, buf, sizeof(buf), &len), 0);
+	each_once("READLINK");
+	ck_assert_int_eq(objfs_getattr(fs, f.ino, &sb), 0);
+	each_once("GETATTR after the timeout");
+	ck_assert_int_eq(objfs_lookup(fs, d.ino, "f00", &e), 0);
+	each_once("LOOKUP of a file");
+	ck_assert_int_eq(objfs_open(fs, e.ino, O_RDONLY, false, &fh, &oflags),
+	    0);
+	each_once("OPEN");
+	{
+		struct iovec iov = { buf, sizeof(buf) };
+
+		ck_assert_int_eq(objfs_read(fs, fh, 0, &iov, 1, &len), 0);
+	}
+	each_once("READ");
+	ck_assert_int_eq(objfs_release(fs, fh), 0);
+	sa.valid = OBJFS_SET_MODE;
+	sa.mode = 0600;
+	ck_assert_int_eq(objfs_setattr(fs, &ctx, e.ino, 0, &sa, &sb), 0);
+	each_once("SETATTR of the mode");
+	ck_assert_int_eq(objfs_setxattr(fs, e.ino, "user.k", "v", 1, 0), 0);
+	each_once("SETXATTR");
+	ck_assert_int_eq(objfs_rename(fs, d.ino, "f00", d.ino, "g00", 0), 0);
+	each_once("RENAME of a file");
+	ck_assert_int_eq(objfs_rename(fs, d.ino, "sub", ROOT, "sub2", 0), 0);
+	each_once("RENAME of a directory");
+	ck_assert_int_eq(objfs_unlink(fs, d.ino, "g00"), 0);
+	each_once("UNLINK");
+	ck_assert_int_eq(objfs_rmdir(fs, ROOT, "sub2"), 0);
+	each_once("RMDIR");
+	ck_assert_int_eq(objfs_rmdir(fs, ROOT, "d"), -ENOTEMPTY);
+	each_once("RMDIR of a full directory");
+}
+END_TEST
+
 /* Past the cache budget the look-ahead is left out: one HEAD at a time. */
 START_TEST(readdirplus_past_the_budget_heads_one_by_one)
 {
@@ -342,6 +524,11 @@ main(void)
 	tcase_add_test(tc, a_taken_name_is_found_by_the_listing);
 	tcase_add_test(tc, readdirplus_lists_in_pages_and_heads_in_parallel);
 	tcase_add_test(tc, listed_names_are_removed_with_one_request_each);
+	suite_add_tcase(s, tc);
+	tc = tcase_create("each once");
+	tcase_add_checked_fixture(tc, setup_traced, teardown_traced);
+	tcase_set_timeout(tc, 300);
+	tcase_add_test(tc, no_request_is_sent_twice_in_one_operation);
 	suite_add_tcase(s, tc);
 	tc = tcase_create("tiny budget");
 	tcase_add_checked_fixture(tc, setup_tiny_budget, teardown);

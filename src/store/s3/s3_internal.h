@@ -147,10 +147,16 @@ enum s3_kind {
 };
 enum s3_outcome { S3O_OK, S3O_NOT_FOUND, S3O_CLIENT, S3O_SERVER, S3O_NET,
 	S3O_N };
+struct s3_req;
+/* Sees every attempt as it is counted: a test's record of what was sent. */
+typedef void s3_trace_fn(void *arg, enum s3_kind k, enum s3_outcome o,
+    const struct s3_req *r);
 struct s3_stats {
 	uint64_t	 n[S3K_N][S3O_N];	/* atomic */
 	uint64_t	 inflight;		/* atomic, and its peak */
 	uint64_t	 inflight_max;
+	s3_trace_fn	*trace;			/* NULL but in tests */
+	void		*trace_arg;
 };
 
 struct s3_store {
@@ -236,6 +242,7 @@ void	s3_stats_count(struct s3_stats *st, const struct s3_req *r,
 uint64_t	s3_stats_get(const struct s3_stats *st, enum s3_kind k,
 	    enum s3_outcome o);
 uint64_t	s3_stats_sent(const struct s3_stats *st, enum s3_kind k);
+const char	*s3_kind_name(enum s3_kind k);
 void	s3_stats_log(const struct s3_stats *st);
 void	s3_stats_start(struct s3_stats *st);
 uint64_t	s3_stats_inflight_max(const struct s3_stats *st);

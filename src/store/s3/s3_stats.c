@@ -37,6 +37,12 @@ static const char *const s3_outcome_names[S3O_N] = {
 	[S3O_NET] = "network",
 };
 
+const char *
+s3_kind_name(enum s3_kind k)
+{
+	return k < S3K_N ? s3_kind_names[k] : "?";
+}
+
 static bool
 s3_req_has_query(const struct s3_req *r, const char *name)
 {
@@ -130,6 +136,8 @@ s3_stats_count(struct s3_stats *st, const struct s3_req *r, bool net_failed,
 
 	__atomic_add_fetch(&st->n[k][o], 1, __ATOMIC_RELAXED);
 	__atomic_sub_fetch(&st->inflight, 1, __ATOMIC_RELAXED);
+	if (st->trace != NULL)
+		st->trace(st->trace_arg, k, o, r);
 	log_debug("s3: %s %s: %ld %s, %lld us", s3_kind_names[k],
 	    r->key != NULL ? r->key : "/", r->status, s3_outcome_names[o],
 	    (long long)us);

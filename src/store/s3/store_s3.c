@@ -680,7 +680,7 @@ s3_copy_object(struct s3_store *s, const char *src, const char *dst,
 /* Copy src to dst: metadata replaced by attr, else kept. */
 static int
 s3_copy(struct store *st, const char *src, const char *dst,
-    const struct store_attr *attr)
+    const struct store_attr *attr, const struct store_attr *src_attr)
 {
 	struct s3_store *s = s3(st);
 	struct store_attr cur = { 0 };
@@ -689,8 +689,15 @@ s3_copy(struct store *st, const char *src, const char *dst,
 
 	if (s->readonly)
 		return -EROFS;
-	/* The size decides between CopyObject and UploadPartCopy. */
-	rc = s3_head(st, src, &cur);
+	/*
+	 * The size decides between CopyObject and UploadPartCopy, and parts
+	 * cannot copy metadata: a large object needs all of it.
+	 */
+	if (src_attr != NULL && (src_attr->size <= S3_COPY_MAX ||
+	    attr != NULL || (src_attr->has & STORE_ATTR_XATTRS)))
+		rc = store_attr_copy(&cur, src_attr);
+	else
+		rc = s3_head(st, src, &cur);
 	if (rc == 0)
 		rc = s3_full_key(s, src, &fsrc);
 	if (rc == 0)
@@ -708,7 +715,8 @@ s3_copy(struct store *st, const char *src, const char *dst,
 
 /* New metadata, same bytes: the object copied onto itself. */
 static int
-s3_set_attr(struct store *st, const char *key, const struct store_attr *a)
+s3_set_attr(struct store *st, const char *key, const struct store_attr *a,
+    const struct store_attr *base)
 {
 	struct s3_store *s = s3(st);
 	struct store_attr cur = { 0 };
@@ -717,7 +725,11 @@ s3_set_attr(struct store *st, const char *key, const struct store_attr *a)
 
 	if (s->readonly)
 		return -EROFS;
-	rc = s3_head(st, key, &cur);
+	/* A copy onto itself replaces every header: start from them all. */
+	if (base != NULL && (base->has & STORE_ATTR_XATTRS))
+		rc = store_attr_copy(&cur, base);
+	else
+		rc = s3_head(st, key, &cur);
 	if (rc == 0)
 		rc = store_attr_merge(&cur, a);
 	if (rc == 0)
