@@ -1529,6 +1529,26 @@ lg_fill(struct lg *lg, const struct workload *w)
 	return 0;
 }
 
+/* What a stalled run waits for, so a timeout names its requests. */
+static void
+lg_dump_inflight(const struct lg *lg)
+{
+	unsigned n = 0;
+
+	for (unsigned i = 0; i < lg->depth; i++) {
+		const struct lg_slot *s = &lg->slot[i];
+
+		if (s->head == -1)
+			continue;
+		if (n++ < 16)
+			fprintf(stderr, "loadgen: waiting: opcode %u on node %"
+			    PRIu64 ", unique %" PRIu64 ", queue %u\n",
+			    s->opcode, s->nodeid, s->unique, s->q);
+	}
+	fprintf(stderr, "loadgen: no reply for %d ms, %u requests in flight\n",
+	    LG_TIMEOUT_MS, n);
+}
+
 /* Take every completion there is; wait for one when there is none. */
 static int
 lg_reap(struct lg *lg, const struct workload *w, unsigned *inflight)
@@ -1574,8 +1594,10 @@ lg_reap(struct lg *lg, const struct workload *w, unsigned *inflight)
 			pfd[q - 1] = (struct pollfd){ lg->ff->q[q].call_fd,
 			    POLLIN, 0 };
 		rc = poll(pfd, lg->nq, LG_TIMEOUT_MS);
-		if (rc == 0)
+		if (rc == 0) {
+			lg_dump_inflight(lg);
 			return -ETIMEDOUT;
+		}
 		for (unsigned q = 1; q <= lg->nq; q++)
 			if (pfd[q - 1].revents & POLLIN)
 				(void)eventfd_read(pfd[q - 1].fd, &v);

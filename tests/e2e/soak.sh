@@ -25,6 +25,27 @@ cleanup() {
 }
 trap cleanup EXIT
 
+# post_mortem PID DIR: what a failed run's daemon is doing, into its
+# log: the request counters (SIGUSR1) and every thread's stack, of the
+# daemon and of the sandboxed process that serves.
+post_mortem() {
+	local pid=$1 dir=$2 p
+	kill -0 "$pid" 2>/dev/null || return 0
+	kill -USR1 "$pid" 2>/dev/null
+	if [ -n "${OBJFSD_TEST_S3_ENDPOINT:-}" ]; then
+		echo "=== the S3 server answers a listing: $(curl -s -m 10 \
+		    -o /dev/null -w '%{http_code} in %{time_total} s' \
+		    "$OBJFSD_TEST_S3_ENDPOINT/soak?list-type=2&max-keys=1")" >>"$dir/log"
+	fi
+	sleep 1
+	command -v gdb >/dev/null || { echo "(no gdb: no stacks)" >>"$dir/log"; return 0; }
+	for p in $pid $(pgrep -P "$pid"); do
+		echo "=== stacks of $p" >>"$dir/log"
+		timeout 60 gdb -p "$p" -batch -ex 'thread apply all bt' \
+		    </dev/null >>"$dir/log" 2>&1
+	done
+}
+
 # soak NAME STORE-OPTIONS...: one daemon, one loadgen run; 0 when clean.
 soak() {
 	local name=$1 dir=$work/$1 pid st=0
@@ -37,7 +58,7 @@ soak() {
 	for _ in $(seq 100); do [ -S "$dir/sock" ] && break; sleep 0.05; done
 	"$LOADGEN" --socket="$dir/sock" --depth=64 --queues=2 \
 	    --seconds="$secs" --rss-pid=$pid --rss-at=$at mixed \
-	    >"$dir/out" 2>"$dir/err" || st=1
+	    >"$dir/out" 2>"$dir/err" || { st=1; post_mortem "$pid" "$dir"; }
 	kill "$pid" 2>/dev/null
 	wait "$pid" || { echo "$name: objfsd exit status $?"; st=1; }
 	sed "s/^/$name: /" "$dir/out" "$dir/err"
@@ -63,7 +84,8 @@ soak fs --store="fs:$work/fs/data" >"$work/fs.report" 2>&1 &
 pids="$pids $!"
 fspid=$!
 if s3rver_start "$work/s3rver" soak; then
-	soak s3 --store=s3://soak/fs \
+	# info: a retried S3 request is logged, with why.
+	soak s3 --store=s3://soak/fs --log-level=info \
 	    --s3-endpoint="$OBJFSD_TEST_S3_ENDPOINT" >"$work/s3.report" 2>&1 ||
 	    status=1
 	cat "$work/s3.report"

@@ -523,10 +523,15 @@ s3_judge(struct s3_store *s, struct s3_req *r, CURLcode cc, unsigned attempt)
 		return 0;
 	}
 	if (cc != CURLE_OK) {
+		if (s3_curl_retryable(cc) && more) {
+			/* A stall costs up to the timeout: say which. */
+			log_info("s3: %s %s: %s; trying again (%u of %u)",
+			    r->method, r->key ? r->key : "/",
+			    curl_easy_strerror(cc), attempt + 1, s->retries);
+			return 1;
+		}
 		log_debug("s3: %s %s: %s", r->method, r->key ? r->key : "/",
 		    curl_easy_strerror(cc));
-		if (s3_curl_retryable(cc) && more)
-			return 1;
 		snprintf(r->err.code, sizeof(r->err.code), "curl");
 		snprintf(r->err.message, sizeof(r->err.message), "%s",
 		    r->curl_error[0] != '\0' ? r->curl_error :
