@@ -14,6 +14,8 @@
 #include "fuse_server.h"
 #include "vhost_user.h"
 
+struct membudget;
+struct objfs;
 struct workpool;
 
 struct virtiofs_queue {
@@ -25,6 +27,8 @@ struct virtiofs_queue {
 struct virtiofs {
 	struct fsrv		*srv;
 	struct store		*store;		/* for reports only */
+	struct objfs		*fs;		/* likewise */
+	struct membudget	*budget;	/* likewise */
 	unsigned		 pool_size;
 	struct virtiofs_queue	 queues[VU_MAX_QUEUES];
 };

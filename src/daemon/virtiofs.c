@@ -7,6 +7,8 @@
 #include <string.h>
 
 #include "log.h"
+#include "membudget.h"
+#include "objfs.h"
 #include "virtiofs.h"
 #include "workpool.h"
 
@@ -87,6 +89,12 @@ virtiofs_report(void *ctx)
 {
 	struct virtiofs *vfs = ctx;
 
+	if (vfs->fs != NULL)
+		log_info("objfs: %zu inodes", objfs_inode_count(vfs->fs));
+	if (vfs->budget != NULL)
+		log_info("memory: %llu of %llu KiB of the cache budget in use",
+		    (unsigned long long)membudget_used(vfs->budget) / 1024,
+		    (unsigned long long)membudget_limit(vfs->budget) / 1024);
 	if (vfs->store != NULL)
 		store_report(vfs->store);
 }
