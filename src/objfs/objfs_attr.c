@@ -121,10 +121,12 @@ objfs_known_attr(struct objfs *fs, struct objfs_inode *ino,
 
 	pthread_mutex_lock(&ino->lock);
 	store_attr_init(a);
-	known = !ino->unlinked && (ino->stage != NULL ||
-	    objfs_attr_cached(fs, ino, a));
-	if (known && ino->stage != NULL && objfs_head_inode(fs, ino, a) != 0)
+	if (ino->unlinked)
 		known = false;
+	else if (ino->stage != NULL)
+		known = objfs_head_inode(fs, ino, a) == 0;
+	else
+		known = objfs_attr_cached(fs, ino, a);
 	pthread_mutex_unlock(&ino->lock);
 	return known;
 }
