@@ -67,6 +67,7 @@ struct objfs_options {
 };
 
 #define OBJFS_ATTR_CACHE_MS	1000	/* --cache=auto's timeout */
+#define OBJFS_ATTR_CACHE_ALWAYS_MS (86400 * 1000)	/* --cache=always's */
 
 struct objfs_entry {
 	uint64_t	ino;

@@ -697,8 +697,13 @@ options_parse(struct objfsd_config *c, int argc, char **argv)
 	c->fsrv.readonly = c->objfs.readonly;
 	c->store.readonly = c->objfs.readonly;
 	c->store.cache_dir = c->objfs.cache_dir;
-	/* The kernel's attribute timeout, as the daemon's own cache's. */
+	/*
+	 * The kernel's attribute timeout, as the daemon's own cache's: with
+	 * always nobody else changes the store, and the kernel keeps
+	 * attributes a day (s3fs keeps its stat cache 15 minutes).
+	 */
 	c->objfs.attr_cache_ms = c->fsrv.cache == FSRV_CACHE_NONE ? 0 :
+	    c->fsrv.cache == FSRV_CACHE_ALWAYS ? OBJFS_ATTR_CACHE_ALWAYS_MS :
 	    OBJFS_ATTR_CACHE_MS;
 	/* Native owners need root for good: not with --run-as. */
 	if (c->fs_owners == FS_OWNERS_DEFAULT)

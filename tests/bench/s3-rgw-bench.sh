@@ -253,22 +253,24 @@ for i in $(seq 0 $((FILES - 1))); do
 	cp "$work/page" "$work/cpsrc/$(printf 'f%05d' "$i")"
 done
 
-# meta NAME: objfsd's scenario NAME with the loadgen arguments, then the
-# s3fs command (bash), each from cold; a line of the report per client.
+# meta NAME ARGS CMD [OBJFSD-OPTIONS]: objfsd's scenario NAME with the
+# loadgen arguments, then the s3fs command (bash; "" for none), each from
+# cold; a line of the report per client.
 meta() {
-	local name=$1 args=$2 cmd=$3 before after t0 t1 out
-	start_objfsd
+	local name=$1 args=$2 cmd=$3 opts=${4:-} before after t0 t1 out
+	# shellcheck disable=SC2086
+	start_objfsd $opts
 	before=$(objfsd_sent)
 	mark || exit 1
 	# shellcheck disable=SC2086
 	out=$("$LOADGEN" --socket="$work/sock" $args "$name") || { cat "$work/objfsd.log"; exit 1; }
 	mark || exit 1
 	after=$(objfsd_sent)
-	printf '%-6s %-7s %8ss  rgw %s  objfsd says %d (its table since start: %s)\n' "$name" objfsd \
+	printf '%-6s %-7s %8ss  rgw %s  objfsd says %d (its table since start: %s)\n' "$name" "objfsd${opts:+ $opts}" \
 	    "$(echo "$out" | grep -o ' s=[0-9.]*' | cut -d= -f2)" \
 	    "$(rgw_count)" $((after - before)) "$(objfsd_table)" >> "$work/meta"
 	stop_objfsd
-	[ -n "$have_s3fs" ] || return 0
+	[ -n "$have_s3fs" ] && [ -n "$cmd" ] || return 0
 	mount_s3fs || exit 1
 	mark || exit 1
 	t0=$(now)
@@ -284,6 +286,11 @@ meta ls "--dir=ls" "ls -l $mnt/ls"
 meta find "--dir=tree" "find $mnt/tree"
 meta cpr "--dir=cp-objfsd --count=$FILES" "cp -r $work/cpsrc $mnt/cp-s3fs"
 meta rmr "--dir=cp-objfsd --count=$FILES" "rm -r $mnt/cp-s3fs"
+# s3fs trusts its stat cache 15 minutes, objfsd with --cache=always as
+# long as the kernel (a day), with auto for one second: the same with it.
+meta cpr "--dir=cp-objfsd --count=$FILES" ""
+meta ls "--dir=ls" "" --cache=always
+meta rmr "--dir=cp-objfsd --count=$FILES" "" --cache=always
 echo
 echo "metadata, each once from cold (FILES=$FILES, tree $TREE_DIRS x $TREE_FILES):" \
     "time, S3 requests in RGW's log (by verb), objfsd's own count"
