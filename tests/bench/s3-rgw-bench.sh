@@ -291,6 +291,19 @@ meta rmr "--dir=cp-objfsd --count=$FILES" "rm -r $mnt/cp-s3fs"
 meta cpr "--dir=cp-objfsd --count=$FILES" ""
 meta ls "--dir=ls" "" --cache=always
 meta rmr "--dir=cp-objfsd --count=$FILES" "" --cache=always
+# The floor for ls -l: the same HEADs by curl alone, as many at a time as
+# objfsd sends and four times more, without any filesystem around them.
+for i in $(seq 0 $((FILES - 1))); do
+	printf 'url = "%s/fs/ls/f%05d"\noutput = "/dev/null"\n' "$url" "$i"
+done > "$work/heads.curl"
+for par in 16 64; do
+	t0=$(now)
+	curl -sSf -I -Z --parallel-max "$par" "${sign[@]}" -K "$work/heads.curl" >/dev/null ||
+	    { echo "s3 rgw bench: HEADs by curl failed"; exit 1; }
+	t1=$(now)
+	printf '%-6s %-7s %8ss  %d HEADs, %d at a time, no filesystem\n' floor curl \
+	    "$(secs "$t0" "$t1")" "$FILES" "$par" >> "$work/meta"
+done
 echo
 echo "metadata, each once from cold (FILES=$FILES, tree $TREE_DIRS x $TREE_FILES):" \
     "time, S3 requests in RGW's log (by verb), objfsd's own count"
