@@ -65,6 +65,11 @@ struct store_attr {
 	struct timespec		 mtime;
 	struct timespec		 atime;
 	struct timespec		 ctime;
+	/*
+	 * Which version of the object this is (on s3: of its ETag and
+	 * Last-Modified), the same from head and list; 0: unknown.
+	 */
+	uint64_t		 version;
 	struct store_xattr	*xattrs;
 	unsigned		 nxattrs;
 };

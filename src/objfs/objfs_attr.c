@@ -236,6 +236,79 @@ objfs_entry_made(struct objfs *fs, const char *key,
 	return 0;
 }
 
+/* Names a recheck of attributes lists in one go (a page of S3's). */
+#define RECHECK_PAGE	1000
+
+/* Was ino's remembered attr the version e names?  Then it is fresh. */
+static void
+objfs_attr_confirm(struct objfs *fs, struct objfs_inode *dir, uint64_t gen,
+    const char *name, const struct store_entry *e)
+{
+	struct objfs_inode *ino;
+	char *key;
+
+	if (e->is_prefix || e->attr.version == 0 ||
+	    objfs_child_key(fs, dir, name, &key) != 0)
+		return;
+	if ((ino = objfs_inode_by_key(fs, key)) != NULL) {
+		pthread_mutex_lock(&ino->lock);
+		if (!ino->unlinked && ino->stage == NULL &&
+		    __atomic_load_n(&ino->attr_ms, __ATOMIC_ACQUIRE) != 0 &&
+		    ino->attr.version == e->attr.version &&
+		    ino->attr.size == e->attr.size &&
+		    __atomic_load_n(&dir->listing_gen, __ATOMIC_ACQUIRE) == gen)
+			__atomic_store_n(&ino->attr_ms, monotime_coarse_ms(),
+			    __ATOMIC_RELEASE);
+		pthread_mutex_unlock(&ino->lock);
+	}
+	objfs_inode_put(fs, ino);
+	free(key);
+}
+
+/*
+ * Attributes past their time, on an object store: one listing of the
+ * directory tells for a page of names at once whether each object is
+ * still the version whose metadata objfs remembers (its ETag and
+ * Last-Modified), where a HEAD each would ask name by name (rm -r, ls -l
+ * again after the attribute timeout).  At most once per directory per
+ * timeout; 0 forgotten attributes (a change through objfs) are not
+ * brought back this way.  true when ino's attributes are fresh now.
+ */
+static bool
+objfs_attr_recheck(struct objfs *fs, struct objfs_inode *dir,
+    struct objfs_inode *ino, struct store_attr *a)
+{
+	struct store_listing l = { 0 };
+	int64_t now = monotime_coarse_ms();
+	int64_t last = __atomic_load_n(&dir->checked_ms, __ATOMIC_ACQUIRE);
+	uint64_t gen;
+	char *prefix;
+	bool versioned;
+
+	pthread_mutex_lock(&ino->lock);
+	versioned = ino->stage == NULL && ino->attr.version != 0 &&
+	    __atomic_load_n(&ino->attr_ms, __ATOMIC_ACQUIRE) != 0;
+	pthread_mutex_unlock(&ino->lock);
+	if (!versioned || store_is_tree(fs->store) ||
+	    fs->opts.attr_cache_ms == 0 ||
+	    (last != 0 && now - last < fs->opts.attr_cache_ms) ||
+	    !__atomic_compare_exchange_n(&dir->checked_ms, &last, now, false,
+	    __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE))
+		return false;
+	prefix = dir == fs->root ? strdup("") : objfs_marker_key(dir->key);
+	if (prefix == NULL)
+		return false;
+	gen = __atomic_load_n(&dir->listing_gen, __ATOMIC_ACQUIRE);
+	if (store_list(fs->store, prefix, NULL, 0, RECHECK_PAGE, &l) == 0)
+		for (size_t i = 0; i < l.n; i++)
+			objfs_attr_confirm(fs, dir, gen, l.entries[i].name,
+			    &l.entries[i]);
+	store_listing_clear(&l);
+	free(prefix);
+	store_attr_clear(a);
+	return objfs_known_attr(fs, ino, a);
+}
+
 /* Look name up in dir and count the lookup; *inop keeps a reference. */
 int
 objfs_entry_for(struct objfs *fs, struct objfs_inode *dir, const char *name,
@@ -252,7 +325,8 @@ objfs_entry_for(struct objfs *fs, struct objfs_inode *dir, const char *name,
 		return rc;
 	/* Known and fresh (listed, looked up or staged): no request. */
 	if ((ino = objfs_inode_by_key(fs, key)) != NULL &&
-	    objfs_known_attr(fs, ino, &a)) {
+	    (objfs_known_attr(fs, ino, &a) ||
+	    objfs_attr_recheck(fs, dir, ino, &a))) {
 		objfs_fill_entry(fs, ino, &a, e);
 		objfs_inode_count_lookup(fs, ino);
 		if (inop != NULL)

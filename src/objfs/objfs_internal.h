@@ -57,6 +57,9 @@ struct objfs_inode {
 	uint64_t		 listing_gen;	/* moves on each change */
 	struct store_attr	 attr;	/* the store's, without xattrs */
 	int64_t			 attr_ms; /* when; 0: none (atomic) */
+	int64_t			 checked_ms; /* a directory: when its names'
+					    attributes were last listed
+					    (atomic) */
 };
 
 RB_HEAD(objfs_ino_tree, objfs_inode);

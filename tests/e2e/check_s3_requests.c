@@ -74,17 +74,23 @@ sent(enum s3_kind k)
 }
 
 static void
-put_object(const char *key)
+put_object_mode(const char *key, mode_t mode)
 {
 	struct store_attr a;
 
 	store_attr_init(&a);
 	a.has = STORE_ATTR_MODE | STORE_ATTR_UID | STORE_ATTR_GID;
-	a.mode = 0640;
+	a.mode = mode;
 	a.uid = 1000;
 	a.gid = 1000;
 	ck_assert_int_eq(store_put(st, key, -1, 0, &a), 0);
 	store_attr_clear(&a);
+}
+
+static void
+put_object(const char *key)
+{
+	put_object_mode(key, 0640);
 }
 
 /*
@@ -491,6 +497,36 @@ START_TEST(no_request_is_sent_twice_in_one_operation)
 }
 END_TEST
 
+/*
+ * Names looked up again after the attribute timeout (rm -r, ls -l once
+ * more): one LIST of the directory says which objects are still the
+ * version whose metadata objfs has; only one rewritten meanwhile by
+ * another client is asked again.
+ */
+START_TEST(names_past_their_time_are_rechecked_by_one_listing)
+{
+	enum { N = 20 };
+	struct count c = { 0 };
+	struct objfs_entry d, e;
+	uint64_t lists, heads;
+	char name[16];
+
+	readdirplus_of(N, &c, &lists, &heads);
+	ck_assert_int_eq(objfs_lookup(fs, ROOT, "d", &d), 0);
+	usleep((OBJFS_ATTR_CACHE_MS + 1100) * 1000);
+	put_object_mode("d/f0007", 0600);
+	lists = sent(S3K_LIST);
+	heads = sent(S3K_HEAD);
+	for (int i = 0; i < N; i++) {
+		snprintf(name, sizeof(name), "f%04d", i);
+		ck_assert_int_eq(objfs_lookup(fs, d.ino, name, &e), 0);
+		ck_assert_uint_eq(e.st.st_mode, S_IFREG | (i == 7 ? 0600 : 0640));
+	}
+	ck_assert_uint_eq(sent(S3K_LIST) - lists, 1);
+	ck_assert_uint_eq(sent(S3K_HEAD) - heads, 1);
+}
+END_TEST
+
 /* Past the cache budget the look-ahead is left out: one HEAD at a time. */
 START_TEST(readdirplus_past_the_budget_heads_one_by_one)
 {
@@ -524,6 +560,7 @@ main(void)
 	tcase_add_test(tc, a_taken_name_is_found_by_the_listing);
 	tcase_add_test(tc, readdirplus_lists_in_pages_and_heads_in_parallel);
 	tcase_add_test(tc, listed_names_are_removed_with_one_request_each);
+	tcase_add_test(tc, names_past_their_time_are_rechecked_by_one_listing);
 	suite_add_tcase(s, tc);
 	tc = tcase_create("each once");
 	tcase_add_checked_fixture(tc, setup_traced, teardown_traced);

@@ -451,6 +451,43 @@ START_TEST(metadata_from_s3fs)
 }
 END_TEST
 
+/*
+ * A listing and a HEAD name one version of an object alike (the ETag's
+ * quotes and Last-Modified's milliseconds aside); another ETag or second
+ * is another version, no ETag none.
+ */
+START_TEST(versions_agree_between_list_and_head)
+{
+	static const char xml[] = LIST_PROLOGUE
+	    "<Name>b</Name><Prefix>p/</Prefix><IsTruncated>false</IsTruncated>"
+	    "<Contents><Key>p/a</Key><Size>1</Size>"
+	    "<LastModified>2013-05-24T00:00:00.750Z</LastModified>"
+	    "<ETag>&quot;0cc175b9c0f1b6a831c399e269772661&quot;</ETag></Contents>"
+	    "<Contents><Key>p/b</Key><Size>1</Size>"
+	    "<LastModified>2013-05-24T00:00:01.000Z</LastModified>"
+	    "<ETag>&quot;0cc175b9c0f1b6a831c399e269772661&quot;</ETag></Contents>"
+	    "<Contents><Key>p/c</Key><Size>1</Size>"
+	    "<LastModified>2013-05-24T00:00:00.000Z</LastModified></Contents>"
+	    "</ListBucketResult>";
+	struct s3_hdrs h = { 0 };
+	struct store_attr a = { 0 };
+	struct store_listing l;
+
+	s3_hdrs_add(&h, "ETag", "\"0cc175b9c0f1b6a831c399e269772661\"");
+	s3_hdrs_add(&h, "Last-Modified", "Fri, 24 May 2013 00:00:00 GMT");
+	ck_assert_int_eq(s3_meta_from_headers(&h, &a), 0);
+	ck_assert_int_eq(s3_parse_list(xml, sizeof(xml) - 1, "p/", &l), 0);
+	ck_assert_uint_eq(l.n, 3);
+	ck_assert_uint_ne(a.version, 0);
+	ck_assert_uint_eq(l.entries[0].attr.version, a.version);
+	ck_assert_uint_ne(l.entries[1].attr.version, a.version);
+	ck_assert_uint_eq(l.entries[2].attr.version, 0);
+	store_listing_clear(&l);
+	store_attr_clear(&a);
+	s3_hdrs_free(&h);
+}
+END_TEST
+
 /* Nanoseconds go out as s3fs writes them and come back exactly. */
 START_TEST(metadata_nanoseconds)
 {
@@ -790,6 +827,7 @@ s3_suite(void)
 	tc = tcase_create("metadata");
 	tcase_add_test(tc, metadata_round_trip);
 	tcase_add_test(tc, metadata_from_s3fs);
+	tcase_add_test(tc, versions_agree_between_list_and_head);
 	tcase_add_test(tc, metadata_nanoseconds);
 	tcase_add_test(tc, metadata_device_nodes);
 	tcase_add_test(tc, xattr_header_rejects_garbage);

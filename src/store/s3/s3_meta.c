@@ -275,8 +275,12 @@ parse_time(const char *s, struct timespec *ts)
 int
 s3_meta_from_headers(const struct s3_hdrs *h, struct store_attr *a)
 {
+	struct timespec modified;
 	unsigned long long v;
 	const char *x;
+
+	if (s3_parse_http_date(s3_hdrs_get(h, "last-modified"), &modified) == 0)
+		a->version = s3_version(s3_hdrs_get(h, "etag"), &modified);
 
 	if (parse_u64(s3_hdrs_get(h, "content-length"), &v))
 		a->size = v;

@@ -212,6 +212,27 @@ list_name(const char *raw, bool url, const char *prefix, char **name)
 	return 0;
 }
 
+/*
+ * A listing and a HEAD must name one version alike: the ETag without its
+ * quotes (a list body has them as entities, a header as they are) and
+ * Last-Modified to the second (a header has no finer).
+ */
+uint64_t
+s3_version(const char *etag, const struct timespec *modified)
+{
+	uint64_t h = 14695981039346656037ULL;	/* FNV-1a */
+
+	if (etag == NULL || etag[0] == '\0')
+		return 0;
+	for (const char *p = etag; *p != '\0'; p++)
+		if (*p != '"')
+			h = (h ^ (unsigned char)*p) * 1099511628211ULL;
+	for (int i = 0; i < 8; i++)
+		h = (h ^ ((uint64_t)modified->tv_sec >> (8 * i) & 0xff)) *
+		    1099511628211ULL;
+	return h != 0 ? h : 1;
+}
+
 static int
 list_add_object(const struct xml_node *c, bool url, const char *prefix,
     struct store_listing *out)
@@ -225,8 +246,10 @@ list_add_object(const struct xml_node *c, bool url, const char *prefix,
 	if (rc != 0)
 		return rc == -ENOENT ? 0 : rc;
 	a.size = size != NULL ? strtoull(size, NULL, 10) : 0;
-	if (s3_parse_iso8601(s3_xml_text(c, "LastModified"), &a.mtime) == 0)
+	if (s3_parse_iso8601(s3_xml_text(c, "LastModified"), &a.mtime) == 0) {
 		a.has |= STORE_ATTR_MTIME;
+		a.version = s3_version(s3_xml_text(c, "ETag"), &a.mtime);
+	}
 	rc = store_listing_add(out, name, false, &a, false);
 	free(name);
 	return rc;

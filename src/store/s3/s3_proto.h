@@ -32,6 +32,7 @@ int	s3_parse_delete_result(const char *body, size_t len,
 	    unsigned *failed);
 int	s3_parse_iso8601(const char *s, struct timespec *ts);
 int	s3_parse_http_date(const char *s, struct timespec *ts);
+uint64_t s3_version(const char *etag, const struct timespec *modified);
 int	s3_url_decode(const char *s, char **out);
 
 #endif
