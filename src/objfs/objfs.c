@@ -283,19 +283,32 @@ objfs_change_end(struct objfs *fs, struct objfs_inode *dir, char *key)
 	objfs_ns_unlock(fs);
 }
 
-/* Does objfs know key fresh, at no request?  Its type then. */
+/*
+ * Does objfs know key fresh, at no request?  Its attributes and type
+ * then (a is to be cleared either way).
+ */
+bool
+objfs_known_key(struct objfs *fs, const char *key, struct store_attr *a,
+    mode_t *type)
+{
+	struct objfs_inode *ino = objfs_inode_by_key(fs, key);
+	bool known;
+
+	store_attr_init(a);
+	known = ino != NULL && objfs_known_attr(fs, ino, a);
+	if (known)
+		*type = ino->type;
+	objfs_inode_put(fs, ino);
+	return known;
+}
+
 static bool
 known_type(struct objfs *fs, const char *key, mode_t *type)
 {
-	struct objfs_inode *ino = objfs_inode_by_key(fs, key);
 	struct store_attr a;
-	bool known = ino != NULL && objfs_known_attr(fs, ino, &a);
+	bool known = objfs_known_key(fs, key, &a, type);
 
-	if (known) {
-		*type = ino->type;
-		store_attr_clear(&a);
-	}
-	objfs_inode_put(fs, ino);
+	store_attr_clear(&a);
 	return known;
 }
 

@@ -239,30 +239,36 @@ objfs_entry_made(struct objfs *fs, const char *key,
 /* Names a recheck of attributes lists in one go (a page of S3's). */
 #define RECHECK_PAGE	1000
 
-/* Was ino's remembered attr the version e names?  Then it is fresh. */
-static void
+/*
+ * A listing said that name in dir is the object's version now: when
+ * those are the attributes objfs remembers (expired, not forgotten by a
+ * change), they are fresh again.  gen: dir's listing generation when
+ * the listing was read.  true when they are.
+ */
+bool
 objfs_attr_confirm(struct objfs *fs, struct objfs_inode *dir, uint64_t gen,
-    const char *name, const struct store_entry *e)
+    const char *name, uint64_t version)
 {
 	struct objfs_inode *ino;
+	bool fresh = false;
 	char *key;
 
-	if (e->is_prefix || e->attr.version == 0 ||
-	    objfs_child_key(fs, dir, name, &key) != 0)
-		return;
+	if (version == 0 || objfs_child_key(fs, dir, name, &key) != 0)
+		return false;
 	if ((ino = objfs_inode_by_key(fs, key)) != NULL) {
 		pthread_mutex_lock(&ino->lock);
-		if (!ino->unlinked && ino->stage == NULL &&
+		fresh = !ino->unlinked && ino->stage == NULL &&
 		    __atomic_load_n(&ino->attr_ms, __ATOMIC_ACQUIRE) != 0 &&
-		    ino->attr.version == e->attr.version &&
-		    ino->attr.size == e->attr.size &&
-		    __atomic_load_n(&dir->listing_gen, __ATOMIC_ACQUIRE) == gen)
+		    ino->attr.version == version &&
+		    __atomic_load_n(&dir->listing_gen, __ATOMIC_ACQUIRE) == gen;
+		if (fresh)
 			__atomic_store_n(&ino->attr_ms, monotime_coarse_ms(),
 			    __ATOMIC_RELEASE);
 		pthread_mutex_unlock(&ino->lock);
 	}
 	objfs_inode_put(fs, ino);
 	free(key);
+	return fresh;
 }
 
 /*
@@ -301,8 +307,10 @@ objfs_attr_recheck(struct objfs *fs, struct objfs_inode *dir,
 	gen = __atomic_load_n(&dir->listing_gen, __ATOMIC_ACQUIRE);
 	if (store_list(fs->store, prefix, NULL, 0, RECHECK_PAGE, &l) == 0)
 		for (size_t i = 0; i < l.n; i++)
-			objfs_attr_confirm(fs, dir, gen, l.entries[i].name,
-			    &l.entries[i]);
+			if (!l.entries[i].is_prefix)
+				(void)objfs_attr_confirm(fs, dir, gen,
+				    l.entries[i].name,
+				    l.entries[i].attr.version);
 	store_listing_clear(&l);
 	free(prefix);
 	store_attr_clear(a);

@@ -50,6 +50,7 @@
 struct dl_entry {
 	char			*name;
 	struct store_attr	*attr;	/* from the listing, or NULL */
+	uint64_t		 version; /* the listed object's, or 0 */
 	mode_t			 type;
 };
 
@@ -278,6 +279,7 @@ dl_add(struct objfs *fs, struct objfs_dirlist *d, struct store_entry *se)
 	e->name = se->name;	/* ownership moves here */
 	se->name = NULL;
 	e->type = dl_type(se);
+	e->version = se->is_prefix ? 0 : se->attr.version;
 	if (e->type == S_IFDIR)
 		d->subdirs++;
 	e->attr = attr;
@@ -486,7 +488,9 @@ dl_heads_keys(struct objfs *fs, struct objfs_handle *h, size_t first,
 		if ((de = dl_get(fs, h->inode, h->dir, first + b->n, &rc)) ==
 		    NULL)
 			break;
-		b->have[b->n] = de->attr == NULL && de->type != S_IFDIR;
+		b->have[b->n] = de->attr == NULL && de->type != S_IFDIR &&
+		    !objfs_attr_confirm(fs, h->inode, h->dir->gen, de->name,
+		    de->version);
 		if (b->have[b->n] && objfs_child_key(fs, h->inode, de->name,
 		    &keys[nkeys++]) != 0) {
 			nkeys--;
@@ -537,7 +541,8 @@ dl_heads_fetch(struct objfs *fs, struct objfs_handle *h, size_t first)
 /*
  * The entry for readdirplus: attributes, an inode, a lookup if taken.
  * Attributes come from the snapshot d, from the look-ahead (looked_up,
- * of batch heads) or from the store now; gen is the directory's listing
+ * of batch heads), from what objfs knows fresh (also what the listing
+ * confirmed) or from the store now; gen is the directory's listing
  * generation when they were read.
  */
 static int
@@ -562,7 +567,8 @@ dl_emit_plus(struct objfs *fs, struct objfs_inode *dir,
 		rc = store_attr_copy(&a, looked_up);
 		type = objfs_object_type(looked_up);
 		gen = heads->gen;
-	} else {
+	} else if (!objfs_known_key(fs, key, &a, &type)) {
+		store_attr_clear(&a);
 		gen = __atomic_load_n(&dir->listing_gen, __ATOMIC_ACQUIRE);
 		rc = objfs_resolve(fs, key, &a, &type);
 	}

@@ -135,6 +135,8 @@ int	objfs_change_begin(struct objfs *fs, uint64_t parent,
 	    const char *name, struct objfs_inode **dirp, char **keyp);
 void	objfs_change_end(struct objfs *fs, struct objfs_inode *dir,
 	    char *key);
+bool	objfs_known_key(struct objfs *fs, const char *key,
+	    struct store_attr *a, mode_t *type);
 int	objfs_exists(struct objfs *fs, const char *key, mode_t *type);
 int	objfs_exists_asked(struct objfs *fs, const char *key, mode_t *type,
 	    struct store_attr *a, bool *asked);
@@ -197,6 +199,8 @@ int	objfs_head_fresh(struct objfs *fs, struct objfs_inode *ino,
 mode_t	objfs_object_type(const struct store_attr *a);
 int	objfs_resolve(struct objfs *fs, const char *key,
 	    struct store_attr *a, mode_t *type);
+bool	objfs_attr_confirm(struct objfs *fs, struct objfs_inode *dir,
+	    uint64_t gen, const char *name, uint64_t version);
 int	objfs_entry_made(struct objfs *fs, const char *key,
 	    const struct store_attr *a, struct objfs_entry *e);
 int	objfs_entry_for(struct objfs *fs, struct objfs_inode *dir,

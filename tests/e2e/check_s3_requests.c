@@ -167,18 +167,13 @@ count_cb(void *arg, const char *name, mode_t type, uint64_t ino,
 	return 0;
 }
 
-/* N objects in d/, then READDIRPLUS of d/ to its end; c counts. */
+/* READDIRPLUS of d/ to its end; c counts. */
 static void
-readdirplus_of(int n, struct count *c, uint64_t *lists, uint64_t *heads)
+readdirplus_d(struct count *c, uint64_t *lists, uint64_t *heads)
 {
 	struct objfs_entry e;
 	uint64_t fh;
-	char key[64];
 
-	for (int i = 0; i < n; i++) {
-		snprintf(key, sizeof(key), "d/f%04d", i);
-		put_object(key);
-	}
 	ck_assert_int_eq(objfs_lookup(fs, ROOT, "d", &e), 0);
 	ck_assert_int_eq(objfs_opendir(fs, e.ino, &fh), 0);
 	*lists = sent(S3K_LIST);
@@ -197,6 +192,19 @@ readdirplus_of(int n, struct count *c, uint64_t *lists, uint64_t *heads)
 	ck_assert_int_eq(objfs_releasedir(fs, fh), 0);
 	/* The batches went with the handle. */
 	ck_assert_uint_eq(membudget_used(budget), 0);
+}
+
+/* N objects in d/, then READDIRPLUS of d/ to its end. */
+static void
+readdirplus_of(int n, struct count *c, uint64_t *lists, uint64_t *heads)
+{
+	char key[64];
+
+	for (int i = 0; i < n; i++) {
+		snprintf(key, sizeof(key), "d/f%04d", i);
+		put_object(key);
+	}
+	readdirplus_d(c, lists, heads);
 }
 
 START_TEST(readdirplus_lists_in_pages_and_heads_in_parallel)
@@ -527,6 +535,29 @@ START_TEST(names_past_their_time_are_rechecked_by_one_listing)
 }
 END_TEST
 
+/*
+ * ls -l once more after the attribute timeout: the listing names the
+ * same versions, so the attributes objfs has stand, with no HEAD.
+ */
+START_TEST(a_second_listing_confirms_what_the_first_read)
+{
+	enum { N = 50 };
+	struct count c = { 0 };
+	uint64_t lists, heads;
+
+	readdirplus_of(N, &c, &lists, &heads);
+	ck_assert_uint_eq(heads, N);
+	usleep((OBJFS_ATTR_CACHE_MS + 1100) * 1000);
+	put_object_mode("d/f0003", 0600);	/* another client's */
+	memset(&c, 0, sizeof(c));
+	readdirplus_d(&c, &lists, &heads);
+	ck_assert_uint_eq(c.n, N + 2);
+	ck_assert_uint_eq(c.bad, 1);	/* f0003, as it is now */
+	ck_assert_uint_eq(lists, 1);
+	ck_assert_uint_eq(heads, 1);
+}
+END_TEST
+
 /* Past the cache budget the look-ahead is left out: one HEAD at a time. */
 START_TEST(readdirplus_past_the_budget_heads_one_by_one)
 {
@@ -561,6 +592,7 @@ main(void)
 	tcase_add_test(tc, readdirplus_lists_in_pages_and_heads_in_parallel);
 	tcase_add_test(tc, listed_names_are_removed_with_one_request_each);
 	tcase_add_test(tc, names_past_their_time_are_rechecked_by_one_listing);
+	tcase_add_test(tc, a_second_listing_confirms_what_the_first_read);
 	suite_add_tcase(s, tc);
 	tc = tcase_create("each once");
 	tcase_add_checked_fixture(tc, setup_traced, teardown_traced);
