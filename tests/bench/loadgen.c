@@ -24,7 +24,8 @@
  * first request after setup to the last reply, the finish step and the
  * FORGETs of what the workload looked up included: reqs (every request
  * sent in the window, a FORGET batch one), cpu_ns, vcsw and ivcsw, and
- * cpu_us/req and csw/req.  Setup and the connection stay outside it.
+ * cpu_us/req, csw/req and ops/req (operations counted per request: a
+ * READDIRPLUS carries many entries).  Setup and the connection stay outside it.
  * --cpu-of=PID prints one such sample of PID's tree and exits.
  * mixed (every opcode, see below) needs nothing in the directory; nor do
  * the one-pass metadata scenarios stat, ls, find, cpr and rmr (see
@@ -1641,7 +1642,7 @@ lg_window_close(struct lg *lg, struct lg_window *win)
  * switches of its process tree over the requests it served.
  */
 static void
-lg_print_cpu(const struct lg_window *win)
+lg_print_cpu(const struct lg *lg, const struct lg_window *win)
 {
 	struct proccpu d = proccpu_delta(&win->cpu0, &win->cpu1);
 	uint64_t reqs = win->reqs1 - win->reqs0;
@@ -1650,9 +1651,10 @@ lg_print_cpu(const struct lg_window *win)
 	    " ivcsw=%" PRIu64 " procs=%u threads=%u", reqs, d.cpu_ns, d.vcsw,
 	    d.ivcsw, d.procs, d.threads);
 	if (reqs > 0)
-		printf(" cpu_us/req=%.3f csw/req=%.3f",
+		printf(" cpu_us/req=%.3f csw/req=%.3f ops/req=%.2f",
 		    (double)d.cpu_ns / 1e3 / (double)reqs,
-		    (double)(d.vcsw + d.ivcsw) / (double)reqs);
+		    (double)(d.vcsw + d.ivcsw) / (double)reqs,
+		    (double)lg->ops / (double)reqs);
 }
 
 static void
@@ -1667,7 +1669,7 @@ lg_print(struct lg *lg, const struct workload *w, struct lg_window *win)
 	if (w->setup == sc_setup)	/* a scenario: its time, its entries */
 		printf(" s=%.3f entries=%" PRIu64, secs, lg->counter);
 	if (win->cpu)
-		lg_print_cpu(win);
+		lg_print_cpu(lg, win);
 	if (lg->rss_pid > 0) {
 		sleep(lg->settle);
 		lg_rss_kb(lg, &win->rss1, &win->anon1);
