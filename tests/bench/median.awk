@@ -9,3 +9,29 @@ function median(list,    n, v, i, j, t) {
 		}
 	return n % 2 ? v[(n + 1) / 2] : (v[n / 2] + v[n / 2 + 1]) / 2
 }
+
+# The smallest and the largest number of such a list.
+function lo(list,    n, v, i, m) {
+	n = split(list, v, " ")
+	for (i = 1; i <= n; i++)
+		if (i == 1 || v[i] + 0 < m)
+			m = v[i] + 0
+	return m
+}
+function hi(list,    n, v, i, m) {
+	n = split(list, v, " ")
+	for (i = 1; i <= n; i++)
+		if (i == 1 || v[i] + 0 > m)
+			m = v[i] + 0
+	return m
+}
+
+# A cost with three significant figures or so: 0.912, 12.3, 262.
+function sig(x) {
+	return x < 10 ? sprintf("%.2f", x) : x < 100 ? sprintf("%.1f", x) : sprintf("%.0f", x)
+}
+
+# "median [min-max]" of a list, each with sig().
+function spread(list) {
+	return sprintf("%s [%s-%s]", sig(median(list)), sig(lo(list)), sig(hi(list)))
+}
