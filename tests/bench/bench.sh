@@ -4,8 +4,9 @@
 #
 # Both daemons serve a fresh directory (meta/: 1,000 files, big/: 10,000,
 # huge/: 100,000, data: 256 MiB).  Each round runs the FUSE load generator
-# (tests/bench/loadgen) against one daemon, then the other, alternating
-# who goes first, with a fresh daemon per depth.  The headline is the
+# (tests/bench/loadgen) for each workload and depth against one daemon,
+# then the other, alternating who goes first, a fresh daemon each time.
+# The headline is the
 # daemon's CPU time per request: loadgen --cpu-pid samples the daemon's
 # process tree (its sandbox child included) after each workload's setup
 # and after its last reply, and divides by the requests sent in between.
@@ -134,22 +135,35 @@ stop() {
 	rm -rf "$work"/data/create-* "$work"/data/write-*
 }
 
-# run NAME ROUND: every workload at each depth, lines into results.
-# A fresh daemon for each (virtiofsd exits when its frontend leaves);
-# loadgen measures its CPU per workload, setup and teardown left out.
+# run NAME ROUND DEPTH WORKLOAD: one line into results.  A fresh daemon
+# for each (virtiofsd exits when its frontend leaves), so every workload
+# starts from the same state; loadgen measures its CPU from the end of
+# the workload's setup to its last reply, start and teardown left out.
 run() {
-	local name=$1 round=$2 depth line
+	local name=$1 round=$2 depth=$3 workload=$4 line
+	start "$name"
+	"${lpin[@]}" "$LOADGEN" --socket="$work/sock" --depth="$depth" \
+	    --seconds="$SECS" --cpu-pid="$pid" "$workload" > "$work/out" ||
+	    { stop; echo "bench: loadgen failed on $name" >&2; return 1; }
+	stop
+	while read -r line; do
+		[ "${BENCH_RAW:-0}" = 1 ] && echo "  $name round $round: $line"
+		echo "$name $round $line" >> "$work/results"
+	done < "$work/out"
+}
+
+# round R: each workload and depth on both daemons back to back, so a
+# round's ratio compares runs seconds apart; who goes first alternates.
+round() {
+	local r=$1 depth workload first=objfsd second=virtiofsd
+	[ $((r % 2)) = 0 ] && first=virtiofsd second=objfsd
+	[ $have_virtiofsd = 0 ] && first=objfsd second=
 	for depth in $DEPTHS; do
-		start "$name"
-		# shellcheck disable=SC2086 # the workloads are words
-		"${lpin[@]}" "$LOADGEN" --socket="$work/sock" --depth="$depth" \
-		    --seconds="$SECS" --cpu-pid="$pid" $WORKLOADS > "$work/out" ||
-		    { stop; echo "bench: loadgen failed on $name" >&2; return 1; }
-		stop
-		while read -r line; do
-			[ "${BENCH_RAW:-0}" = 1 ] && echo "  $name round $round: $line"
-			echo "$name $round $line" >> "$work/results"
-		done < "$work/out"
+		for workload in $WORKLOADS; do
+			run $first "$r" "$depth" "$workload" || return 1
+			[ -z "$second" ] ||
+			    run $second "$r" "$depth" "$workload" || return 1
+		done
 	done
 }
 
@@ -173,17 +187,11 @@ echo "rounds: $ROUNDS, $SECS s per workload, depths $DEPTHS; preparing the direc
 make_tree
 sync
 : > "$work/results"
+echo "load average before: $(cut -d' ' -f1-3 /proc/loadavg) (other work on the machine shows in the spread)"
 for r in $(seq "$ROUNDS"); do
-	if [ $have_virtiofsd = 0 ]; then
-		run objfsd "$r"
-	elif [ $((r % 2)) = 1 ]; then
-		run objfsd "$r"
-		run virtiofsd "$r"
-	else
-		run virtiofsd "$r"
-		run objfsd "$r"
-	fi
+	round "$r"
 done
+echo "load average after: $(cut -d' ' -f1-3 /proc/loadavg)"
 
 # The table: CPU per request, context switches and throughput.
 awk -f "$here/median.awk" -f "$here/bench-report.awk" "$work/results"
@@ -215,6 +223,6 @@ awk '{
 # The same comparison from inside a QEMU guest (BENCH_GUEST=0 skips it).
 if [ "${BENCH_GUEST:-1}" = 1 ] && [ $have_virtiofsd = 1 ]; then
 	echo
-	ROUNDS=${GUEST_ROUNDS:-3} OBJFSD=$OBJFSD VIRTIOFSD=$VIRTIOFSD \
+	ROUNDS=${GUEST_ROUNDS:-3} OBJFSD=$OBJFSD VIRTIOFSD=$VIRTIOFSD LOADGEN=$LOADGEN \
 	    BENCH_DIR=${BENCH_DIR:-/var/tmp} "$here/guest-bench.sh" || echo "(no in-guest run: see above)"
 fi
