@@ -38,7 +38,7 @@ function ratios(key,    n, r, i, out) {
 }
 
 function cost(name, key) {
-	return cpu[name, key] == "" ? "-" : spread(cpu[name, key])
+	return cpu[name, key] == "" ? "-" : med_range(cpu[name, key])
 }
 
 function csws(key,    a, b) {
@@ -66,10 +66,10 @@ END {
 		rl = ratios(k); rs = "-"; sp = "-"
 		if (rl != "") {
 			m = median(rl)
-			rs = sprintf("%.2f [%.2f-%.2f]", m, lo(rl), hi(rl))
-			sp = sprintf("-%.0f%%/+%.0f%%", 100 * (1 - lo(rl) / m), 100 * (hi(rl) / m - 1))
+			rs = sprintf("%.2f [%.2f-%.2f]", m, list_min(rl), list_max(rl))
+			sp = sprintf("-%.0f%%/+%.0f%%", 100 * (1 - list_min(rl) / m), 100 * (list_max(rl) / m - 1))
 			logsum += log(m); nr++
-			d = hi(rl) / m - 1 > 1 - lo(rl) / m ? hi(rl) / m - 1 : 1 - lo(rl) / m
+			d = list_max(rl) / m - 1 > 1 - list_min(rl) / m ? list_max(rl) / m - 1 : 1 - list_min(rl) / m
 			if (d > worst) { worst = d; worstk = k }
 		}
 		printf "%-11s %5s  %-22s %-22s %-19s %-12s %-15s %s\n", w[1], w[2], cost("objfsd", k),

@@ -11,14 +11,14 @@ function median(list,    n, v, i, j, t) {
 }
 
 # The smallest and the largest number of such a list.
-function lo(list,    n, v, i, m) {
+function list_min(list,    n, v, i, m) {
 	n = split(list, v, " ")
 	for (i = 1; i <= n; i++)
 		if (i == 1 || v[i] + 0 < m)
 			m = v[i] + 0
 	return m
 }
-function hi(list,    n, v, i, m) {
+function list_max(list,    n, v, i, m) {
 	n = split(list, v, " ")
 	for (i = 1; i <= n; i++)
 		if (i == 1 || v[i] + 0 > m)
@@ -27,11 +27,11 @@ function hi(list,    n, v, i, m) {
 }
 
 # A cost with three significant figures or so: 0.912, 12.3, 262.
-function sig(x) {
+function sig3(x) {
 	return x < 10 ? sprintf("%.2f", x) : x < 100 ? sprintf("%.1f", x) : sprintf("%.0f", x)
 }
 
-# "median [min-max]" of a list, each with sig().
-function spread(list) {
-	return sprintf("%s [%s-%s]", sig(median(list)), sig(lo(list)), sig(hi(list)))
+# "median [min-max]" of a list, each with sig3().
+function med_range(list) {
+	return sprintf("%s [%s-%s]", sig3(median(list)), sig3(list_min(list)), sig3(list_max(list)))
 }
