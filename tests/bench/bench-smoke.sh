@@ -1,7 +1,7 @@
 #!/bin/bash
 # SPDX-License-Identifier: Apache-2.0
-# The benchmark, briefly: tests/bench/bench.sh in small (one round, half
-# a second per workload, depths 1 and 64) runs every workload against
+# The benchmark, briefly: tests/bench/bench.sh in small (one round, 0.25 s
+# per workload, depths 1 and 64) runs every workload against
 # objfsd and, as root with QEMU's virtiofsd installed, against virtiofsd;
 # each reports a non-zero rate and a positive CPU time per request, and
 # the table has a ratio in every row.  Then the daemon's memory comes
@@ -22,7 +22,7 @@ daemons=objfsd
 [ -x "${VIRTIOFSD:-/usr/lib/qemu/virtiofsd}" ] && [ "$(id -u)" -eq 0 ] &&
     daemons="objfsd virtiofsd"
 set +e
-BENCH_SMALL=1 ROUNDS=1 BENCH_SECONDS=0.5 BENCH_GUEST=0 BENCH_RAW=1 \
+BENCH_SMALL=1 ROUNDS=1 BENCH_SECONDS=0.25 BENCH_GUEST=0 BENCH_RAW=1 \
     BENCH_DIR=$work OBJFSD=$OBJFSD LOADGEN=$LOADGEN \
     bash "${srcdir:-.}/tests/bench/bench.sh" > "$work/bench.out" 2>&1
 st=$?
