@@ -205,7 +205,7 @@ END {
 		r = a > 0 ? sprintf("%.2f", b / a) : "-"
 		printf "%-12s %9.2fs %9.2fs %16s\n", k, a, b, r
 	}
-	printf "\nthe daemon'"'"'s CPU time per guest operation (per MiB for dd, per file otherwise), us:\n"
+	printf "\nthe daemon's CPU time per guest operation (per MiB for dd, per file otherwise), us:\n"
 	printf "median [min-max]; ratio objfsd/virtiofsd: median [min-max] of the per-round ratios; context switches per operation\n"
 	printf "%-12s %-22s %-22s %-19s %s\n", "in the guest", "objfsd us/op", "virtiofsd us/op", "ratio", "csw/op o / v"
 	for (i = 1; i <= n; i++) {
