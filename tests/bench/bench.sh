@@ -5,7 +5,8 @@
 # Both daemons serve a fresh directory (meta/: 1,000 files, big/: 10,000,
 # huge/: 100,000, data: 256 MiB).  Each round runs the FUSE load generator
 # (tests/bench/loadgen) for each workload and depth against one daemon,
-# then the other, alternating who goes first, a fresh daemon each time.
+# then the other, alternating who goes first, a fresh daemon each time,
+# after one uncounted run of each workload.
 # The headline is the
 # daemon's CPU time per request: loadgen --cpu-pid samples the daemon's
 # process tree (its sandbox child included) after each workload's setup
@@ -152,6 +153,21 @@ run() {
 	done < "$work/out"
 }
 
+# warmup: each workload once on objfsd, not counted.  The first creates
+# and writes in a fresh directory are cheaper than the ones after a
+# round's files were deleted (ext4 reuses, journals and discards), which
+# gave whoever went first in round 1 a far lower figure.
+warmup() {
+	local workload
+	for workload in $WORKLOADS; do
+		start objfsd
+		"${lpin[@]}" "$LOADGEN" --socket="$work/sock" --depth=64 \
+		    --seconds="$SECS" "$workload" > /dev/null ||
+		    { stop; echo "bench: loadgen failed in the warm-up" >&2; return 1; }
+		stop
+	done
+}
+
 # round R: each workload and depth on both daemons back to back, so a
 # round's ratio compares runs seconds apart; who goes first alternates.
 round() {
@@ -181,13 +197,14 @@ memory() {
 echo "objfsd benchmark, $(date -u '+%Y-%m-%d %H:%M UTC')"
 echo "machine: $(nproc) CPUs ($(sed -n 's/^model name[[:space:]]*: //p' \
     /proc/cpuinfo | head -1)), $(awk '/MemTotal/ { printf "%.0f GiB", $2 / 1048576 }' /proc/meminfo)," \
-    "kernel $(uname -r), filesystem $(stat -f -c %T /var/tmp)"
+    "kernel $(uname -r), filesystem $(stat -f -c %T "$work") (BENCH_DIR ${BENCH_DIR:-/var/tmp})"
 echo "pinning: $pinning"
 echo "rounds: $ROUNDS, $SECS s per workload, depths $DEPTHS; preparing the directory..."
 make_tree
 sync
 : > "$work/results"
 echo "load average before: $(cut -d' ' -f1-3 /proc/loadavg) (other work on the machine shows in the spread)"
+[ "$SMALL" = 1 ] || warmup	# (the smoke run has no time for it)
 for r in $(seq "$ROUNDS"); do
 	round "$r"
 done
