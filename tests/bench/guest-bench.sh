@@ -158,7 +158,8 @@ one() {
 	function f(k,    i) { for (i = 3; i <= NF; i++) if (index($i, k "=") == 1) return substr($i, length(k) + 2); return "" }
 	$1 == "BENCH-BEGIN" { c0 = f("cpu_ns"); s0 = f("vcsw") + f("ivcsw") }
 	$1 == "BENCH" && c0 != "" {
-		print n, $2, $3, f("cpu_ns") - c0, f("vcsw") + f("ivcsw") - s0; c0 = ""
+		printf "%s %s %s %.0f %.0f\n", n, $2, $3, f("cpu_ns") - c0, f("vcsw") + f("ivcsw") - s0
+		c0 = ""
 	}' "$work/marks" > "$work/round"
 	[ "$round" = 0 ] && return 0	# the warm-up
 	[ "${BENCH_RAW:-0}" = 1 ] && sed "s/^/  round $round: /" "$work/round"
