@@ -1,10 +1,12 @@
 #!/bin/bash
 # SPDX-License-Identifier: Apache-2.0
-# The benchmark's load generator against objfsd, briefly: every workload
-# runs, gets answers and reports non-zero rates, and the daemon's memory
-# comes back after a listing is forgotten.  (tests/bench/bench.sh does the
-# real measurement, side by side with virtiofsd.)  Then, with Ceph,
-# tests/bench/s3-rgw-bench.sh in small (about 40 s).
+# The benchmark, briefly: tests/bench/bench.sh in small (one round, 0.25 s
+# per workload, depths 1 and 64) runs every workload against
+# objfsd and, as root with QEMU's virtiofsd installed, against virtiofsd;
+# each reports a non-zero rate and a positive CPU time per request, and
+# the table has a ratio in every row.  Then the daemon's memory comes
+# back after a listing is forgotten, worker pools serve every workload,
+# and, with Ceph, tests/bench/s3-rgw-bench.sh in small (about 40 s).
 set -euo pipefail
 OBJFSD=${OBJFSD:-src/objfsd}
 LOADGEN=${LOADGEN:-tests/bench/loadgen}
@@ -15,28 +17,47 @@ cleanup() {
 	rm -rf "$work"
 }
 trap cleanup EXIT
-mkdir -p "$work/data/meta" "$work/data/big"
-(cd "$work/data/meta" && seq -f "f%05g" 0 49 | xargs touch)
-(cd "$work/data/big" && seq -f "e%05g" 0 2999 | xargs touch)
-head -c $((8 << 20)) /dev/urandom > "$work/data/data"
-
-"$OBJFSD" --socket-path="$work/sock" --store="fs:$work/data" \
-    --cache-dir="$work" --log-level=warn 2>"$work/log" &
-pid=$!
-for _ in $(seq 100); do [ -S "$work/sock" ] && break; sleep 0.05; done
-
 fail=0
-for depth in 1 16; do
-	"$LOADGEN" --socket="$work/sock" --depth=$depth --seconds=1 \
-	    --rss-pid=$pid lookup create readdirplus randread seqread \
-	    seqwrite > "$work/out"
-	cat "$work/out"
-	n=$(awk '$3 ~ /^ops\/s=[1-9]/' "$work/out" | wc -l)
-	if [ "$n" -ne 6 ]; then
-		echo "FAIL: depth $depth: $n of 6 workloads reported a rate"
+daemons=objfsd
+[ -x "${VIRTIOFSD:-/usr/lib/qemu/virtiofsd}" ] && [ "$(id -u)" -eq 0 ] &&
+    daemons="objfsd virtiofsd"
+set +e
+BENCH_SMALL=1 ROUNDS=1 BENCH_SECONDS=0.25 BENCH_GUEST=0 BENCH_RAW=1 \
+    BENCH_DIR=$work OBJFSD=$OBJFSD LOADGEN=$LOADGEN \
+    bash "${srcdir:-.}/tests/bench/bench.sh" > "$work/bench.out" 2>&1
+st=$?
+set -e
+cat "$work/bench.out"
+[ "$st" -eq 0 ] || { echo "FAIL: bench.sh exit status $st"; fail=1; }
+# Raw lines: "  NAME round 1: WORKLOAD depth=D ops/s=N ... cpu_us/req=X".
+for name in $daemons; do
+	n=$(awk -v n="$name" '$1 == n && $2 == "round" &&
+	    $0 ~ / ops\/s=[1-9]/ && match($0, / cpu_us\/req=[0-9.]+/) &&
+	    substr($0, RSTART + 12, RLENGTH - 12) + 0 > 0' "$work/bench.out" |
+	    wc -l)
+	if [ "$n" -ne 12 ]; then
+		echo "FAIL: $name: $n of 12 runs reported a rate and CPU per request"
 		fail=1
 	fi
 done
+if [ "$daemons" = objfsd ]; then
+	echo "(objfsd alone: virtiofsd needs root and /usr/lib/qemu/virtiofsd)"
+else
+	# Every row of the table: both costs and a ratio "R [LO-HI]".
+	n=$(awk '$2 ~ /^(1|64)$/ && $3 + 0 > 0 && $5 + 0 > 0 && $7 + 0 > 0 &&
+	    $8 ~ /^\[/' "$work/bench.out" | wc -l)
+	[ "$n" -eq 12 ] || { echo "FAIL: $n of 12 table rows with both costs and a ratio"; fail=1; }
+fi
+
+mkdir -p "$work/heap/meta" "$work/heap/big"
+(cd "$work/heap/meta" && seq -f "f%05g" 0 49 | xargs touch)
+(cd "$work/heap/big" && seq -f "e%05g" 0 2999 | xargs touch)
+head -c $((8 << 20)) /dev/urandom > "$work/heap/data"
+rm -f "$work/sock"
+"$OBJFSD" --socket-path="$work/sock" --store="fs:$work/heap" \
+    --cache-dir="$work" --log-level=warn 2>"$work/log" &
+pid=$!
+for _ in $(seq 100); do [ -S "$work/sock" ] && break; sleep 0.05; done
 # The listing's inodes are forgotten: the daemon's heap comes back.
 "$LOADGEN" --socket="$work/sock" --seconds=1 --rss-pid=$pid --settle=2 \
     readdirplus readdirplus | tail -1 > "$work/out"
@@ -57,12 +78,12 @@ pid=
 # The same with worker pools: requests on one queue run side by side and
 # complete out of order, lookups and forgets racing on the same inodes.
 rm -f "$work/sock"
-"$OBJFSD" --socket-path="$work/sock" --store="fs:$work/data" \
+"$OBJFSD" --socket-path="$work/sock" --store="fs:$work/heap" \
     --cache-dir="$work" --log-level=warn --thread-pool-size=4 \
     --request-queues=2 2>>"$work/log" &
 pid=$!
 for _ in $(seq 100); do [ -S "$work/sock" ] && break; sleep 0.05; done
-"$LOADGEN" --socket="$work/sock" --depth=32 --queues=2 --seconds=1 \
+"$LOADGEN" --socket="$work/sock" --depth=32 --queues=2 --seconds=0.5 \
     lookup create readdirplus randread seqread seqwrite > "$work/out"
 cat "$work/out"
 n=$(awk '$3 ~ /^ops\/s=[1-9]/' "$work/out" | wc -l)

@@ -4,17 +4,28 @@
 #
 # Both daemons serve a fresh directory (meta/: 1,000 files, big/: 10,000,
 # huge/: 100,000, data: 256 MiB).  Each round runs the FUSE load generator
-# (tests/bench/loadgen) against one daemon, then the other, alternating
-# who goes first; the table shows the median of the rounds and the
-# objfsd/virtiofsd ratio.  Then memcpy bandwidth (the ceiling for the
-# 1 MiB cases) and each daemon's resident memory around a READDIRPLUS of
-# 100,000 entries and the FORGETs that follow.
+# (tests/bench/loadgen) for each workload and depth against one daemon,
+# then the other, alternating who goes first, a fresh daemon each time,
+# after one uncounted run of each workload.
+# The headline is the
+# daemon's CPU time per request: loadgen --cpu-pid samples the daemon's
+# process tree (its sandbox child included) after each workload's setup
+# and after its last reply, and divides by the requests sent in between.
+# The table shows, per workload and depth, that figure's median and
+# min-max over the rounds for both, the objfsd/virtiofsd ratio (median
+# and min-max of the per-round ratios), context switches per request and
+# throughput.  Where the machine has two CPUs or more the daemons run on
+# CPU 1 and loadgen on CPU 0 (taskset).  Then memcpy bandwidth (the
+# ceiling for the 1 MiB cases) and each daemon's resident memory around a
+# READDIRPLUS of 100,000 entries and the FORGETs that follow.
 #
-# Environment: ROUNDS (3), BENCH_SECONDS per workload (2), BENCH_DIR
-# (a directory on the filesystem to measure; default under /var/tmp),
-# OBJFSD, LOADGEN, VIRTIOFSD (binaries), BENCH_RAW=1 to print every run,
-# BENCH_GUEST=0 to skip the in-guest part (tests/bench/guest-bench.sh),
-# GUEST_ROUNDS (3) for its rounds.
+# Environment: ROUNDS (5), BENCH_SECONDS per workload (2, fractions
+# allowed), BENCH_DEPTHS ("1 64"), BENCH_DIR (a directory on the
+# filesystem to measure; default under /var/tmp), OBJFSD, LOADGEN,
+# VIRTIOFSD (binaries), BENCH_RAW=1 to print every run, BENCH_SMALL=1 for
+# a small tree and no memory part (bench-smoke.sh), BENCH_GUEST=0 to skip
+# the in-guest part (tests/bench/guest-bench.sh), GUEST_ROUNDS (3) for its
+# rounds.
 set -euo pipefail
 
 here=$(cd "$(dirname "$0")" && pwd)
@@ -22,9 +33,23 @@ build=${BUILD_DIR:-$here/../..}
 OBJFSD=${OBJFSD:-$build/src/objfsd}
 LOADGEN=${LOADGEN:-$build/tests/bench/loadgen}
 VIRTIOFSD=${VIRTIOFSD:-/usr/lib/qemu/virtiofsd}
-ROUNDS=${ROUNDS:-3}
+ROUNDS=${ROUNDS:-5}
 SECS=${BENCH_SECONDS:-2}
+DEPTHS=${BENCH_DEPTHS:-1 64}
+SMALL=${BENCH_SMALL:-0}
 WORKLOADS="lookup create readdirplus randread seqread seqwrite"
+
+# Separate CPUs for the daemon under test and the load generator, the
+# same one for both daemons; children inherit it.
+if [ "$(nproc)" -ge 2 ]; then
+	dpin=(taskset -c 1)
+	lpin=(taskset -c 0)
+	pinning="daemons on CPU 1, loadgen on CPU 0 (taskset -c)"
+else
+	dpin=()
+	lpin=()
+	pinning="none (one CPU)"
+fi
 
 for b in "$OBJFSD" "$LOADGEN"; do
 	[ -x "$b" ] || { echo "bench: $b is missing: run make first" >&2; exit 1; }
@@ -44,38 +69,53 @@ cleanup() {
 }
 trap cleanup EXIT
 
+# BENCH_SMALL: the same shape, small enough for a smoke run.
 make_tree() {
-	local d=$work/data
-	mkdir -p "$d/meta" "$d/big" "$d/huge"
+	local d=$work/data big=9999 mib=256
+	[ "$SMALL" = 1 ] && big=2999 mib=32
+	mkdir -p "$d/meta" "$d/big"
 	(cd "$d/meta" && seq -f "f%05g" 0 999 | xargs touch)
-	(cd "$d/big" && seq -f "e%05g" 0 9999 | xargs touch)
-	(cd "$d/huge" && seq -f "h%06g" 0 99999 | xargs touch)
-	head -c $((256 << 20)) /dev/urandom > "$d/data"
+	(cd "$d/big" && seq -f "e%05g" 0 $big | xargs touch)
+	if [ "$SMALL" != 1 ]; then
+		mkdir -p "$d/huge"
+		(cd "$d/huge" && seq -f "h%06g" 0 99999 | xargs touch)
+	fi
+	head -c $((mib << 20)) /dev/urandom > "$d/data"
 }
 
-# start NAME: the daemon serves $work/data on $work/sock; sets pid.
+# daemon_cmd NAME SANDBOX: the command line into the array cmd.  Every
+# tuning option is left at its default; virtiofsd's sandbox falls back
+# to chroot where a container refuses namespaces.
+daemon_cmd() {
+	case $1 in
+	objfsd)
+		cmd=("${dpin[@]}" "$OBJFSD" --socket-path="$work/sock"
+		    --store="fs:$work/data" --cache-dir="$work"
+		    --log-level=warn)
+		;;
+	virtiofsd)
+		cmd=("${dpin[@]}" "$VIRTIOFSD" --socket-path="$work/sock"
+		    -o source="$work/data" -o log_level=err)
+		[ "$2" = namespace ] || cmd+=(-o sandbox="$2")
+		;;
+	esac
+}
+
+# start NAME: the daemon serves $work/data on $work/sock; sets pid and
+# keeps the first command line that worked in $work/NAME.cmd.
 start() {
-	local name=$1 try
+	local name=$1 try cmd
 	rm -f "$work/sock"
 	for try in namespace chroot; do
-		case $name in
-		objfsd)
-			"$OBJFSD" --socket-path="$work/sock" \
-			    --store="fs:$work/data" --cache=auto \
-			    --cache-dir="$work" --log-level=warn \
-			    2>>"$work/objfsd.log" &
-			;;
-		virtiofsd)
-			# Containers may not allow its namespace sandbox.
-			"$VIRTIOFSD" --socket-path="$work/sock" \
-			    -o source="$work/data" -o cache=auto \
-			    -o sandbox=$try -o log_level=err \
-			    2>>"$work/virtiofsd.log" &
-			;;
-		esac
+		daemon_cmd "$name" $try
+		"${cmd[@]}" 2>>"$work/$name.log" &
 		pid=$!
 		for _ in $(seq 100); do
-			[ -S "$work/sock" ] && return 0
+			if [ -S "$work/sock" ]; then
+				[ -s "$work/$name.cmd" ] ||
+				    printf '%q ' "${cmd[@]}" > "$work/$name.cmd"
+				return 0
+			fi
 			kill -0 "$pid" 2>/dev/null || break
 			sleep 0.05
 		done
@@ -96,20 +136,50 @@ stop() {
 	rm -rf "$work"/data/create-* "$work"/data/write-*
 }
 
-# run NAME ROUND: every workload at depth 1 and 64, lines into results.
-# A fresh daemon for each (virtiofsd exits when its frontend leaves).
+# run NAME ROUND DEPTH WORKLOAD: one line into results.  A fresh daemon
+# for each (virtiofsd exits when its frontend leaves), so every workload
+# starts from the same state; loadgen measures its CPU from the end of
+# the workload's setup to its last reply, start and teardown left out.
 run() {
-	local name=$1 round=$2 depth line
-	for depth in 1 64; do
-		start "$name"
-		"$LOADGEN" --socket="$work/sock" --depth=$depth \
-		    --seconds="$SECS" $WORKLOADS > "$work/out" ||
-		    { stop; echo "bench: loadgen failed on $name" >&2; return 1; }
+	local name=$1 round=$2 depth=$3 workload=$4 line
+	start "$name"
+	"${lpin[@]}" "$LOADGEN" --socket="$work/sock" --depth="$depth" \
+	    --seconds="$SECS" --cpu-pid="$pid" "$workload" > "$work/out" ||
+	    { stop; echo "bench: loadgen failed on $name" >&2; return 1; }
+	stop
+	while read -r line; do
+		[ "${BENCH_RAW:-0}" = 1 ] && echo "  $name round $round: $line"
+		echo "$name $round $line" >> "$work/results"
+	done < "$work/out"
+}
+
+# warmup: each workload once on objfsd, not counted.  The first creates
+# and writes in a fresh directory are cheaper than the ones after a
+# round's files were deleted (ext4 reuses, journals and discards), which
+# gave whoever went first in round 1 a far lower figure.
+warmup() {
+	local workload
+	for workload in $WORKLOADS; do
+		start objfsd
+		"${lpin[@]}" "$LOADGEN" --socket="$work/sock" --depth=64 \
+		    --seconds="$SECS" "$workload" > /dev/null ||
+		    { stop; echo "bench: loadgen failed in the warm-up" >&2; return 1; }
 		stop
-		while read -r line; do
-			[ "${BENCH_RAW:-0}" = 1 ] && echo "  $name round $round: $line"
-			echo "$name $line" >> "$work/results"
-		done < "$work/out"
+	done
+}
+
+# round R: each workload and depth on both daemons back to back, so a
+# round's ratio compares runs seconds apart; who goes first alternates.
+round() {
+	local r=$1 depth workload first=objfsd second=virtiofsd
+	[ $((r % 2)) = 0 ] && first=virtiofsd second=objfsd
+	[ $have_virtiofsd = 0 ] && first=objfsd second=
+	for depth in $DEPTHS; do
+		for workload in $WORKLOADS; do
+			run $first "$r" "$depth" "$workload" || return 1
+			[ -z "$second" ] ||
+			    run $second "$r" "$depth" "$workload" || return 1
+		done
 	done
 }
 
@@ -118,7 +188,7 @@ run() {
 memory() {
 	local name=$1 line
 	start "$name"
-	line=$("$LOADGEN" --socket="$work/sock" --seconds=1 --dir=huge \
+	line=$("${lpin[@]}" "$LOADGEN" --socket="$work/sock" --seconds=1 --dir=huge \
 	    --rss-pid="$pid" --settle=2 readdirplus readdirplus | tail -1)
 	stop
 	echo "$name $line" >> "$work/memory"
@@ -127,51 +197,31 @@ memory() {
 echo "objfsd benchmark, $(date -u '+%Y-%m-%d %H:%M UTC')"
 echo "machine: $(nproc) CPUs ($(sed -n 's/^model name[[:space:]]*: //p' \
     /proc/cpuinfo | head -1)), $(awk '/MemTotal/ { printf "%.0f GiB", $2 / 1048576 }' /proc/meminfo)," \
-    "kernel $(uname -r), filesystem $(stat -f -c %T /var/tmp)"
-echo "rounds: $ROUNDS, $SECS s per workload; preparing the directory..."
+    "kernel $(uname -r), filesystem $(stat -f -c %T "$work") (BENCH_DIR ${BENCH_DIR:-/var/tmp})"
+echo "pinning: $pinning"
+echo "rounds: $ROUNDS, $SECS s per workload, depths $DEPTHS; preparing the directory..."
 make_tree
 sync
 : > "$work/results"
+echo "load average before: $(cut -d' ' -f1-3 /proc/loadavg) (other work on the machine shows in the spread)"
+[ "$SMALL" = 1 ] || warmup	# (the smoke run has no time for it)
 for r in $(seq "$ROUNDS"); do
-	if [ $have_virtiofsd = 0 ]; then
-		run objfsd "$r"
-	elif [ $((r % 2)) = 1 ]; then
-		run objfsd "$r"
-		run virtiofsd "$r"
-	else
-		run virtiofsd "$r"
-		run objfsd "$r"
-	fi
+	round "$r"
 done
-memcpy=$("$LOADGEN" --memcpy | sed -n 's/.*MB\/s=\([0-9.]*\).*/\1/p')
+echo "load average after: $(cut -d' ' -f1-3 /proc/loadavg)"
 
-# Medians per daemon, workload and depth; MB/s for the 1 MiB cases.
-awk -f "$here/median.awk" -f /dev/fd/3 -v memcpy="$memcpy" "$work/results" 3<<'AWK'
-{
-	split($3, d, "="); split($4, o, "="); split($5, m, "=")
-	key = $2 " " d[2]
-	mb = ($2 == "seqread" || $2 == "seqwrite")
-	val[$1, key] = val[$1, key] " " (mb ? m[2] : o[2])
-	if (!(key in seen)) { seen[key] = 1; order[++n] = key; unit[key] = mb ? "MB/s" : "ops/s" }
-}
-END {
-	printf "\n%-12s %5s %14s %14s %7s\n", "workload", "depth", "objfsd", "virtiofsd", "ratio"
-	for (i = 1; i <= n; i++) {
-		k = order[i]; split(k, w, " ")
-		a = median(val["objfsd", k])
-		if (val["virtiofsd", k] != "") {
-			b = median(val["virtiofsd", k])
-			r = b > 0 ? sprintf("%.2f", a / b) : "-"
-			bs = sprintf("%.0f", b)
-		} else { bs = "-"; r = "-" }
-		extra = ""
-		if (unit[k] == "MB/s" && memcpy > 0)
-			extra = sprintf("   (%.0f%% of memcpy)", 100 * a / memcpy)
-		printf "%-12s %5s %14s %14s %7s  %s%s\n", w[1], w[2], sprintf("%.0f", a), bs, r, unit[k], extra
-	}
-	printf "\nmemcpy of 1 MiB blocks on this machine: %.0f MB/s\n", memcpy
-}
-AWK
+# The table: CPU per request, context switches and throughput.
+awk -f "$here/median.awk" -f "$here/bench-report.awk" "$work/results"
+echo
+echo "nproc: $(nproc); pinning: $pinning; the command lines (defaults, nothing tuned):"
+for name in objfsd virtiofsd; do
+	[ -s "$work/$name.cmd" ] && echo "  $name: $(cat "$work/$name.cmd")"
+done
+if [ "$SMALL" = 1 ]; then
+	exit 0
+fi
+memcpy=$("$LOADGEN" --memcpy | sed -n 's/.*MB\/s=\([0-9.]*\).*/\1/p')
+awk -v memcpy="$memcpy" 'BEGIN { printf "memcpy of 1 MiB blocks on this machine: %.0f MB/s\n", memcpy }'
 
 echo
 echo "resident memory around a READDIRPLUS of 100,000 entries and their FORGETs"
@@ -190,6 +240,6 @@ awk '{
 # The same comparison from inside a QEMU guest (BENCH_GUEST=0 skips it).
 if [ "${BENCH_GUEST:-1}" = 1 ] && [ $have_virtiofsd = 1 ]; then
 	echo
-	ROUNDS=${GUEST_ROUNDS:-3} OBJFSD=$OBJFSD VIRTIOFSD=$VIRTIOFSD \
+	ROUNDS=${GUEST_ROUNDS:-3} OBJFSD=$OBJFSD VIRTIOFSD=$VIRTIOFSD LOADGEN=$LOADGEN \
 	    BENCH_DIR=${BENCH_DIR:-/var/tmp} "$here/guest-bench.sh" || echo "(no in-guest run: see above)"
 fi

@@ -19,6 +19,14 @@
  * process's resident size (VmRSS, and RssAnon: without the guest memory it
  * maps) before the workload and, --settle seconds after it ended, after;
  * with --rss-at, also --rss-at seconds into it (rss_at_kb, anon_at_kb).
+ * With --cpu-pid, each line also tells the cost to that process and its
+ * descendants (tests/bench/proccpu.h) of the measured window, from the
+ * first request after setup to the last reply, the finish step and the
+ * FORGETs of what the workload looked up included: reqs (every request
+ * sent in the window, a FORGET batch one), cpu_ns, vcsw and ivcsw, and
+ * cpu_us/req, csw/req and ops/req (operations counted per request: a
+ * READDIRPLUS carries many entries).  Setup and the connection stay outside it.
+ * --cpu-of=PID prints one such sample of PID's tree and exits.
  * mixed (every opcode, see below) needs nothing in the directory; nor do
  * the one-pass metadata scenarios stat, ls, find, cpr and rmr (see
  * there), which name what they work on with --file, --dir and --count.
@@ -43,6 +51,7 @@
 
 #include "fakefront.h"
 #include "monotime.h"
+#include "proccpu.h"
 
 #define LG_PAGE		4096u
 #define LG_IO_MAX	(1u << 20)
@@ -84,8 +93,9 @@ struct lg {
 	struct ff	*ff;
 	unsigned	 nq;		/* request queues */
 	unsigned	 depth;
-	unsigned	 seconds;
+	double		 seconds;
 	uint64_t	 unique;
+	uint64_t	 reqs;		/* requests sent, FORGET batches too */
 	struct lg_slot	 slot[LG_MAX_DEPTH];
 	struct lg_slot	 sync;		/* setup, cleanup and FORGETs */
 	int		 head_slot[FF_MAX_QUEUES][LG_RING];
@@ -110,6 +120,7 @@ struct lg {
 	uint64_t	 size;		/* seqwrite's file size */
 	bool		 once;		/* seq*: one pass over the file */
 	long		 rss_pid;	/* report this process's RSS */
+	long		 cpu_pid;	/* and this process tree's CPU */
 	unsigned	 rss_at;	/* and at this many seconds in */
 	unsigned	 settle;	/* seconds idle before the last RSS */
 };
@@ -165,6 +176,7 @@ lg_submit(struct lg *lg, struct lg_slot *s, uint32_t opcode, uint64_t nodeid,
 		return head;
 	s->head = head;
 	s->unique = h.unique;
+	lg->reqs++;
 	s->opcode = opcode;
 	return 0;
 }
@@ -297,6 +309,7 @@ lg_forget_flush(struct lg *lg, size_t keep)
 		    (rc = ff_wait_used(lg->ff, 0, LG_TIMEOUT_MS, &id,
 		    &used)) != 0)
 			return rc;
+		lg->reqs++;
 		done += n;
 	}
 	lg->nforget = keep;
@@ -1614,17 +1627,95 @@ lg_busy(const struct lg *lg)
 	return n;
 }
 
+/*
+ * The measured window of one workload: from the first request after
+ * setup to the last reply (the finish step and FORGETs of what it looked
+ * up included), with the daemon's CPU at both ends.
+ */
+struct lg_window {
+	double		 t0, tf, t1;	/* start, loop end, end */
+	uint64_t	 reqs0, reqs1;
+	struct proccpu	 cpu0, cpu1;
+	bool		 cpu;		/* both samples taken */
+	long		 rss0, anon0, rss1, anon1, rssm, anonm;
+};
+
+static void
+lg_window_open(struct lg *lg, struct lg_window *win)
+{
+	win->cpu = lg->cpu_pid > 0 &&
+	    proccpu_sample((pid_t)lg->cpu_pid, &win->cpu0) == 0;
+	win->reqs0 = lg->reqs;
+	win->t0 = now();
+}
+
+static void
+lg_window_close(struct lg *lg, struct lg_window *win)
+{
+	win->t1 = now();
+	win->reqs1 = lg->reqs;
+	if (win->cpu)
+		win->cpu = proccpu_sample((pid_t)lg->cpu_pid,
+		    &win->cpu1) == 0;
+}
+
+/*
+ * The daemon's cost per request in the window: CPU time and context
+ * switches of its process tree over the requests it served.
+ */
+static void
+lg_print_cpu(const struct lg *lg, const struct lg_window *win)
+{
+	struct proccpu d = proccpu_delta(&win->cpu0, &win->cpu1);
+	uint64_t reqs = win->reqs1 - win->reqs0;
+
+	printf(" reqs=%" PRIu64 " cpu_ns=%" PRIu64 " vcsw=%" PRIu64
+	    " ivcsw=%" PRIu64 " procs=%u threads=%u", reqs, d.cpu_ns, d.vcsw,
+	    d.ivcsw, d.procs, d.threads);
+	if (reqs > 0)
+		printf(" cpu_us/req=%.3f csw/req=%.3f ops/req=%.2f",
+		    (double)d.cpu_ns / 1e3 / (double)reqs,
+		    (double)(d.vcsw + d.ivcsw) / (double)reqs,
+		    (double)lg->ops / (double)reqs);
+}
+
+static void
+lg_print(struct lg *lg, const struct workload *w, struct lg_window *win)
+{
+	double secs = win->t1 - win->t0;
+
+	printf("%s depth=%u ops/s=%.0f MB/s=%.1f", w->name, lg->depth,
+	    (double)lg->ops / secs, (double)lg->bytes / secs / 1e6);
+	if (w->finish != NULL)	/* the close: an object store's upload */
+		printf(" close_s=%.3f", win->t1 - win->tf);
+	if (w->setup == sc_setup)	/* a scenario: its time, its entries */
+		printf(" s=%.3f entries=%" PRIu64, secs, lg->counter);
+	if (win->cpu)
+		lg_print_cpu(lg, win);
+	if (lg->rss_pid > 0) {
+		sleep(lg->settle);
+		lg_rss_kb(lg, &win->rss1, &win->anon1);
+		printf(" ops=%" PRIu64 " rss_kb=%ld,%ld anon_kb=%ld,%ld",
+		    lg->ops, win->rss0, win->rss1, win->anon0, win->anon1);
+		if (lg->rss_at > 0)
+			printf(" rss_at_kb=%ld anon_at_kb=%ld", win->rssm,
+			    win->anonm);
+	}
+	printf("\n");
+	fflush(stdout);
+}
+
 static int
 lg_run(struct lg *lg, const struct workload *w)
 {
-	double t0, t1, tf, tforget;
+	struct lg_window win = { .rssm = -1, .anonm = -1 };
+	double tforget;
 	size_t keep;
 	unsigned inflight;
-	long rss0, anon0, rss1, anon1, rssm = -1, anonm = -1;
 	bool sampled = lg->rss_at == 0;
 	int rc;
 
-	lg_rss_kb(lg, &rss0, &anon0);
+	lg_rss_kb(lg, &win.rss0, &win.anon0);
 	lg->ops = lg->bytes = lg->counter = 0;
 	lg->stopping = false;
 	lg->forget_soon = false;
@@ -1637,14 +1728,15 @@ lg_run(struct lg *lg, const struct workload *w)
 		return rc;
 	}
 	keep = lg->nforget;
-	t0 = tforget = now();
+	lg_window_open(lg, &win);
+	tforget = win.t0;
 	for (;;) {
 		if (!lg->stopping && (lg->once ? lg->io > 0 &&
 		    lg->counter * lg->io >= lg->file_size :
-		    now() - t0 >= lg->seconds))
+		    now() - win.t0 >= lg->seconds))
 			lg->stopping = true;
-		if (!sampled && now() - t0 >= lg->rss_at) {
-			lg_rss_kb(lg, &rssm, &anonm);
+		if (!sampled && now() - win.t0 >= lg->rss_at) {
+			lg_rss_kb(lg, &win.rssm, &win.anonm);
 			sampled = true;
 		}
 		if ((rc = lg_fill(lg, w)) != 0)
@@ -1660,35 +1752,19 @@ lg_run(struct lg *lg, const struct workload *w)
 		if (lg->nforget == keep)
 			tforget = now();
 	}
-	tf = now();
+	win.tf = now();
 	if (rc == 0 && w->finish != NULL)
 		rc = w->finish(lg);
 	if (rc == 0)
 		rc = lg_forget_flush(lg, keep);
-	t1 = now();
+	lg_window_close(lg, &win);
 	if (rc == 0)
 		rc = lg_forget_flush(lg, 0);
 	if (rc != 0) {
 		fprintf(stderr, "loadgen: %s: %s\n", w->name, strerror(-rc));
 		return rc;
 	}
-	printf("%s depth=%u ops/s=%.0f MB/s=%.1f", w->name, lg->depth,
-	    (double)lg->ops / (t1 - t0),
-	    (double)lg->bytes / (t1 - t0) / 1e6);
-	if (w->finish != NULL)	/* the close: an object store's upload */
-		printf(" close_s=%.3f", t1 - tf);
-	if (w->setup == sc_setup)	/* a scenario: its time, its entries */
-		printf(" s=%.3f entries=%" PRIu64, t1 - t0, lg->counter);
-	if (lg->rss_pid > 0) {
-		sleep(lg->settle);
-		lg_rss_kb(lg, &rss1, &anon1);
-		printf(" ops=%" PRIu64 " rss_kb=%ld,%ld anon_kb=%ld,%ld",
-		    lg->ops, rss0, rss1, anon0, anon1);
-		if (lg->rss_at > 0)
-			printf(" rss_at_kb=%ld anon_at_kb=%ld", rssm, anonm);
-	}
-	printf("\n");
-	fflush(stdout);
+	lg_print(lg, w, &win);
 	return 0;
 }
 
@@ -1778,14 +1854,33 @@ memcpy_bandwidth(void)
 	free(b);
 }
 
+/* One sample of a process tree's CPU, for scripts (guest-bench.sh). */
+static int
+cpu_of(pid_t pid)
+{
+	struct proccpu c;
+	int rc;
+
+	if ((rc = proccpu_sample(pid, &c)) != 0) {
+		fprintf(stderr, "loadgen: process %d: %s\n", (int)pid,
+		    strerror(-rc));
+		return 1;
+	}
+	printf("cpu_ns=%" PRIu64 " vcsw=%" PRIu64 " ivcsw=%" PRIu64
+	    " procs=%u threads=%u\n", c.cpu_ns, c.vcsw, c.ivcsw, c.procs,
+	    c.threads);
+	return 0;
+}
+
 static void
 usage(void)
 {
 	fprintf(stderr, "usage: loadgen --socket=PATH [--depth=N] "
 	    "[--queues=N] [--seconds=N] [--dir=NAME] [--file=NAME] "
 	    "[--size=MIB] [--once] [--count=N] [--rss-pid=PID [--settle=S] [--rss-at=S]] "
-	    "WORKLOAD...\n"
+	    "[--cpu-pid=PID] WORKLOAD...\n"
 	    "       loadgen --memcpy\n"
+	    "       loadgen --cpu-of=PID\n"
 	    "workloads: lookup create readdirplus randread seqread "
 	    "seqwrite openmany mixed\n"
 	    "scenarios (tests/bench/s3-bench.sh): stat ls find cpr rmr\n");
@@ -1809,6 +1904,8 @@ main(int argc, char **argv)
 		{ "size", required_argument, NULL, 'z' },
 		{ "once", no_argument, NULL, 'o' },
 		{ "count", required_argument, NULL, 'n' },
+		{ "cpu-pid", required_argument, NULL, 'c' },
+		{ "cpu-of", required_argument, NULL, 'C' },
 		{ NULL, 0, NULL, 0 },
 	};
 	static struct lg lg;
@@ -1836,7 +1933,7 @@ main(int argc, char **argv)
 			lg.nq = (unsigned)atoi(optarg);
 			break;
 		case 't':
-			lg.seconds = (unsigned)atoi(optarg);
+			lg.seconds = strtod(optarg, NULL);
 			break;
 		case 'm':
 			memcpy_bandwidth();
@@ -1865,13 +1962,18 @@ main(int argc, char **argv)
 		case 'n':
 			lg.count = (unsigned)atoi(optarg);
 			break;
+		case 'c':
+			lg.cpu_pid = atol(optarg);
+			break;
+		case 'C':
+			return cpu_of((pid_t)atol(optarg));
 		default:
 			usage();
 		}
 	}
 	if (sock == NULL || optind == argc || lg.depth < 1 ||
 	    lg.depth > LG_MAX_DEPTH || lg.nq < 1 || lg.nq >= FF_MAX_QUEUES ||
-	    lg.seconds < 1)
+	    !(lg.seconds > 0))
 		usage();
 	if ((rc = lg_connect(&lg, sock)) != 0) {
 		fprintf(stderr, "loadgen: %s: %s\n", sock, strerror(-rc));

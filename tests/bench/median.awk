@@ -9,3 +9,29 @@ function median(list,    n, v, i, j, t) {
 		}
 	return n % 2 ? v[(n + 1) / 2] : (v[n / 2] + v[n / 2 + 1]) / 2
 }
+
+# The smallest and the largest number of such a list.
+function list_min(list,    n, v, i, m) {
+	n = split(list, v, " ")
+	for (i = 1; i <= n; i++)
+		if (i == 1 || v[i] + 0 < m)
+			m = v[i] + 0
+	return m
+}
+function list_max(list,    n, v, i, m) {
+	n = split(list, v, " ")
+	for (i = 1; i <= n; i++)
+		if (i == 1 || v[i] + 0 > m)
+			m = v[i] + 0
+	return m
+}
+
+# A cost with three significant figures or so: 0.912, 12.3, 262.
+function sig3(x) {
+	return x < 10 ? sprintf("%.2f", x) : x < 100 ? sprintf("%.1f", x) : sprintf("%.0f", x)
+}
+
+# "median [min-max]" of a list, each with sig3().
+function med_range(list) {
+	return sprintf("%s [%s-%s]", sig3(median(list)), sig3(list_min(list)), sig3(list_max(list)))
+}
