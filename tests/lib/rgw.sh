@@ -17,8 +17,19 @@ rgw_present() {
 }
 
 # A port below the kernel's ephemeral range (32768), so one left in
-# TIME-WAIT by an earlier run is not handed out to us meanwhile.
-rgw_port() { echo $(( 10000 + $(od -An -N2 -tu2 /dev/urandom) % 20000 )); }
+# TIME-WAIT by an earlier run is not handed out to us meanwhile, with the
+# one after it (the monitor's second address) free now too.  Tests run
+# side by side start their own servers: a race is still possible, and
+# rgw_start tries again with other ports.
+rgw_port() {
+	local p
+	for _ in $(seq 50); do
+		p=$(( 10000 + $(od -An -N2 -tu2 /dev/urandom) % 20000 ))
+		[ -z "$(ss -Htan "( sport = :$p or sport = :$((p + 1)) )" 2>/dev/null)" ] &&
+		    break
+	done
+	echo "$p"
+}
 
 # rgw_tls_certs DIR HOST: a throw-away CA (DIR/ca.pem) and a certificate
 # for HOST signed by it (DIR/server.pem, DIR/server.key).
@@ -109,6 +120,18 @@ rgw_bucket() {
 # (a host name), radosgw serves HTTPS too, at RGW_TLS_PORT, with a
 # certificate for that name from a CA made for the run (RGW_CA, PEM).
 rgw_start() {
+	local try
+	for try in 1 2 3; do
+		rgw_start_once "$@" && return 0
+		# Only a port taken meanwhile is worth another try.
+		grep -rqs "Address already in use" "$1/log" || return 1
+		echo "rgw: a port was taken meanwhile; trying other ports"
+		rm -rf "$1"
+	done
+	return 1
+}
+
+rgw_start_once() {
 	local dir=$1 mon port tls=
 	shift
 	rgw_present || return 1
@@ -116,6 +139,9 @@ rgw_start() {
 	    "$dir/rgw"
 	mon=$(rgw_port)
 	port=$(rgw_port)
+	while [ "$port" -ge "$mon" ] && [ "$port" -le $((mon + 1)) ]; do
+		port=$(rgw_port)
+	done
 	if [ -n "${RGW_TLS_HOST:-}" ]; then
 		tls=$(rgw_port)
 		if ! rgw_tls_certs "$dir/tls" "$RGW_TLS_HOST" > "$dir/log/tls.log" 2>&1; then
@@ -139,6 +165,12 @@ rgw_start() {
 		curl -s -o /dev/null "http://127.0.0.1:$port/" && break
 		sleep 0.1
 	done
+	if ! curl -s -o /dev/null "http://127.0.0.1:$port/"; then
+		echo "radosgw does not answer on port $port:"
+		tail -5 "$dir/log/"*.log
+		rgw_stop
+		return 1
+	fi
 	if ! radosgw-admin user create --uid=objfsd --display-name=objfsd \
 	    --access-key="$RGW_KEY" --secret-key="$RGW_SECRET" \
 	    > "$dir/log/user.log" 2>&1; then
