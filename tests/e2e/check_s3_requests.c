@@ -327,8 +327,11 @@ END_TEST
 
 /*
  * What one FUSE request sent, for the rule that none sends the same
- * request twice: every answered attempt as "Kind key?query" (retries of
- * a 5xx or a network failure are left out: those are meant to repeat).
+ * request twice: every answered attempt as "Kind key [range]?query"
+ * (retries of a 5xx or a network failure are left out: those are meant
+ * to repeat).  Two ranges of one object are two requests: a READ of a
+ * small object may also fetch the read-ahead chunk past its end while
+ * its size is not known yet.
  */
 enum { TRACE_MAX = 4096 };
 static struct {
@@ -340,14 +343,17 @@ static struct {
 static void
 trace_req(void *arg, enum s3_kind k, enum s3_outcome o, const struct s3_req *r)
 {
+	const char *range;
 	char line[1024];
 	size_t len;
 
 	(void)arg;
 	if (o == S3O_SERVER || o == S3O_NET)
 		return;
-	len = (size_t)snprintf(line, sizeof(line), "%s %s", s3_kind_name(k),
-	    r->key != NULL ? r->key : "/");
+	range = s3_hdrs_get(&r->hdrs, "range");
+	len = (size_t)snprintf(line, sizeof(line), "%s %s%s%s", s3_kind_name(k),
+	    r->key != NULL ? r->key : "/", range != NULL ? " " : "",
+	    range != NULL ? range : "");
 	for (size_t i = 0; i < r->nquery && len < sizeof(line); i++)
 		len += (size_t)snprintf(line + len, sizeof(line) - len, "%c%s=%s",
 		    i == 0 ? '?' : '&', r->query[i].key,

@@ -93,10 +93,7 @@ ra_prefetch(struct store_reader *r, uint64_t coff)
 		uint64_t o = coff + (uint64_t)i * S3_RA_CHUNK;
 		struct s3_ra_chunk *c;
 
-		/* Past the first chunk only once the size is known: a GET
-		 * past the end of a small object is a request for nothing. */
-		if (o >= r->obj->size || busy >= r->s->parallel ||
-		    (i > 0 && r->obj->size == UINT64_MAX))
+		if (o >= r->obj->size || busy >= r->s->parallel)
 			break;
 		if ((c = s3_ra_find(r->obj, o)) != NULL)
 			busy += ra_busy(c);
