@@ -27,6 +27,7 @@
 
 #define STORE_NAME_MAX		255
 #define STORE_XATTR_VALUE_MAX	2048	/* object metadata is small */
+#define STORE_ETAG_MAX		72	/* a longer ETag is not kept */
 
 /* Which fields of struct store_attr hold a value. */
 enum {
@@ -70,6 +71,8 @@ struct store_attr {
 	 * Last-Modified), the same from head and list; 0: unknown.
 	 */
 	uint64_t		 version;
+	/* The ETag of that version, from head; "": unknown. */
+	char			 etag[STORE_ETAG_MAX];
 	struct store_xattr	*xattrs;
 	unsigned		 nxattrs;
 };
@@ -85,6 +88,19 @@ struct store_listing {
 	struct store_entry	*entries;
 	size_t			 n;
 	char			*next;	/* continuation, NULL at the end */
+};
+
+/*
+ * A write that happens only if the object is still what the caller last
+ * saw (put_if, set_attr_if): -ECANCELED when it is not, because another
+ * writer got there first.  A store without ETags, or a server that
+ * ignores the condition, writes anyway.  etag is the new version's ETag
+ * on success, "" when the store did not say.
+ */
+struct store_cond {
+	const char	*if_match;	/* the object's ETag must be this */
+	bool		 if_none_match;	/* there must be no object */
+	char		 etag[STORE_ETAG_MAX];	/* out */
 };
 
 struct store;
@@ -150,9 +166,12 @@ struct store_ops {
 	/* Read at off into iov; *got < total only at the end of the object. */
 	int	(*get)(struct store *st, const char *key, uint64_t off,
 		    const struct iovec *iov, unsigned iovcnt, size_t *got);
-	/* Create or replace key with size bytes of fd (from offset 0). */
+	/*
+	 * Create or replace key with size bytes of fd (from offset 0);
+	 * cond, when not NULL, is its condition and takes the new ETag.
+	 */
 	int	(*put)(struct store *st, const char *key, int fd, uint64_t size,
-		    const struct store_attr *attr);
+		    const struct store_attr *attr, struct store_cond *cond);
 	/*
 	 * One page of keys under prefix in key order, after the continuation
 	 * `after` (NULL: from the start).  Not recursive: keys holding a
@@ -184,11 +203,12 @@ struct store_ops {
 	 * Change the metadata named in attr->has, not the data.  base is
 	 * the object's whole metadata as the caller just read it (xattrs
 	 * included), or NULL: a store that rewrites all of it starts
-	 * from base instead of reading it again.
+	 * from base instead of reading it again.  cond, when not NULL,
+	 * takes the ETag of the object's new version.
 	 */
 	int	(*set_attr)(struct store *st, const char *key,
 		    const struct store_attr *attr,
-		    const struct store_attr *base);
+		    const struct store_attr *base, struct store_cond *cond);
 	/* For backends whose head() leaves xattrs out: fetch them. */
 	int	(*xattrs)(struct store *st, const char *key,
 		    struct store_attr *attr);
@@ -250,6 +270,8 @@ int	store_get(struct store *st, const char *key, uint64_t off,
 	    const struct iovec *iov, unsigned iovcnt, size_t *got);
 int	store_put(struct store *st, const char *key, int fd, uint64_t size,
 	    const struct store_attr *attr);
+int	store_put_if(struct store *st, const char *key, int fd, uint64_t size,
+	    const struct store_attr *attr, struct store_cond *cond);
 int	store_list(struct store *st, const char *prefix, const char *after,
 	    unsigned flags, size_t max, struct store_listing *out);
 int	store_remove(struct store *st, const char *key);
@@ -266,6 +288,9 @@ bool	store_has_devices(const struct store *st);
 bool	store_xattr_reserved(const char *name);
 int	store_set_attr(struct store *st, const char *key,
 	    const struct store_attr *attr, const struct store_attr *base);
+int	store_set_attr_if(struct store *st, const char *key,
+	    const struct store_attr *attr, const struct store_attr *base,
+	    struct store_cond *cond);
 int	store_statfs(struct store *st, struct statvfs *sv);
 void	store_report(struct store *st);
 int	store_sync(struct store *st, const char *key, bool datasync);

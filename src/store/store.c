@@ -161,7 +161,15 @@ int
 store_put(struct store *st, const char *key, int fd, uint64_t size,
     const struct store_attr *attr)
 {
-	return STORE_CALL(st, put, key, fd, size, attr);
+	return STORE_CALL(st, put, key, fd, size, attr, NULL);
+}
+
+int
+store_put_if(struct store *st, const char *key, int fd, uint64_t size,
+    const struct store_attr *attr, struct store_cond *cond)
+{
+	cond->etag[0] = '\0';
+	return STORE_CALL(st, put, key, fd, size, attr, cond);
 }
 
 int
@@ -293,7 +301,16 @@ int
 store_set_attr(struct store *st, const char *key, const struct store_attr *a,
     const struct store_attr *base)
 {
-	return STORE_CALL(st, set_attr, key, a, base);
+	return STORE_CALL(st, set_attr, key, a, base, NULL);
+}
+
+int
+store_set_attr_if(struct store *st, const char *key,
+    const struct store_attr *a, const struct store_attr *base,
+    struct store_cond *cond)
+{
+	cond->etag[0] = '\0';
+	return STORE_CALL(st, set_attr, key, a, base, cond);
 }
 
 /* Make sure a holds the key's xattrs (head() may have left them out). */

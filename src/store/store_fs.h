@@ -111,14 +111,15 @@ int	fs_read_xattrs(int fd, struct store_attr *a);
 
 /* store_fs_write.c */
 int	fs_put(struct store *st, const char *key, int fd, uint64_t size,
-	    const struct store_attr *attr);
+	    const struct store_attr *attr, struct store_cond *cond);
 int	fs_remove(struct store *st, const char *key);
 int	fs_copy(struct store *st, const char *src, const char *dst,
 	    const struct store_attr *attr, const struct store_attr *src_attr);
 int	fs_rename(struct store *st, const char *src, const char *dst,
 	    unsigned flags);
 int	fs_set_attr(struct store *st, const char *key,
-	    const struct store_attr *a, const struct store_attr *base);
+	    const struct store_attr *a, const struct store_attr *base,
+	    struct store_cond *cond);
 int	fs_sync(struct store *st, const char *key, bool datasync);
 
 /* store_fs_owners.c */

@@ -363,7 +363,7 @@ fs_put_rename(struct fs_store *s, int dfd, const char *tmp, const char *leaf,
 
 int
 fs_put(struct store *st, const char *key, int fd, uint64_t size,
-    const struct store_attr *a)
+    const struct store_attr *a, struct store_cond *cond)
 {
 	struct fs_store *s = fss(st);
 	char leaf[NAME_MAX + 1], tmp[64];
@@ -371,6 +371,7 @@ fs_put(struct store *st, const char *key, int fd, uint64_t size,
 	struct fs_dir *dir;
 	int dfd, rc;
 
+	(void)cond;		/* files have no ETags */
 	if (s->readonly)
 		return -EROFS;
 	if (store_key_is_marker(key))
@@ -516,7 +517,7 @@ fs_copy(struct store *st, const char *src, const char *dst,
 		sb.st_size = (off_t)got;
 	}
 	if (rc == 0)
-		rc = fs_put(st, dst, fd, (uint64_t)sb.st_size, &a);
+		rc = fs_put(st, dst, fd, (uint64_t)sb.st_size, &a, NULL);
 	if (fd >= 0)
 		close(fd);
 	store_attr_clear(&a);
@@ -579,7 +580,7 @@ fs_rename(struct store *st, const char *src, const char *dst, unsigned flags)
 
 int
 fs_set_attr(struct store *st, const char *key, const struct store_attr *a,
-    const struct store_attr *base)
+    const struct store_attr *base, struct store_cond *cond)
 {
 	char leaf[NAME_MAX + 1];
 	struct fs_dir *dir;
@@ -587,6 +588,7 @@ fs_set_attr(struct store *st, const char *key, const struct store_attr *a,
 	int dfd, fd = -1, rc;
 
 	(void)base;		/* each attribute is changed on its own */
+	(void)cond;		/* files have no ETags */
 	if (fss(st)->readonly)
 		return -EROFS;
 	if ((rc = fs_stat(fss(st), key, &sb)) != 0)

@@ -41,6 +41,7 @@ struct mem_store {
 	pthread_mutex_t		 lock;
 	struct mem_tree		 objects;
 	uint64_t		 bytes;
+	uint64_t		 etags;		/* ETags handed out */
 	char			*fail_put;
 	char			*fail_sync;
 	char			*stuck;
@@ -199,13 +200,39 @@ mem_stamp(struct store_attr *a, unsigned which)
 	a->has |= STORE_ATTR_CTIME | (which & STORE_ATTR_MTIME);
 }
 
+/* Each version of an object gets an ETag of its own, as on S3. */
+static void
+mem_new_etag(struct mem_store *m, struct store_attr *a,
+    struct store_cond *cond)
+{
+	snprintf(a->etag, sizeof(a->etag), "\"m%llu\"",
+	    (unsigned long long)++m->etags);
+	if (cond != NULL)
+		memcpy(cond->etag, a->etag, sizeof(cond->etag));
+}
+
+/* Does the object (NULL: none) meet the condition of a write? */
+static bool
+mem_cond_holds(const struct mem_object *o, const struct store_cond *cond)
+{
+	if (cond == NULL)
+		return true;
+	if (cond->if_none_match && o != NULL)
+		return false;
+	return cond->if_match == NULL ||
+	    (o != NULL && strcmp(o->attr.etag, cond->if_match) == 0);
+}
+
 /* Insert or replace; takes ownership of data and attr. */
 static int
 mem_store_object(struct mem_store *m, const char *key, uint8_t *data,
-    size_t size, struct store_attr *attr)
+    size_t size, struct store_attr *attr, struct store_cond *cond)
 {
 	struct mem_object *o = mem_find(m, key);
 
+	if (!mem_cond_holds(o, cond))
+		return -ECANCELED;
+	mem_new_etag(m, attr, cond);
 	if (o == NULL) {
 		if ((o = calloc(1, sizeof(*o))) == NULL ||
 		    (o->key = strdup(key)) == NULL) {
@@ -227,7 +254,7 @@ mem_store_object(struct mem_store *m, const char *key, uint8_t *data,
 
 static int
 mem_put(struct store *st, const char *key, int fd, uint64_t size,
-    const struct store_attr *attr)
+    const struct store_attr *attr, struct store_cond *cond)
 {
 	struct mem_store *m = mem(st);
 	struct store_attr a;
@@ -248,7 +275,7 @@ mem_put(struct store *st, const char *key, int fd, uint64_t size,
 	}
 	mem_stamp(&a, STORE_ATTR_MTIME);
 	pthread_mutex_lock(&m->lock);
-	rc = mem_store_object(m, key, data, (size_t)size, &a);
+	rc = mem_store_object(m, key, data, (size_t)size, &a, cond);
 	pthread_mutex_unlock(&m->lock);
 	if (rc != 0) {
 		free(data);
@@ -424,7 +451,7 @@ mem_copy(struct store *st, const char *src, const char *dst,
 		goto out;
 	}
 	mem_stamp(&a, 0);
-	if ((rc = mem_store_object(m, dst, data, o->size, &a)) != 0) {
+	if ((rc = mem_store_object(m, dst, data, o->size, &a, NULL)) != 0) {
 		free(data);
 		store_attr_clear(&a);
 	}
@@ -435,7 +462,7 @@ out:
 
 static int
 mem_set_attr(struct store *st, const char *key, const struct store_attr *attr,
-    const struct store_attr *base)
+    const struct store_attr *base, struct store_cond *cond)
 {
 	struct mem_store *m = mem(st);
 	struct mem_object *o;
@@ -445,8 +472,10 @@ mem_set_attr(struct store *st, const char *key, const struct store_attr *attr,
 
 	pthread_mutex_lock(&m->lock);
 	if ((o = mem_find(m, key)) != NULL &&
-	    (rc = store_attr_merge(&o->attr, attr)) == 0)
+	    (rc = store_attr_merge(&o->attr, attr)) == 0) {
 		mem_stamp(&o->attr, 0);
+		mem_new_etag(m, &o->attr, cond);
+	}
 	pthread_mutex_unlock(&m->lock);
 	return rc;
 }

@@ -340,7 +340,7 @@ START_TEST(errno_mapping)
 	ck_assert(!s3_status_retryable(403, "SignatureDoesNotMatch"));
 	ck_assert_int_eq(s3_errno_for(400, "EntityTooLarge"), -EFBIG);
 	ck_assert_int_eq(s3_errno_for(400, "KeyTooLongError"), -ENAMETOOLONG);
-	ck_assert_int_eq(s3_errno_for(412, NULL), -EEXIST);
+	ck_assert_int_eq(s3_errno_for(412, NULL), -ECANCELED);
 	ck_assert_int_eq(s3_errno_for(501, NULL), -ENOSYS);
 	ck_assert_int_eq(s3_errno_for(500, "InternalError"), -EIO);
 	ck_assert_int_eq(s3_errno_for(400, "Whatever"), -EIO);

@@ -605,6 +605,7 @@ s3_perform(struct s3_store *s, struct s3_req *r)
 		s3_reset_reply(r);
 		s3_stats_start(&s->stats);
 		cc = s3_attempt(s, r);
+		r->attempts = attempt + 1;
 		s3_stats_count(&s->stats, r, cc != CURLE_OK,
 		    monotime_us() - t0);
 		if ((rc = s3_judge(s, r, cc, attempt)) != 1)
@@ -615,8 +616,11 @@ s3_perform(struct s3_store *s, struct s3_req *r)
 	}
 	s3_pool_put(s, r->curl);
 	r->curl = NULL;
-	/* Missing keys and reads past the end are answers, not failures. */
-	if (rc == 0 || rc == -ENOENT || r->quiet ||
+	/*
+	 * Missing keys, reads past the end and failed conditions are
+	 * answers, not failures.
+	 */
+	if (rc == 0 || rc == -ENOENT || rc == -ECANCELED || r->quiet ||
 	    (r->dst != NULL && r->status == 416))
 		return rc;
 	if (r->status == 401 || r->status == 403)

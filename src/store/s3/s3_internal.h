@@ -230,6 +230,7 @@ struct s3_req {
 	bool			 quiet;	/* the caller logs a failure itself */
 	char			 curl_error[CURL_ERROR_SIZE];
 	CURLcode		 curl_code;	/* of the last attempt */
+	unsigned		 attempts;	/* sent this many times */
 	int			 error;	/* the first failed build step */
 	CURL			*curl;
 };
@@ -279,9 +280,15 @@ const char *s3_access_key_id(const struct s3_store *s);
 
 /* s3_multipart.c */
 int	s3_put_multipart(struct s3_store *s, const char *key, int fd,
-	    uint64_t size, const struct s3_hdrs *meta);
+	    uint64_t size, const struct s3_hdrs *meta,
+	    struct store_cond *cond);
 int	s3_copy_multipart(struct s3_store *s, const char *src,
-	    const char *dst, uint64_t size, const struct s3_hdrs *meta);
+	    const char *dst, uint64_t size, const struct s3_hdrs *meta,
+	    struct store_cond *cond);
+
+/* store_s3.c */
+int	s3_head_full(struct s3_store *s, const char *full, struct store_attr *a);
+void	s3_cond_headers(struct s3_req *r, const struct store_cond *cond);
 
 /* s3_reader.c */
 int	s3_reader_open(struct store *st, const char *key,

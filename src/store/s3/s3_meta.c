@@ -281,6 +281,7 @@ s3_meta_from_headers(const struct s3_hdrs *h, struct store_attr *a)
 
 	if (s3_parse_http_date(s3_hdrs_get(h, "last-modified"), &modified) == 0)
 		a->version = s3_version(s3_hdrs_get(h, "etag"), &modified);
+	s3_etag_keep(a->etag, s3_hdrs_get(h, "etag"));
 
 	if (parse_u64(s3_hdrs_get(h, "content-length"), &v))
 		a->size = v;

@@ -32,6 +32,7 @@ struct mp {
 	pthread_mutex_t	 lock;
 	unsigned	 next;
 	int		 error;
+	struct store_cond *cond;	/* of the completion, or NULL */
 };
 
 static int
@@ -150,9 +151,38 @@ mp_complete(struct mp *m)
 	r.error_in_200 = true;
 	s3_req_query(&r, "uploadId", m->upload_id);
 	s3_req_header(&r, "Content-Type", "application/xml");
+	s3_cond_headers(&r, m->cond);
 	rc = s3_perform(m->s, &r);
+	if (rc == 0 && m->cond != NULL)
+		(void)s3_parse_result_etag(r.resp.data, r.resp.len,
+		    m->cond->etag);
 	s3_req_free(&r);
 	dbuf_free(&body);
+	return rc;
+}
+
+/*
+ * Servers that ignore If-Match on completion (RGW 16.2) are asked first:
+ * another writer completing between this HEAD and the completion is not
+ * seen there (the man page says so).
+ */
+static int
+mp_cond_holds(struct mp *m)
+{
+	const struct store_cond *c = m->cond;
+	struct store_attr now = { 0 };
+	int rc;
+
+	if (c == NULL || (!c->if_none_match && (c->if_match == NULL ||
+	    c->if_match[0] == '\0')))
+		return 0;
+	rc = s3_head_full(m->s, m->key, &now);
+	if (rc == 0)
+		rc = c->if_none_match || strcmp(now.etag, c->if_match) != 0 ?
+		    -ECANCELED : 0;
+	else if (rc == -ENOENT)
+		rc = c->if_none_match ? 0 : -ECANCELED;
+	store_attr_clear(&now);
 	return rc;
 }
 
@@ -191,7 +221,7 @@ mp_run(struct mp *m, const struct s3_hdrs *meta)
 		mp_worker(m);	/* no threads to be had: one by one */
 	for (unsigned i = 0; i < started; i++)
 		pthread_join(threads[i], NULL);
-	if ((rc = m->error) == 0)
+	if ((rc = m->error) == 0 && (rc = mp_cond_holds(m)) == 0)
 		rc = mp_complete(m);
 	if (rc != 0)
 		mp_abort(m);
@@ -216,9 +246,10 @@ mp_size_parts(struct mp *m, uint64_t min)
 
 int
 s3_put_multipart(struct s3_store *s, const char *key, int fd, uint64_t size,
-    const struct s3_hdrs *meta)
+    const struct s3_hdrs *meta, struct store_cond *cond)
 {
-	struct mp m = { .s = s, .key = key, .fd = fd, .size = size };
+	struct mp m = { .s = s, .key = key, .fd = fd, .size = size,
+	    .cond = cond };
 
 	mp_size_parts(&m, s->part_size);
 	return mp_run(&m, meta);
@@ -226,9 +257,10 @@ s3_put_multipart(struct s3_store *s, const char *key, int fd, uint64_t size,
 
 int
 s3_copy_multipart(struct s3_store *s, const char *src, const char *dst,
-    uint64_t size, const struct s3_hdrs *meta)
+    uint64_t size, const struct s3_hdrs *meta, struct store_cond *cond)
 {
-	struct mp m = { .s = s, .key = dst, .fd = -1, .size = size };
+	struct mp m = { .s = s, .key = dst, .fd = -1, .size = size,
+	    .cond = cond };
 	struct dbuf source;
 	int rc;
 

@@ -55,7 +55,7 @@ static const struct {
 	{ "InvalidRange", -EINVAL },
 	{ "InvalidArgument", -EINVAL },
 	{ "KeyTooLongError", -ENAMETOOLONG },
-	{ "PreconditionFailed", -EEXIST },
+	{ "PreconditionFailed", -ECANCELED },	/* If-Match, If-None-Match */
 	{ "BucketAlreadyExists", -EEXIST },
 	{ "NotImplemented", -ENOSYS },
 	{ "QuotaExceeded", -EDQUOT },
@@ -75,7 +75,7 @@ s3_errno_for(long status, const char *code)
 	case 403:
 		return -EACCES;
 	case 412:
-		return -EEXIST;
+		return -ECANCELED;
 	case 416:
 		return -EINVAL;
 	case 501:
@@ -233,6 +233,26 @@ s3_version(const char *etag, const struct timespec *modified)
 	return h != 0 ? h : 1;
 }
 
+/*
+ * An ETag as the object's version for a later If-Match: kept in quotes
+ * as a header carries it, whichever way it came; "" when absent or too
+ * long to keep.
+ */
+void
+s3_etag_keep(char etag[STORE_ETAG_MAX], const char *from)
+{
+	size_t len = from != NULL ? strlen(from) : 0;
+	bool quoted = len >= 2 && from[0] == '"' && from[len - 1] == '"';
+
+	etag[0] = '\0';
+	if (len == 0 || len + (quoted ? 0 : 2) >= STORE_ETAG_MAX)
+		return;
+	if (quoted)
+		memcpy(etag, from, len + 1);
+	else
+		snprintf(etag, STORE_ETAG_MAX, "\"%s\"", from);
+}
+
 static int
 list_add_object(const struct xml_node *c, bool url, const char *prefix,
     struct store_listing *out)
@@ -250,6 +270,7 @@ list_add_object(const struct xml_node *c, bool url, const char *prefix,
 		a.has |= STORE_ATTR_MTIME;
 		a.version = s3_version(s3_xml_text(c, "ETag"), &a.mtime);
 	}
+	s3_etag_keep(a.etag, s3_xml_text(c, "ETag"));
 	rc = store_listing_add(out, name, false, &a, false);
 	free(name);
 	return rc;
@@ -385,6 +406,24 @@ s3_parse_upload_id(const char *body, size_t len, char **id)
 		rc = -ENOMEM;
 	s3_xml_free(root);
 	return rc;
+}
+
+/*
+ * The new object's ETag in a CopyObjectResult or
+ * CompleteMultipartUploadResult; "" when the body has none.
+ */
+int
+s3_parse_result_etag(const char *body, size_t len, char etag[STORE_ETAG_MAX])
+{
+	struct xml_node *root;
+	int rc;
+
+	etag[0] = '\0';
+	if ((rc = s3_xml_parse(body, len, &root)) != 0)
+		return rc;
+	s3_etag_keep(etag, s3_xml_text(root, "ETag"));
+	s3_xml_free(root);
+	return 0;
 }
 
 /* DeleteObjects answers 200 with an <Error> per key it could not delete. */

@@ -33,6 +33,9 @@ int	s3_parse_delete_result(const char *body, size_t len,
 int	s3_parse_iso8601(const char *s, struct timespec *ts);
 int	s3_parse_http_date(const char *s, struct timespec *ts);
 uint64_t s3_version(const char *etag, const struct timespec *modified);
+void	s3_etag_keep(char etag[STORE_ETAG_MAX], const char *from);
+int	s3_parse_result_etag(const char *body, size_t len,
+	    char etag[STORE_ETAG_MAX]);
 int	s3_url_decode(const char *s, char **out);
 
 #endif

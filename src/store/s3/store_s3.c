@@ -353,22 +353,30 @@ s3_open(const char *location, const struct store_config *cfg,
 	return 0;
 }
 
+int
+s3_head_full(struct s3_store *s, const char *full, struct store_attr *a)
+{
+	struct s3_req r;
+	int rc;
+
+	s3_req_init(&r, "HEAD", full);
+	if ((rc = s3_perform(s, &r)) == 0)
+		rc = s3_meta_from_headers(&r.resp_hdrs, a);
+	s3_req_free(&r);
+	return rc;
+}
+
 static int
 s3_head(struct store *st, const char *key, struct store_attr *a)
 {
-	struct s3_store *s = s3(st);
-	struct s3_req r;
 	char *full;
 	int rc;
 
 	if (*key == '\0')
 		return -ENOENT;		/* no metadata for the root */
-	if ((rc = s3_full_key(s, key, &full)) != 0)
+	if ((rc = s3_full_key(s3(st), key, &full)) != 0)
 		return rc;
-	s3_req_init(&r, "HEAD", full);
-	if ((rc = s3_perform(s, &r)) == 0)
-		rc = s3_meta_from_headers(&r.resp_hdrs, a);
-	s3_req_free(&r);
+	rc = s3_head_full(s3(st), full, a);
 	free(full);
 	return rc;
 }
@@ -465,9 +473,43 @@ s3_get(struct store *st, const char *key, uint64_t off,
 	return rc;
 }
 
+/* A conditional write's headers: S3 answers 412 when they do not hold. */
+void
+s3_cond_headers(struct s3_req *r, const struct store_cond *cond)
+{
+	if (cond == NULL)
+		return;
+	if (cond->if_none_match)
+		s3_req_header(r, "If-None-Match", "*");
+	else if (cond->if_match != NULL && cond->if_match[0] != '\0')
+		s3_req_header(r, "If-Match", "%s", cond->if_match);
+}
+
+/*
+ * A 412 to a write sent again: the first try may have been written and
+ * only its answer lost, and then the object is ours, not another
+ * writer's.  Ours has the size and the mtime objfsd sent.
+ */
+static int
+s3_put_recheck(struct store *st, const char *key, uint64_t size,
+    const struct store_attr *attr, struct store_cond *cond)
+{
+	struct store_attr now = { 0 };
+	int rc = s3_head(st, key, &now);
+
+	if (rc == 0 && (now.size != size || !(attr->has & STORE_ATTR_MTIME) ||
+	    now.mtime.tv_sec != attr->mtime.tv_sec ||
+	    now.mtime.tv_nsec != attr->mtime.tv_nsec))
+		rc = -ECANCELED;
+	if (rc == 0)
+		memcpy(cond->etag, now.etag, sizeof(cond->etag));
+	store_attr_clear(&now);
+	return rc == -ENOENT ? -ECANCELED : rc;
+}
+
 static int
 s3_put(struct store *st, const char *key, int fd, uint64_t size,
-    const struct store_attr *attr)
+    const struct store_attr *attr, struct store_cond *cond)
 {
 	struct s3_store *s = s3(st);
 	struct s3_req r;
@@ -483,14 +525,19 @@ s3_put(struct store *st, const char *key, int fd, uint64_t size,
 	    &r.hdrs)) != 0)
 		goto out;
 	if (fd >= 0 && size > s->upload_cutoff) {
-		rc = s3_put_multipart(s, full, fd, size, &r.hdrs);
+		rc = s3_put_multipart(s, full, fd, size, &r.hdrs, cond);
 		goto out;
 	}
 	if (fd >= 0 && size > 0) {
 		r.body_fd = fd;
 		r.body_size = size;
 	}
+	s3_cond_headers(&r, cond);
 	rc = s3_perform(s, &r);
+	if (rc == -ECANCELED && r.attempts > 1)
+		rc = s3_put_recheck(st, key, size, attr, cond);
+	else if (rc == 0 && cond != NULL)
+		s3_etag_keep(cond->etag, s3_hdrs_get(&r.resp_hdrs, "etag"));
 out:
 	s3_ra_invalidate(s, full);	/* failed or not: it may have changed */
 	s3_req_free(&r);
@@ -638,10 +685,13 @@ s3_remove_many(struct store *st, const char *const *keys, size_t n)
 	return rc;
 }
 
-/* CopyObject, replacing the metadata with meta when given. */
+/*
+ * CopyObject, replacing the metadata with meta when given; cond, when
+ * not NULL, takes the copy's ETag.
+ */
 static int
 s3_copy_object(struct s3_store *s, const char *src, const char *dst,
-    uint64_t size, const struct store_attr *meta)
+    uint64_t size, const struct store_attr *meta, struct store_cond *cond)
 {
 	struct s3_hdrs mh = { 0 };
 	struct dbuf source;
@@ -652,7 +702,7 @@ s3_copy_object(struct s3_store *s, const char *src, const char *dst,
 	    store_key_is_marker(dst), &mh)) != 0)
 		return rc;
 	if (size > S3_COPY_MAX) {
-		rc = s3_copy_multipart(s, src, dst, size, &mh);
+		rc = s3_copy_multipart(s, src, dst, size, &mh, cond);
 		s3_ra_invalidate(s, dst);
 		s3_hdrs_free(&mh);
 		return rc;
@@ -671,6 +721,9 @@ s3_copy_object(struct s3_store *s, const char *src, const char *dst,
 		    meta != NULL ? "REPLACE" : "COPY");
 		rc = s3_perform(s, &r);
 	}
+	if (rc == 0 && cond != NULL)
+		(void)s3_parse_result_etag(r.resp.data, r.resp.len,
+		    cond->etag);
 	s3_ra_invalidate(s, dst);
 	dbuf_free(&source);
 	s3_req_free(&r);
@@ -705,7 +758,7 @@ s3_copy(struct store *st, const char *src, const char *dst,
 	if (rc == 0) {
 		if (attr == NULL && cur.size > S3_COPY_MAX)
 			attr = &cur;	/* parts cannot COPY metadata */
-		rc = s3_copy_object(s, fsrc, fdst, cur.size, attr);
+		rc = s3_copy_object(s, fsrc, fdst, cur.size, attr, NULL);
 	}
 	store_attr_clear(&cur);
 	free(fsrc);
@@ -716,7 +769,7 @@ s3_copy(struct store *st, const char *src, const char *dst,
 /* New metadata, same bytes: the object copied onto itself. */
 static int
 s3_set_attr(struct store *st, const char *key, const struct store_attr *a,
-    const struct store_attr *base)
+    const struct store_attr *base, struct store_cond *cond)
 {
 	struct s3_store *s = s3(st);
 	struct store_attr cur = { 0 };
@@ -735,7 +788,7 @@ s3_set_attr(struct store *st, const char *key, const struct store_attr *a,
 	if (rc == 0)
 		rc = s3_full_key(s, key, &full);
 	if (rc == 0)
-		rc = s3_copy_object(s, full, full, cur.size, &cur);
+		rc = s3_copy_object(s, full, full, cur.size, &cur, cond);
 	store_attr_clear(&cur);
 	free(full);
 	return rc;
