@@ -64,6 +64,23 @@ struct objfs_options {
 	 */
 	unsigned	 attr_cache_ms;
 	bool		 readonly;
+	/*
+	 * Staging journal (objfs_journal.c): the store's identity, to find
+	 * what an earlier run left for it in the cache directory; NULL:
+	 * none (a store that dies with the process).  boot_id: the host's
+	 * boot, which tells a killed objfsd from a host that went down.
+	 */
+	const char	*journal_id;
+	const char	*boot_id;
+	/* Replace an object another writer changed meanwhile, not refuse. */
+	bool		 conflicts_overwrite;
+};
+
+/* What objfs_new found of earlier runs' staged files. */
+struct objfs_recovery {
+	unsigned	uploaded;	/* now in the store */
+	unsigned	kept;		/* in lost+found */
+	unsigned	left;		/* the store failed: next start */
 };
 
 #define OBJFS_ATTR_CACHE_MS	1000	/* --cache=auto's timeout */
@@ -114,6 +131,7 @@ typedef int objfs_dirent_fn(void *arg, const char *name, mode_t type,
 
 const char *objfs_default_cache_dir(void);
 int	objfs_new(const struct objfs_options *opts, struct objfs **fsp);
+void	objfs_recovered(const struct objfs *fs, struct objfs_recovery *out);
 void	objfs_free(struct objfs *fs);
 void	objfs_reset(struct objfs *fs);
 int	objfs_syncfs(struct objfs *fs);

@@ -176,6 +176,31 @@ open_store(struct objfsd_config *c, const char *dir, struct store **stp)
 }
 
 /*
+ * What the staging journal needs (objfs_journal.c), read before the
+ * sandbox hides /proc: this boot of the host, and which store this is.
+ * mem: dies with the process and has nothing to recover.
+ */
+static void
+journal_identity(struct objfsd_config *c, char *boot, size_t blen, char *id,
+    size_t ilen)
+{
+	FILE *f = fopen("/proc/sys/kernel/random/boot_id", "re");
+
+	boot[0] = '\0';
+	if (f != NULL) {
+		if (fgets(boot, (int)blen, f) != NULL)
+			boot[strcspn(boot, "\n")] = '\0';
+		fclose(f);
+	}
+	c->objfs.boot_id = boot[0] != '\0' ? boot : NULL;
+	if (strncmp(c->store_url, "mem:", 4) == 0)
+		return;
+	snprintf(id, ilen, "%s %s", c->store_url,
+	    c->s3.endpoint != NULL ? c->s3.endpoint : "");
+	c->objfs.journal_id = id;
+}
+
+/*
  * Host first (the socket, the cache directory), then the sandbox, then
  * the store inside it, the layers on top, the allow-list, and serve.
  */
@@ -188,7 +213,7 @@ serve(struct objfsd_config *c)
 	struct sandbox_store ss;
 	struct objfs *fs = NULL;
 	struct store *st = NULL;
-	char *ca_pem;
+	char *ca_pem, boot[64], journal_id[PATH_MAX + 512];
 	int rc, cache_fd;
 
 	c->vu.nqueues = 1 + c->request_queues;
@@ -203,6 +228,7 @@ serve(struct objfsd_config *c)
 	}
 	c->objfs.cache_dir = ss.cache_dir;
 	c->objfs.cache_dir_fd = cache_fd;
+	journal_identity(c, boot, sizeof(boot), journal_id, sizeof(journal_id));
 	if ((rc = vu_server_open(&c->vu, &virtiofs_ops, &vfs, &server)) != 0)
 		log_warnx("cannot listen for a frontend: %s", strerror(-rc));
 	else if ((rc = sandbox_enter(&c->sandbox, &ss, &sr)) == 0) {

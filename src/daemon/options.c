@@ -241,6 +241,19 @@ opt_fs_devices(struct objfsd_config *c, const struct objfsd_option *o,
 }
 
 static void
+opt_s3_conflicts(struct objfsd_config *c, const struct objfsd_option *o,
+    const char *s)
+{
+	static const char *const words[] = { "detect", "overwrite", NULL };
+	int i = word_index(s, words);
+
+	if (i < 0)
+		die_usage("s3-conflicts must be detect or overwrite, not "
+		    "\"%s\"", s);
+	c->objfs.conflicts_overwrite = i == 1;
+}
+
+static void
 opt_seccomp(struct objfsd_config *c, const struct objfsd_option *o,
     const char *s)
 {
@@ -452,6 +465,12 @@ const struct objfsd_option objfsd_options[] = {
 	{ .name = "s3-insecure", .help = "do not verify TLS certificates",
 	  .config_key = "s3.insecure",
 	  .handler = opt_true, FIELD(bool, s3.insecure) },
+	{ .name = "s3-conflicts", .arg = "MODE",
+	  .help = "an object another writer changed since it was\n"
+	      "opened: detect (default: the close fails, the\n"
+	      "bytes go to lost+found) or overwrite",
+	  .config_key = "s3.conflicts",
+	  .handler = opt_s3_conflicts },
 	{ .name = "s3-ca-file", .arg = "FILE",
 	  .help = "trust the CA certificates in FILE (PEM) instead\n"
 	      "of the system's; read at start",

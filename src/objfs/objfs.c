@@ -78,6 +78,13 @@ objfs_default_cache_dir(void)
 	return dir != NULL ? dir : "/var/tmp";
 }
 
+/* A store written in place stages nothing that a crash could lose. */
+static bool
+objfs_journaled(const struct objfs *fs)
+{
+	return fs->opts.journal_id != NULL && !store_has_direct(fs->store);
+}
+
 int
 objfs_new(const struct objfs_options *opts, struct objfs **fsp)
 {
@@ -103,6 +110,7 @@ objfs_new(const struct objfs_options *opts, struct objfs **fsp)
 		return rc;
 	}
 	fs->opts.cache_dir = fs->cache_dir;
+	fs->journal_fd = fs->journal_lock = -1;
 	clock_gettime(CLOCK_REALTIME, &fs->start_time);
 	/* Node ids restart with the daemon; the generation tells them apart. */
 	fs->generation = (uint64_t)fs->start_time.tv_sec;
@@ -120,12 +128,21 @@ objfs_new(const struct objfs_options *opts, struct objfs **fsp)
 	    OBJFS_MAX_HANDLES;
 	objfs_trim_start(fs);
 	if ((rc = objfs_dirfacts_init(fs)) != 0 ||
-	    (rc = objfs_inode_init_table(fs)) != 0) {
+	    (rc = objfs_inode_init_table(fs)) != 0 ||
+	    (objfs_journaled(fs) && (rc = objfs_journal_open(fs)) != 0)) {
 		objfs_free(fs);
 		return rc;
 	}
+	if (objfs_journaled(fs))
+		objfs_journal_recover(fs, &fs->recovery);
 	*fsp = fs;
 	return 0;
+}
+
+void
+objfs_recovered(const struct objfs *fs, struct objfs_recovery *out)
+{
+	*out = fs->recovery;
 }
 
 void
@@ -137,6 +154,7 @@ objfs_free(struct objfs *fs)
 	objfs_handle_close_all(fs);
 	objfs_inode_free_table(fs);
 	objfs_dirfacts_free(fs);
+	objfs_journal_close(fs);
 	pthread_rwlock_destroy(&fs->handle_lock);
 	pthread_mutex_destroy(&fs->listing_lock);
 	pthread_rwlock_destroy(&fs->table_lock);

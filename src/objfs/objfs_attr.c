@@ -495,6 +495,27 @@ objfs_head_with_xattrs(struct objfs *fs, struct objfs_inode *ino,
 }
 
 /*
+ * The metadata changed in the store.  A staged file's next upload must
+ * not take the store's new version, made here, for another writer's:
+ * its base becomes that version.
+ */
+static int
+objfs_set_attr_staged(struct objfs *fs, struct objfs_inode *ino,
+    const char *key, const struct store_attr *chg,
+    const struct store_attr *cur)
+{
+	struct store_cond cond = { 0 };
+	int rc;
+
+	if (ino->stage == NULL)
+		return store_set_attr(fs->store, key, chg, cur);
+	rc = store_set_attr_if(fs->store, key, chg, NULL, &cond);
+	if (rc == 0)
+		memcpy(ino->stage->base, cond.etag, sizeof(cond.etag));
+	return rc;
+}
+
+/*
  * Write metadata changes where they belong: the object (or the marker of
  * a directory, created if the directory was only implied), and the stage
  * so the next upload carries them.  An unlinked inode has only its stage:
@@ -520,8 +541,7 @@ objfs_apply_meta(struct objfs *fs, struct objfs_inode *ino,
 	if ((key = objfs_meta_key(fs, ino)) == NULL)
 		return -ENOMEM;
 	/* A stage's view is not the object's: the store reads its own. */
-	rc = store_set_attr(fs->store, key, chg, ino->stage == NULL ? cur :
-	    NULL);
+	rc = objfs_set_attr_staged(fs, ino, key, chg, cur);
 	if (rc == -ENOENT && ino->type == S_IFDIR && ino != fs->root) {
 		struct store_attr full;
 
@@ -560,7 +580,8 @@ objfs_truncate(struct objfs *fs, struct objfs_inode *ino, uint64_t size)
 		return rc;
 	ino->stage->size = size;
 	ino->stage->loaded |= size == 0;
-	objfs_stage_touch(ino->stage);
+	if ((rc = objfs_stage_touch(fs, ino)) != 0)
+		return rc;
 	/* With no writer left to flush it, the truncation is uploaded now. */
 	if (ino->writers == 0)
 		rc = objfs_stage_upload(fs, ino);

@@ -29,8 +29,7 @@ objfs_trunc_on_open(struct objfs *fs, struct objfs_inode *ino)
 		return rc;
 	ino->stage->size = 0;
 	ino->stage->loaded = true;
-	objfs_stage_touch(ino->stage);
-	return 0;
+	return objfs_stage_touch(fs, ino);
 }
 
 /*
@@ -47,7 +46,7 @@ objfs_kill_suidgid(struct objfs *fs, struct objfs_inode *ino)
 	if (!(m->has & STORE_ATTR_MODE) || !(m->mode & (S_ISUID | S_ISGID)))
 		return;
 	m->mode &= ~(mode_t)(S_ISUID | S_ISGID);
-	ino->stage->dirty = true;
+	(void)objfs_stage_dirty(fs, ino);	/* the write's own note counts */
 	if (ino->stage->direct == NULL || ino->unlinked)
 		return;
 	store_attr_init(&chg);
@@ -159,16 +158,20 @@ objfs_create_new(struct objfs *fs, const struct objfs_ctx *ctx,
     struct objfs_inode *dir, const char *key, mode_t mode,
     struct objfs_entry *e, struct objfs_inode **inop)
 {
+	struct store_cond cond = { 0 };
 	struct objfs_inode *ino;
 	struct store_attr a;
 	int rc;
 
 	objfs_owner_attr(fs, ctx, dir, S_IFREG | (mode & 07777), &a);
-	if ((rc = store_put(fs->store, key, -1, 0, &a)) != 0 ||
+	/* Created by someone else since objfs_absent looked: theirs. */
+	cond.if_none_match = !fs->opts.conflicts_overwrite;
+	if ((rc = store_put_if(fs->store, key, -1, 0, &a, &cond)) != 0 ||
 	    (rc = objfs_inode_intern(fs, key, S_IFREG, &ino)) != 0) {
 		store_attr_clear(&a);
-		return rc;
+		return rc == -ECANCELED ? -EEXIST : rc;
 	}
+	memcpy(a.etag, cond.etag, sizeof(a.etag));
 	objfs_dirfacts_changed(fs, dir->key, 0);
 	pthread_mutex_lock(&ino->lock);
 	if (ino->stage == NULL)
@@ -196,10 +199,10 @@ objfs_create(struct objfs *fs, const struct objfs_ctx *ctx, uint64_t parent,
 	if ((rc = objfs_change_begin(fs, parent, name, &dir, &key)) != 0)
 		return rc;
 	rc = objfs_absent(fs, key);
+	if (rc == 0)
+		rc = objfs_create_new(fs, ctx, dir, key, mode, e, &ino);
 	if (rc == -EEXIST && !(flags & O_EXCL))	/* it appeared meanwhile */
 		rc = objfs_entry_for(fs, dir, name, e, &ino);
-	else if (rc == 0)
-		rc = objfs_create_new(fs, ctx, dir, key, mode, e, &ino);
 	if (rc == 0 && (rc = objfs_open_inode(fs, ino, flags, false, fh)) != 0) {
 		objfs_forget(fs, ino->ino, 1);
 		objfs_inode_put(fs, ino);
@@ -271,7 +274,10 @@ objfs_write(struct objfs *fs, uint64_t fh, uint64_t off,
 		if (*written > 0) {
 			if (off + *written > s->size)
 				s->size = off + *written;
-			objfs_stage_touch(s);
+			int jrc = objfs_stage_touch(fs, ino);
+
+			if (jrc != 0)
+				rc = jrc;
 			if (kill_suidgid)
 				objfs_kill_suidgid(fs, ino);
 		}
@@ -298,7 +304,11 @@ objfs_sync_handle(struct objfs *fs, uint64_t fh, char **keyp)
 	ino = h->inode;
 	objfs_ns_read(fs);
 	pthread_mutex_lock(&ino->lock);
-	rc = objfs_stage_upload(fs, ino);
+	/* fsync: the staged bytes are durable even if the upload fails. */
+	rc = keyp != NULL && ino->stage != NULL && !ino->unlinked ?
+	    objfs_journal_sync(fs, ino->stage, ino->key) : 0;
+	if (rc == 0)
+		rc = objfs_stage_upload(fs, ino);
 	if (rc == 0 && keyp != NULL && !ino->unlinked &&
 	    (*keyp = strdup(ino->key)) == NULL)
 		rc = -ENOMEM;
@@ -383,7 +393,7 @@ objfs_fallocate(struct objfs *fs, uint64_t fh, int mode, uint64_t off,
 	if (rc == 0 && off + len > (s = h->inode->stage)->size) {
 		if ((rc = objfs_stage_ftruncate(fs, s, off + len)) == 0) {
 			s->size = off + len;
-			objfs_stage_touch(s);
+			rc = objfs_stage_touch(fs, h->inode);
 		}
 	}
 	pthread_mutex_unlock(&h->inode->lock);

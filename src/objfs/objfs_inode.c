@@ -311,12 +311,23 @@ rekey_one(struct objfs *fs, struct objfs_inode *ino, const char *newkey)
 	if (victim != NULL && victim != ino) {
 		inode_unkey(fs, victim);
 		victim->unlinked = true;
+		if (victim->stage != NULL)	/* replaced: nothing to recover */
+			objfs_journal_clean(fs, victim->stage);
 	}
 	inode_unkey(fs, ino);
 	free(ino->key);
 	ino->key = copy;
 	RB_INSERT(objfs_key_tree, &fs->keys, ino);
 	ino->in_key_tree = true;
+	if (ino->stage != NULL) {
+		/*
+		 * The object under the new key is a copy, of a version objfs
+		 * has not seen: the next upload replaces it unconditionally.
+		 * The namespace lock, held for writing, keeps stage users out.
+		 */
+		ino->stage->base[0] = '\0';
+		(void)objfs_journal_note(fs, ino->stage, ino->key);
+	}
 	return 0;
 }
 

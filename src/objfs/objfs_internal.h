@@ -20,6 +20,7 @@
 #include <pthread.h>
 #include "rbtree.h"
 
+#include "dbuf.h"
 #include "membudget.h"
 #include "objfs.h"
 #include "store.h"
@@ -29,15 +30,45 @@
  * file, or the object's own file on a store that has one (its fd lent
  * by objfs_stage_fd, since the store may close it between uses).
  */
+#define OBJFS_JOURNAL_ID	24	/* a stage's name in the journal */
+
+enum {
+	OBJFS_JOURNAL_NONE,	/* no record: clean, or not journaled */
+	OBJFS_JOURNAL_DIRTY,	/* a record, not made durable */
+	OBJFS_JOURNAL_SYNCED,	/* a durable record with the bytes' sum */
+};
+
 struct objfs_stage {
 	int			 fd;	/* the spill file, or -1 */
 	struct store_file	*direct; /* or the object's own file */
 	bool			 loaded; /* holds the whole object */
 	bool			 dirty;	/* differs from the store */
+	bool			 conflicted; /* the store's object changed */
 	uint64_t		 size;
 	struct timespec		 mtime;
 	struct store_attr	 meta;	/* metadata to upload with it */
+	/* The ETag of the object these bytes started from; "": unknown. */
+	char			 base[STORE_ETAG_MAX];
+	char			 jname[OBJFS_JOURNAL_ID]; /* "": none */
+	int			 jstate;	/* OBJFS_JOURNAL_* */
 };
+
+/* A staging record (objfs_journal.c). */
+struct objfs_jrec {
+	const char		*store;
+	const char		*key;
+	char			 base[STORE_ETAG_MAX];
+	char			 boot[40];
+	bool			 synced;
+	uint64_t		 size;
+	uint64_t		 sum;
+};
+
+#define OBJFS_JOURNAL_DIR	"objfsd-journal"
+#define OBJFS_JOURNAL_LOCK	"lock"
+#define OBJFS_JOURNAL_REC_MAX	8192
+#define OBJFS_LOST_DIR		"lost+found"
+#define OBJFS_LOST_LEAF		100	/* of a key's last name, kept */
 
 struct objfs_inode {
 	RB_ENTRY(objfs_inode)	 by_ino;
@@ -115,6 +146,12 @@ struct objfs {
 	pthread_mutex_t		 listing_lock;	/* dir->listing, its refs */
 
 	struct objfs_dirfacts	*dirfacts;	/* objfs_dirfacts.c */
+
+	/* objfs_journal.c: this run's directory, -1 without a journal */
+	int			 journal_fd;
+	int			 journal_lock;
+	char			 journal_run[48];
+	struct objfs_recovery	 recovery;	/* what objfs_new found */
 
 	/* objfs_trim.c */
 	pthread_t		 trim_thread;
@@ -209,6 +246,26 @@ int	objfs_entry_for(struct objfs *fs, struct objfs_inode *dir,
 int	objfs_fill_entry(struct objfs *fs, struct objfs_inode *ino,
 	    const struct store_attr *a, struct objfs_entry *e);
 
+/* objfs_journal.c, objfs_recover.c */
+int	objfs_journal_open(struct objfs *fs);
+void	objfs_journal_close(struct objfs *fs);
+int	objfs_journal_spill(struct objfs *fs, struct objfs_stage *s);
+int	objfs_journal_format(const struct objfs_jrec *r, struct dbuf *b);
+int	objfs_jrec_parse(char *text, struct objfs_jrec *r);
+void	objfs_jrec_free(struct objfs_jrec *r);
+int	objfs_journal_note(struct objfs *fs, struct objfs_stage *s,
+	    const char *key);
+int	objfs_journal_sum(int fd, uint64_t size, uint64_t *sum);
+int	objfs_journal_sync(struct objfs *fs, struct objfs_stage *s,
+	    const char *key);
+void	objfs_journal_clean(struct objfs *fs, struct objfs_stage *s);
+void	objfs_journal_drop(struct objfs *fs, struct objfs_stage *s);
+int	objfs_journal_lost(struct objfs *fs, struct objfs_stage *s,
+	    const char *key, const char *why);
+int	objfs_lost_found(struct objfs *fs, int dirfd, const char *name, int fd,
+	    uint64_t size, const char *key, const char *why);
+void	objfs_journal_recover(struct objfs *fs, struct objfs_recovery *out);
+
 /* objfs_stage.c */
 void	objfs_stage_free(struct objfs *fs, struct objfs_stage *s);
 int	objfs_stage_fd(struct objfs *fs, struct objfs_stage *s, int *fdp);
@@ -218,13 +275,15 @@ int	objfs_stage_read(struct objfs *fs, struct objfs_stage *s, uint64_t off,
 int	objfs_stage_write(struct objfs *fs, struct objfs_stage *s,
 	    uint64_t off, const struct iovec *iov, unsigned iovcnt,
 	    size_t *written);
-void	objfs_stage_touch(struct objfs_stage *s);
+int	objfs_stage_dirty(struct objfs *fs, struct objfs_inode *ino);
+int	objfs_stage_touch(struct objfs *fs, struct objfs_inode *ino);
 int	objfs_stage_ftruncate(struct objfs *fs, struct objfs_stage *s,
 	    uint64_t size);
 int	objfs_stage_open(struct objfs *fs, struct objfs_inode *ino,
 	    bool load, const struct store_attr *meta);
 int	objfs_stage_upload(struct objfs *fs, struct objfs_inode *ino);
 void	objfs_stage_release(struct objfs *fs, struct objfs_inode *ino);
+void	objfs_stage_unlinked(struct objfs *fs, struct objfs_inode *ino);
 int	objfs_spill_create(struct objfs *fs);
 
 /* objfs_handle.c */

@@ -260,8 +260,10 @@ remove_file(struct objfs *fs, struct objfs_inode *dir, const char *key,
 	}
 	if ((rc = store_remove(fs->store, key)) == 0)
 		objfs_dirlist_changed(dir);
-	if (rc == 0 && ino != NULL)
+	if (rc == 0 && ino != NULL) {
 		objfs_inode_detach(fs, ino);
+		objfs_stage_unlinked(fs, ino);
+	}
 	objfs_inode_put(fs, ino);
 	return rc;
 }

@@ -58,6 +58,7 @@ objfs_stage_free(struct objfs *fs, struct objfs_stage *s)
 		close(s->fd);
 	if (s->direct != NULL)
 		store_file_close(fs->store, s->direct);
+	objfs_journal_drop(fs, s);
 	store_attr_clear(&s->meta);
 	free(s);
 }
@@ -113,17 +114,36 @@ objfs_stage_write(struct objfs *fs, struct objfs_stage *s, uint64_t off,
 }
 
 /*
+ * The stage differs from the store now: its journal record says so
+ * before the change is answered.  Past a sync, the record goes back to
+ * dirty: the bytes no longer match the sum it holds.
+ */
+int
+objfs_stage_dirty(struct objfs *fs, struct objfs_inode *ino)
+{
+	struct objfs_stage *s = ino->stage;
+	bool was = s->dirty;
+
+	s->dirty = true;
+	if (was && s->jstate == OBJFS_JOURNAL_DIRTY)
+		return 0;
+	return objfs_journal_note(fs, s, ino->key);
+}
+
+/*
  * The bytes changed (a write, a truncate, an extension): now is the new
  * mtime, and the ctime too, as a change of the inode.  The upload, or
  * the next head of a staged inode, carries both.
  */
-void
-objfs_stage_touch(struct objfs_stage *s)
+int
+objfs_stage_touch(struct objfs *fs, struct objfs_inode *ino)
 {
+	struct objfs_stage *s = ino->stage;
+
 	clock_gettime(CLOCK_REALTIME, &s->mtime);
 	s->meta.ctime = s->mtime;
 	s->meta.has |= STORE_ATTR_CTIME;
-	s->dirty = true;
+	return objfs_stage_dirty(fs, ino);
 }
 
 /* The stage's file, if it has one yet, made size bytes long. */
@@ -248,6 +268,7 @@ objfs_stage_open(struct objfs *fs, struct objfs_inode *ino, bool load,
 		s->mtime = (s->meta.has & STORE_ATTR_MTIME) ? s->meta.mtime :
 		    fs->start_time;
 		s->loaded = s->size == 0;	/* nothing to copy */
+		memcpy(s->base, s->meta.etag, sizeof(s->base));
 		ino->stage = s;
 	}
 	/* The spill file comes with the first bytes: a create needs none. */
@@ -256,7 +277,10 @@ objfs_stage_open(struct objfs *fs, struct objfs_inode *ino, bool load,
 			return 0;
 		if (rc != -EOPNOTSUPP && rc != -ENOENT)
 			return rc;
-		if ((rc = objfs_spill_create(fs)) < 0)
+		/* An unlinked file's bytes are nobody's after a crash. */
+		rc = fs->journal_fd != -1 && !ino->unlinked ?
+		    objfs_journal_spill(fs, s) : objfs_spill_create(fs);
+		if (rc < 0)
 			return rc;
 		s->fd = rc;
 	}
@@ -265,27 +289,53 @@ objfs_stage_open(struct objfs *fs, struct objfs_inode *ino, bool load,
 	return 0;
 }
 
+/*
+ * The store's object was changed by someone else since these bytes were
+ * staged from it: refused, the guest told EIO, the bytes kept when the
+ * file closes (objfs_stage_release).
+ */
+static int
+objfs_stage_conflict(struct objfs *fs, struct objfs_inode *ino)
+{
+	if (!ino->stage->conflicted)
+		log_warnx("%s: changed in the store by another writer since "
+		    "it was opened here: not replaced (--s3-conflicts="
+		    "detect); this version is kept in %s/%s when it is "
+		    "closed", ino->key, fs->cache_dir, OBJFS_LOST_DIR);
+	ino->stage->conflicted = true;
+	return -EIO;
+}
+
+/* The stage in place: the bytes are there, the time the one the guest saw. */
+static void
+objfs_stage_direct_done(struct objfs *fs, struct objfs_stage *s)
+{
+	struct timespec ts[2] = { { .tv_nsec = UTIME_OMIT }, s->mtime };
+	int fd;
+
+	if (objfs_stage_fd(fs, s, &fd) == 0) {
+		(void)futimens(fd, ts);
+		objfs_stage_fd_done(fs, s);
+	}
+	s->dirty = false;
+}
+
 int
 objfs_stage_upload(struct objfs *fs, struct objfs_inode *ino)
 {
 	struct objfs_stage *s = ino->stage;
+	struct store_cond cond = { 0 };
 	struct store_attr meta;
 	int rc;
 
 	if (s == NULL || !s->dirty || ino->unlinked)
 		return 0;
 	if (s->direct != NULL) {
-		/* The bytes are there; the time is the one the guest saw. */
-		struct timespec ts[2] = { { .tv_nsec = UTIME_OMIT }, s->mtime };
-		int fd;
-
-		if (objfs_stage_fd(fs, s, &fd) == 0) {
-			(void)futimens(fd, ts);
-			objfs_stage_fd_done(fs, s);
-		}
-		s->dirty = false;
+		objfs_stage_direct_done(fs, s);
 		return 0;
 	}
+	if (s->conflicted)
+		return -EIO;
 	if ((rc = store_attr_copy(&meta, &s->meta)) != 0)
 		return rc;
 	meta.has |= STORE_ATTR_MTIME | STORE_ATTR_MODE;
@@ -293,8 +343,12 @@ objfs_stage_upload(struct objfs *fs, struct objfs_inode *ino)
 	meta.mode = S_IFREG | ((s->meta.has & STORE_ATTR_MODE) ?
 	    (s->meta.mode & 07777) : fs->opts.file_mode);
 	meta.size = s->size;
-	rc = store_put(fs->store, ino->key, s->fd, s->size, &meta);
+	if (!fs->opts.conflicts_overwrite && s->base[0] != '\0')
+		cond.if_match = s->base;
+	rc = store_put_if(fs->store, ino->key, s->fd, s->size, &meta, &cond);
 	store_attr_clear(&meta);
+	if (rc == -ECANCELED)
+		return objfs_stage_conflict(fs, ino);
 	if (rc != 0) {
 		log_warnx("upload of %s (%llu bytes) failed: %s; the data "
 		    "stays staged", ino->key, (unsigned long long)s->size,
@@ -302,41 +356,21 @@ objfs_stage_upload(struct objfs *fs, struct objfs_inode *ino)
 		/* Refused credentials are the guest's to know; else EIO. */
 		return rc == -EACCES ? -EACCES : -EIO;
 	}
+	/* The next upload of this stage replaces what this one made. */
+	memcpy(s->base, cond.etag, sizeof(s->base));
 	s->dirty = false;
+	objfs_journal_clean(fs, s);
 	return 0;
 }
 
-/* The last upload failed and nobody has the file open: keep the bytes. */
-static void
-objfs_stage_preserve(struct objfs *fs, struct objfs_inode *ino)
+/* The name went: a crash must not bring the bytes back under it. */
+void
+objfs_stage_unlinked(struct objfs *fs, struct objfs_inode *ino)
 {
-	struct objfs_stage *s = ino->stage;
-	char name[64];
-	loff_t in = 0;
-	int fd;
-
-	snprintf(name, sizeof(name), "objfsd-unsaved-%llu-%lld",
-	    (unsigned long long)ino->ino, (long long)time(NULL));
-	fd = openat(fs->cache_fd, name, O_CREAT | O_EXCL | O_WRONLY |
-	    O_CLOEXEC, 0600);
-	while (fd != -1 && (uint64_t)in < s->size) {
-		ssize_t n = copy_file_range(s->fd, &in, fd, NULL,
-		    s->size - (uint64_t)in, 0);
-
-		if (n <= 0) {
-			close(fd);
-			fd = -1;
-			unlinkat(fs->cache_fd, name, 0);
-		}
-	}
-	if (fd == -1) {
-		log_warnx("%s: upload failed and the data could not be saved "
-		    "in %s: it is lost", ino->key, fs->cache_dir);
-		return;
-	}
-	close(fd);
-	log_warnx("%s: upload failed; its data is kept in %s/%s", ino->key,
-	    fs->cache_dir, name);
+	pthread_mutex_lock(&ino->lock);
+	if (ino->stage != NULL)
+		objfs_journal_clean(fs, ino->stage);
+	pthread_mutex_unlock(&ino->lock);
 }
 
 /* The last handle is closing: the stage goes, its data safe somewhere. */
@@ -345,8 +379,11 @@ objfs_stage_release(struct objfs *fs, struct objfs_inode *ino)
 {
 	if (ino->stage == NULL || ino->opens > 0)
 		return;
+	/* The last upload failed, or was refused: keep the bytes. */
 	if (ino->stage->dirty && !ino->unlinked && ino->stage->direct == NULL)
-		objfs_stage_preserve(fs, ino);
+		(void)objfs_journal_lost(fs, ino->stage, ino->key,
+		    ino->stage->conflicted ? "changed in the store by another "
+		    "writer: not replaced" : "closed, but its upload failed");
 	objfs_stage_free(fs, ino->stage);
 	ino->stage = NULL;
 	objfs_attr_forget(ino);	/* the object is what the stage made it */

@@ -82,7 +82,7 @@ put_and_check() {
 	fi
 	# EIO at close, and not stored: the bytes wait in the cache directory.
 	if [ $st -eq 3 ] && [ $stored -eq 0 ]; then
-		saved=$(ls "$OBJFSD_TEST_CACHE_DIR"/objfsd-unsaved-* 2>/dev/null | head -n 1)
+		saved=$(ls "$OBJFSD_TEST_CACHE_DIR"/lost+found/* 2>/dev/null | head -n 1)
 		if [ -z "$saved" ]; then
 			bad "f$i: EIO at close, and the bytes were neither stored nor saved: $(tail -n 4 "$work/cli.log")"
 		else
@@ -90,7 +90,7 @@ put_and_check() {
 			    bad "f$i: the saved bytes differ"
 		fi
 	fi
-	rm -f "$OBJFSD_TEST_CACHE_DIR"/objfsd-unsaved-*
+	rm -f "$OBJFSD_TEST_CACHE_DIR"/lost+found/*
 	# Reads through the weather: right bytes or an error, never wrong ones.
 	if OBJFSD_TEST_S3_ENDPOINT=$proxy_url "$cli" $url cat "f$i" > "$work/back" 2>"$work/cat.err"; then
 		cmp "$work/back" "$work/f$i" > "$work/cmp" 2>&1 && ok ||

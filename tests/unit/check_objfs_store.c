@@ -76,7 +76,7 @@ START_TEST(upload_failure_is_reported)
 	ck_assert_int_eq(objfs_fsync(fs, fh, false), -EIO);
 	ck_assert_int_eq(objfs_release(fs, fh), -EIO);
 	/* Not silently dropped: the bytes wait in the cache directory. */
-	snprintf(path, sizeof(path), "ls %s/objfsd-unsaved-*", cachedir);
+	snprintf(path, sizeof(path), "ls %s/lost+found/*", cachedir);
 	ck_assert_ptr_nonnull(p = popen(path, "r"));
 	ck_assert_ptr_nonnull(fgets(path, sizeof(path), p));
 	pclose(p);
@@ -395,7 +395,7 @@ START_TEST(failed_truncate_upload_is_kept)
 	ck_assert_int_eq(objfs_rename(fs, ROOT, "fine", ROOT, "doomed", 0), 0);
 	ck_assert_int_eq(objfs_setattr(fs, &ctx, ino, 0, &sa, &sb), -EIO);
 	objfs_forget(fs, ino, 1000);
-	snprintf(path, sizeof(path), "ls %s/objfsd-unsaved-* 2>/dev/null",
+	snprintf(path, sizeof(path), "ls %s/lost+found/* 2>/dev/null",
 	    cachedir);
 	ck_assert_ptr_nonnull(p = popen(path, "r"));
 	ck_assert_msg(fgets(path, sizeof(path), p) != NULL,

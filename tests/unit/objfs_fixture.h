@@ -77,6 +77,7 @@ TCase		*objfs_fds_tcase(void);
 
 /* check_fs_owners.c */
 TCase		*objfs_owners_tcase(void);
+TCase		*objfs_journal_tcase(void);
 TCase		*objfs_native_devices_tcase(void);
 
 #endif
