@@ -301,8 +301,7 @@ objfs_attr_recheck(struct objfs *fs, struct objfs_inode *dir,
 	    !__atomic_compare_exchange_n(&dir->checked_ms, &last, now, false,
 	    __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE))
 		return false;
-	prefix = dir == fs->root ? strdup("") : objfs_marker_key(dir->key);
-	if (prefix == NULL)
+	if ((prefix = objfs_dir_prefix(dir->key)) == NULL)
 		return false;
 	gen = __atomic_load_n(&dir->listing_gen, __ATOMIC_ACQUIRE);
 	if (store_list(fs->store, prefix, NULL, 0, RECHECK_PAGE, &l) == 0)

@@ -303,11 +303,7 @@ dl_fetch(struct objfs *fs, struct objfs_inode *dir, struct objfs_dirlist *d)
 	char *prefix;
 	int rc;
 
-	if (dir->key[0] == '\0')
-		prefix = strdup("");
-	else
-		prefix = objfs_marker_key(dir->key);
-	if (prefix == NULL)
+	if ((prefix = objfs_dir_prefix(dir->key)) == NULL)
 		return -ENOMEM;
 	/*
 	 * A tree store reads the whole directory for any page: a small

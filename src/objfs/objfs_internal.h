@@ -129,6 +129,7 @@ struct objfs {
 int	objfs_child_key(const struct objfs *fs, const struct objfs_inode *dir,
 	    const char *name, char **keyp);
 char	*objfs_marker_key(const char *key);
+char	*objfs_dir_prefix(const char *key);
 int	objfs_child(struct objfs *fs, uint64_t parent, const char *name,
 	    struct objfs_inode **dirp, char **keyp);
 int	objfs_change_begin(struct objfs *fs, uint64_t parent,
