@@ -418,6 +418,16 @@ objfs_marker_key(const char *key)
 	return asprintf(&m, "%s/", key) == -1 ? NULL : m;
 }
 
+/*
+ * The prefix that lists directory key's children: "" for the root, whose
+ * key is empty, else its marker's key.  NULL when out of memory.
+ */
+char *
+objfs_dir_prefix(const char *key)
+{
+	return key[0] == '\0' ? strdup("") : objfs_marker_key(key);
+}
+
 static mode_t
 objfs_default_perm(const struct objfs *fs, mode_t type)
 {

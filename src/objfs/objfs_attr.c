@@ -240,20 +240,19 @@ objfs_entry_made(struct objfs *fs, const char *key,
 #define RECHECK_PAGE	1000
 
 /*
- * A listing said that name in dir is the object's version now: when
+ * A listing of dir said that key is the object's version now: when
  * those are the attributes objfs remembers (expired, not forgotten by a
  * change), they are fresh again.  gen: dir's listing generation when
  * the listing was read.  true when they are.
  */
 bool
 objfs_attr_confirm(struct objfs *fs, struct objfs_inode *dir, uint64_t gen,
-    const char *name, uint64_t version)
+    const char *key, uint64_t version)
 {
 	struct objfs_inode *ino;
 	bool fresh = false;
-	char *key;
 
-	if (version == 0 || objfs_child_key(fs, dir, name, &key) != 0)
+	if (version == 0)
 		return false;
 	if ((ino = objfs_inode_by_key(fs, key)) != NULL) {
 		pthread_mutex_lock(&ino->lock);
@@ -267,8 +266,20 @@ objfs_attr_confirm(struct objfs *fs, struct objfs_inode *dir, uint64_t gen,
 		pthread_mutex_unlock(&ino->lock);
 	}
 	objfs_inode_put(fs, ino);
-	free(key);
 	return fresh;
+}
+
+/* objfs_attr_confirm for name in dir, as a listing of dir names it. */
+static void
+objfs_attr_confirm_name(struct objfs *fs, struct objfs_inode *dir,
+    uint64_t gen, const char *name, uint64_t version)
+{
+	char *key;
+
+	if (version == 0 || objfs_child_key(fs, dir, name, &key) != 0)
+		return;
+	(void)objfs_attr_confirm(fs, dir, gen, key, version);
+	free(key);
 }
 
 /*
@@ -301,14 +312,13 @@ objfs_attr_recheck(struct objfs *fs, struct objfs_inode *dir,
 	    !__atomic_compare_exchange_n(&dir->checked_ms, &last, now, false,
 	    __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE))
 		return false;
-	prefix = dir == fs->root ? strdup("") : objfs_marker_key(dir->key);
-	if (prefix == NULL)
+	if ((prefix = objfs_dir_prefix(dir->key)) == NULL)
 		return false;
 	gen = __atomic_load_n(&dir->listing_gen, __ATOMIC_ACQUIRE);
 	if (store_list(fs->store, prefix, NULL, 0, RECHECK_PAGE, &l) == 0)
 		for (size_t i = 0; i < l.n; i++)
 			if (!l.entries[i].is_prefix)
-				(void)objfs_attr_confirm(fs, dir, gen,
+				objfs_attr_confirm_name(fs, dir, gen,
 				    l.entries[i].name,
 				    l.entries[i].attr.version);
 	store_listing_clear(&l);

@@ -303,11 +303,7 @@ dl_fetch(struct objfs *fs, struct objfs_inode *dir, struct objfs_dirlist *d)
 	char *prefix;
 	int rc;
 
-	if (dir->key[0] == '\0')
-		prefix = strdup("");
-	else
-		prefix = objfs_marker_key(dir->key);
-	if (prefix == NULL)
+	if ((prefix = objfs_dir_prefix(dir->key)) == NULL)
 		return -ENOMEM;
 	/*
 	 * A tree store reads the whole directory for any page: a small
@@ -474,7 +470,8 @@ dl_heads_at(const struct objfs_handle *h, size_t i)
 /*
  * The keys of entries first.. that need a HEAD, into keys[]; the batch
  * ends before an entry that cannot be had (READDIRPLUS meets the error
- * itself when it gets there).
+ * itself when it gets there).  One key per entry serves both to confirm
+ * the version listed and, when that fails, to be asked.
  */
 static size_t
 dl_heads_keys(struct objfs *fs, struct objfs_handle *h, size_t first,
@@ -482,20 +479,25 @@ dl_heads_keys(struct objfs *fs, struct objfs_handle *h, size_t first,
 {
 	const struct dl_entry *de;
 	size_t nkeys = 0;
+	char *key;
 	int rc;
 
 	for (b->n = 0; b->n < DIR_HEAD_BATCH; b->n++) {
 		if ((de = dl_get(fs, h->inode, h->dir, first + b->n, &rc)) ==
 		    NULL)
 			break;
-		b->have[b->n] = de->attr == NULL && de->type != S_IFDIR &&
-		    !objfs_attr_confirm(fs, h->inode, h->dir->gen, de->name,
-		    de->version);
-		if (b->have[b->n] && objfs_child_key(fs, h->inode, de->name,
-		    &keys[nkeys++]) != 0) {
-			nkeys--;
+		b->have[b->n] = false;
+		if (de->attr != NULL || de->type == S_IFDIR)
+			continue;
+		if (objfs_child_key(fs, h->inode, de->name, &key) != 0)
 			break;
+		if (objfs_attr_confirm(fs, h->inode, h->dir->gen, key,
+		    de->version)) {
+			free(key);
+			continue;
 		}
+		b->have[b->n] = true;
+		keys[nkeys++] = key;
 	}
 	return nkeys;
 }

@@ -346,7 +346,7 @@ objfs_inode_rekey(struct objfs *fs, struct objfs_inode *ino,
 	objfs_attr_forget(ino);		/* its ctime moves on most stores */
 	pthread_rwlock_wrlock(&fs->table_lock);
 	if (ino->type == S_IFDIR &&
-	    asprintf(&oldprefix, "%s/", ino->key) == -1) {
+	    (oldprefix = objfs_dir_prefix(ino->key)) == NULL) {
 		pthread_rwlock_unlock(&fs->table_lock);
 		return -ENOMEM;
 	}

@@ -166,6 +166,7 @@ struct objfs {
 int	objfs_child_key(const struct objfs *fs, const struct objfs_inode *dir,
 	    const char *name, char **keyp);
 char	*objfs_marker_key(const char *key);
+char	*objfs_dir_prefix(const char *key);
 int	objfs_child(struct objfs *fs, uint64_t parent, const char *name,
 	    struct objfs_inode **dirp, char **keyp);
 int	objfs_change_begin(struct objfs *fs, uint64_t parent,
@@ -237,7 +238,7 @@ mode_t	objfs_object_type(const struct store_attr *a);
 int	objfs_resolve(struct objfs *fs, const char *key,
 	    struct store_attr *a, mode_t *type);
 bool	objfs_attr_confirm(struct objfs *fs, struct objfs_inode *dir,
-	    uint64_t gen, const char *name, uint64_t version);
+	    uint64_t gen, const char *key, uint64_t version);
 int	objfs_entry_made(struct objfs *fs, const char *key,
 	    const struct store_attr *a, struct objfs_entry *e);
 int	objfs_entry_for(struct objfs *fs, struct objfs_inode *dir,

@@ -355,7 +355,8 @@ objfs_move_tree(struct objfs *fs, const char *src, const char *dst)
 	char *sp = NULL, *dp = NULL, *from = NULL, *to = NULL, *seen = NULL;
 	int rc;
 
-	if (asprintf(&sp, "%s/", src) == -1 || asprintf(&dp, "%s/", dst) == -1) {
+	if ((sp = objfs_dir_prefix(src)) == NULL ||
+	    (dp = objfs_dir_prefix(dst)) == NULL) {
 		free(sp);
 		return -ENOMEM;
 	}
@@ -436,7 +437,7 @@ objfs_tree_fits(struct objfs *fs, const char *src, const char *dst)
 
 	if (dlen <= strlen(src))
 		return 0;
-	if (asprintf(&sp, "%s/", src) == -1)
+	if ((sp = objfs_dir_prefix(src)) == NULL)
 		return -ENOMEM;
 	do {
 		rc = store_list(fs->store, sp, after, STORE_LIST_RECURSIVE |

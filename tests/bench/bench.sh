@@ -38,6 +38,7 @@ SECS=${BENCH_SECONDS:-2}
 DEPTHS=${BENCH_DEPTHS:-1 64}
 SMALL=${BENCH_SMALL:-0}
 WORKLOADS="lookup create readdirplus randread seqread seqwrite"
+. "$here/daemon-cmd.sh"
 
 # Separate CPUs for the daemon under test and the load generator, the
 # same one for both daemons; children inherit it.
@@ -83,31 +84,15 @@ make_tree() {
 	head -c $((mib << 20)) /dev/urandom > "$d/data"
 }
 
-# daemon_cmd NAME SANDBOX: the command line into the array cmd.  Every
-# tuning option is left at its default; virtiofsd's sandbox falls back
-# to chroot where a container refuses namespaces.
-daemon_cmd() {
-	case $1 in
-	objfsd)
-		cmd=("${dpin[@]}" "$OBJFSD" --socket-path="$work/sock"
-		    --store="fs:$work/data" --cache-dir="$work"
-		    --log-level=warn)
-		;;
-	virtiofsd)
-		cmd=("${dpin[@]}" "$VIRTIOFSD" --socket-path="$work/sock"
-		    -o source="$work/data" -o log_level=err)
-		[ "$2" = namespace ] || cmd+=(-o sandbox="$2")
-		;;
-	esac
-}
-
 # start NAME: the daemon serves $work/data on $work/sock; sets pid and
 # keeps the first command line that worked in $work/NAME.cmd.
+# virtiofsd's sandbox falls back to chroot where a container refuses
+# namespaces.
 start() {
 	local name=$1 try cmd
 	rm -f "$work/sock"
 	for try in namespace chroot; do
-		daemon_cmd "$name" $try
+		bench_daemon_cmd "$name" $try "$work" || return 1
 		"${cmd[@]}" 2>>"$work/$name.log" &
 		pid=$!
 		for _ in $(seq 100); do

@@ -31,6 +31,7 @@ else
 	qcpu=
 fi
 . "$srcdir/tests/lib/guest.sh"
+. "$here/daemon-cmd.sh"
 
 guest_tools_present || { echo "guest bench: no qemu-system-x86_64, cpio or busybox-static"; exit 77; }
 guest_find_kernel || { echo "guest bench: no guest kernel with virtiofs.ko"; exit 77; }
@@ -120,17 +121,7 @@ monitor() {
 one() {
 	local name=$1 round=$2 log=$work/console.$1.$2 cmd
 	rm -f "$work/sock"
-	case $name in
-	objfsd)
-		cmd=("${dpin[@]}" "$OBJFSD" --socket-path="$work/sock"
-		    --store="fs:$work/data" --cache-dir="$work"
-		    --log-level=warn)
-		;;
-	virtiofsd)
-		cmd=("${dpin[@]}" "$VIRTIOFSD" --socket-path="$work/sock"
-		    -o source="$work/data" -o sandbox=chroot -o log_level=err)
-		;;
-	esac
+	bench_daemon_cmd "$name" chroot "$work" || return 1
 	[ "$round" = 0 ] || [ -s "$work/$name.cmd" ] ||
 	    printf '%q ' "${cmd[@]}" > "$work/$name.cmd"
 	"${cmd[@]}" 2>>"$work/$name.log" &
