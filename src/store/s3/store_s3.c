@@ -473,16 +473,26 @@ s3_get(struct store *st, const char *key, uint64_t off,
 	return rc;
 }
 
-/* A conditional write's headers: S3 answers 412 when they do not hold. */
+/*
+ * A conditional write's headers: S3 answers 412 when they do not hold.
+ * The ETag goes without its quotes: RGW 16.2 compares the header with
+ * its unquoted ETag and refuses the quoted one every time, while AWS and
+ * MinIO take either.
+ */
 void
 s3_cond_headers(struct s3_req *r, const struct store_cond *cond)
 {
+	const char *m = cond != NULL ? cond->if_match : NULL;
+	size_t len = m != NULL ? strlen(m) : 0;
+
 	if (cond == NULL)
 		return;
 	if (cond->if_none_match)
 		s3_req_header(r, "If-None-Match", "*");
-	else if (cond->if_match != NULL && cond->if_match[0] != '\0')
-		s3_req_header(r, "If-Match", "%s", cond->if_match);
+	else if (len >= 2 && m[0] == '"' && m[len - 1] == '"')
+		s3_req_header(r, "If-Match", "%.*s", (int)(len - 2), m + 1);
+	else if (len > 0)
+		s3_req_header(r, "If-Match", "%s", m);
 }
 
 /*
