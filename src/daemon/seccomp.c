@@ -58,6 +58,8 @@ static const int common_calls[] = {
 	SCMP_SYS(fdatasync), SCMP_SYS(unlinkat), SCMP_SYS(copy_file_range),
 	SCMP_SYS(sendfile), SCMP_SYS(fstatfs), SCMP_SYS(fadvise64),
 	SCMP_SYS(linkat), SCMP_SYS(unlink),	/* the socket, at exit */
+	/* the staging journal's records and lost+found (objfs_journal.c) */
+	SCMP_SYS(renameat), SCMP_SYS(renameat2), SCMP_SYS(mkdirat),
 };
 
 /* What the fs: store adds (store_fs*.c). */

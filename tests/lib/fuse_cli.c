@@ -9,6 +9,11 @@
  *	fuse_cli SOCKET cat PATH > DATA		LOOKUP, OPEN, READ..., RELEASE
  *	fuse_cli SOCKET ls [DIR]		OPENDIR, READDIRPLUS...: names
  *	fuse_cli SOCKET mkdir PATH
+ *	fuse_cli SOCKET hold SRCDIR		each file of SRCDIR written to
+ *						the root under its name, then by
+ *						its prefix: sync-* FSYNC, close-*
+ *						closed, open-* left open; prints
+ *						"held" and waits for stdin's end
  *
  * Each run is one frontend: it connects, INITs, does its requests and
  * leaves.  Exit status: 0; 1 for a usage or connection failure; 3 when
@@ -16,6 +21,7 @@
  */
 #include "config.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
@@ -103,6 +109,86 @@ read_stdin(size_t *len)
 	    (n = read(STDIN_FILENO, buf + *len, CLI_PUT_MAX - *len)) > 0)
 		*len += (size_t)n;
 	return buf;
+}
+
+static int
+write_all(uint64_t node, uint64_t fh, const char *data, size_t len)
+{
+	size_t off = 0;
+	uint32_t done;
+	int rc = 0;
+
+	while (rc == 0 && off < len) {
+		size_t n = len - off < max_write ? len - off : max_write;
+
+		if ((rc = fc_write(&fc, node, fh, off, data + off, n,
+		    &done)) == 0 && done == 0)
+			rc = -EIO;
+		off += done;
+	}
+	return rc;
+}
+
+static int
+fsync_file(uint64_t node, uint64_t fh)
+{
+	struct fuse_fsync_in in = { .fh = fh };
+
+	return fc_call(&fc, 1, FUSE_FSYNC, node, &in, sizeof(in), NULL, 0,
+	    NULL, 0, NULL);
+}
+
+/* One file of hold: written, then synced, closed or left as it is. */
+static int
+hold_one(const char *src, const char *name)
+{
+	struct fuse_entry_out e;
+	char path[4096], *data = malloc(CLI_PUT_MAX);
+	ssize_t len;
+	uint64_t fh;
+	int fd, rc;
+
+	snprintf(path, sizeof(path), "%s/%s", src, name);
+	if (data == NULL || (fd = open(path, O_RDONLY)) == -1) {
+		free(data);
+		return failed("read", path, -errno);
+	}
+	len = read(fd, data, CLI_PUT_MAX);
+	close(fd);
+	rc = len < 0 ? -EIO : fc_create(&fc, FUSE_ROOT_ID, name, 0100644,
+	    O_RDWR | O_CREAT | O_TRUNC, &e, &fh);
+	if (rc == 0)
+		rc = write_all(e.nodeid, fh, data, (size_t)len);
+	free(data);
+	if (rc == 0 && strncmp(name, "sync-", 5) == 0)
+		rc = fsync_file(e.nodeid, fh);
+	if (rc == 0 && strncmp(name, "close-", 6) == 0 &&
+	    (rc = flush(e.nodeid, fh)) == 0)
+		rc = fc_release(&fc, e.nodeid, fh, false);
+	return rc != 0 ? failed("hold", name, rc) : 0;
+}
+
+static int
+cmd_hold(const char *src)
+{
+	DIR *d = opendir(src);
+	struct dirent *de;
+	char buf[64];
+	int rc = 0;
+
+	if (d == NULL)
+		return failed("opendir", src, -errno);
+	while (rc == 0 && (de = readdir(d)) != NULL)
+		if (de->d_name[0] != '.')
+			rc = hold_one(src, de->d_name);
+	closedir(d);
+	if (rc != 0)
+		return rc;
+	printf("held\n");
+	fflush(stdout);
+	while (read(STDIN_FILENO, buf, sizeof(buf)) > 0)
+		;
+	return 0;
 }
 
 static int
@@ -229,6 +315,8 @@ run(const char *cmd, const char *path)
 		return cmd_ls(path);
 	if (strcmp(cmd, "mkdir") == 0)
 		return cmd_mkdir(path);
+	if (strcmp(cmd, "hold") == 0)
+		return cmd_hold(path);
 	fprintf(stderr, "fuse_cli: unknown command %s\n", cmd);
 	return 1;
 }
@@ -240,7 +328,7 @@ main(int argc, char **argv)
 	int rc;
 
 	if (argc < 3 || (argc < 4 && strcmp(argv[2], "ls") != 0)) {
-		fprintf(stderr, "usage: fuse_cli SOCKET put|cat|ls|mkdir "
+		fprintf(stderr, "usage: fuse_cli SOCKET put|cat|ls|mkdir|hold "
 		    "[PATH]\n");
 		return 1;
 	}
