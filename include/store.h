@@ -28,6 +28,7 @@
 #define STORE_NAME_MAX		255
 #define STORE_XATTR_VALUE_MAX	2048	/* object metadata is small */
 #define STORE_ETAG_MAX		72	/* a longer ETag is not kept */
+#define STORE_SIZE_UNKNOWN	UINT64_MAX
 
 /* Which fields of struct store_attr hold a value. */
 enum {
@@ -239,9 +240,14 @@ struct store_ops {
 	void	(*file_done)(struct store_file *f);
 	void	(*file_close)(struct store_file *f);
 
-	/* A handle for many reads of one object; optional. */
+	/*
+	 * A handle for many reads of one object; optional.  size is the
+	 * object's size as the caller last saw it (STORE_SIZE_UNKNOWN: not
+	 * known), a hint for reading ahead: reads still end where the
+	 * object does.
+	 */
 	int	(*reader_open)(struct store *st, const char *key,
-		    struct store_reader **readerp);
+		    uint64_t size, struct store_reader **readerp);
 	int	(*reader_read)(struct store_reader *r, uint64_t off,
 		    const struct iovec *iov, unsigned iovcnt, size_t *got);
 	void	(*reader_close)(struct store_reader *r);
@@ -303,6 +309,8 @@ void	store_file_done(struct store *st, struct store_file *f);
 void	store_file_close(struct store *st, struct store_file *f);
 int	store_reader_open(struct store *st, const char *key,
 	    struct store_reader **readerp);
+int	store_reader_open_sized(struct store *st, const char *key,
+	    uint64_t size, struct store_reader **readerp);
 int	store_reader_read(struct store *st, struct store_reader *r,
 	    const char *key, uint64_t off, const struct iovec *iov,
 	    unsigned iovcnt, size_t *got);

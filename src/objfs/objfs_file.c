@@ -56,6 +56,14 @@ objfs_kill_suidgid(struct objfs *fs, struct objfs_inode *ino)
 		log_warnx("%s: cannot clear its set-id bits", ino->key);
 }
 
+/* The size objfs last saw of an object, for the reader's read-ahead. */
+static uint64_t
+objfs_size_hint(struct objfs_inode *ino)
+{
+	return __atomic_load_n(&ino->attr_ms, __ATOMIC_ACQUIRE) != 0 ?
+	    ino->attr.size : STORE_SIZE_UNKNOWN;
+}
+
 /*
  * What a handle needs of the store is taken when it opens, so that a
  * store out of file descriptors fails the open with EMFILE rather than
@@ -74,7 +82,8 @@ objfs_open_store(struct objfs *fs, struct objfs_inode *ino, bool writable,
 	if (writable && store_has_direct(fs->store) && !ino->unlinked)
 		rc = objfs_stage_open(fs, ino, true, NULL);
 	else if (ino->stage == NULL || !ino->stage->loaded)
-		rc = store_reader_open(fs->store, ino->key, rp);
+		rc = store_reader_open_sized(fs->store, ino->key,
+		    objfs_size_hint(ino), rp);
 	return rc == -EMFILE || rc == -ENFILE || rc == -ENOMEM ? rc : 0;
 }
 
@@ -233,7 +242,8 @@ objfs_read(struct objfs *fs, uint64_t fh, uint64_t off,
 	pthread_mutex_unlock(&ino->lock);
 	pthread_mutex_lock(&h->lock);
 	if (h->reader == NULL)
-		(void)store_reader_open(fs->store, ino->key, &h->reader);
+		(void)store_reader_open_sized(fs->store, ino->key,
+		    objfs_size_hint(ino), &h->reader);
 	pthread_mutex_unlock(&h->lock);
 	rc = store_reader_read(fs->store, h->reader, ino->key, off, iov,
 	    iovcnt, got);

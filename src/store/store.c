@@ -341,13 +341,20 @@ store_report(struct store *st)
 }
 
 int
-store_reader_open(struct store *st, const char *key,
+store_reader_open_sized(struct store *st, const char *key, uint64_t size,
     struct store_reader **readerp)
 {
 	*readerp = NULL;
 	if (st->ops->reader_open == NULL)
 		return 0;	/* reads go through get() */
-	return st->ops->reader_open(st, key, readerp);
+	return st->ops->reader_open(st, key, size, readerp);
+}
+
+int
+store_reader_open(struct store *st, const char *key,
+    struct store_reader **readerp)
+{
+	return store_reader_open_sized(st, key, STORE_SIZE_UNKNOWN, readerp);
 }
 
 int

@@ -357,7 +357,8 @@ fs_direct_open(struct store *st, const char *key, struct store_file **fp)
 }
 
 static int
-fs_reader_open(struct store *st, const char *key, struct store_reader **rp)
+fs_reader_open(struct store *st, const char *key, uint64_t size,
+    struct store_reader **rp)
 {
 	struct store_reader *r = malloc(sizeof(*r));
 	int rc;

@@ -329,9 +329,7 @@ END_TEST
  * What one FUSE request sent, for the rule that none sends the same
  * request twice: every answered attempt as "Kind key [range]?query"
  * (retries of a 5xx or a network failure are left out: those are meant
- * to repeat).  Two ranges of one object are two requests: a READ of a
- * small object may also fetch the read-ahead chunk past its end while
- * its size is not known yet.
+ * to repeat).  Two ranges of one object are two requests.
  */
 enum { TRACE_MAX = 4096 };
 static struct {
@@ -378,6 +376,20 @@ static int
 line_cmp(const void *a, const void *b)
 {
 	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+/* How many requests of the trace so far are of kind (its name). */
+static size_t
+trace_count(const char *kind)
+{
+	size_t n = 0, len = strlen(kind);
+
+	pthread_mutex_lock(&trace.lock);
+	for (size_t i = 0; i < trace.n; i++)
+		n += strncmp(trace.sent[i], kind, len) == 0 &&
+		    trace.sent[i][len] == ' ';
+	pthread_mutex_unlock(&trace.lock);
+	return n;
 }
 
 /* The requests since the last call, each once?  Names any repeat. */
@@ -490,6 +502,11 @@ START_TEST(no_request_is_sent_twice_in_one_operation)
 
 		ck_assert_int_eq(objfs_read(fs, fh, 0, &iov, 1, &len), 0);
 	}
+	/*
+	 * The size is known at OPEN: nothing is fetched past the end (none
+	 * at all when the cache knows the object is empty).
+	 */
+	ck_assert_uint_le(trace_count("GetObject"), 1);
 	each_once("READ");
 	ck_assert_int_eq(objfs_release(fs, fh), 0);
 	sa.valid = OBJFS_SET_MODE;

@@ -291,7 +291,7 @@ int	s3_head_full(struct s3_store *s, const char *full, struct store_attr *a);
 void	s3_cond_headers(struct s3_req *r, const struct store_cond *cond);
 
 /* s3_reader.c */
-int	s3_reader_open(struct store *st, const char *key,
+int	s3_reader_open(struct store *st, const char *key, uint64_t size,
 	    struct store_reader **rp);
 int	s3_reader_read(struct store_reader *r, uint64_t off,
 	    const struct iovec *iov, unsigned iovcnt, size_t *got);

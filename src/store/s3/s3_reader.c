@@ -32,10 +32,17 @@ struct store_reader {
 	TAILQ_ENTRY(store_reader)	 link;	/* in obj->readers */
 	uint64_t			 next;	/* where sequential goes on */
 	unsigned			 window; /* chunks to keep ahead */
+	/*
+	 * The size the opener saw: nothing is fetched ahead past it while
+	 * the object's own is not known (a small object's first READ would
+	 * otherwise also fetch the chunk after its end).
+	 */
+	uint64_t			 size_hint;
 };
 
 int
-s3_reader_open(struct store *st, const char *key, struct store_reader **rp)
+s3_reader_open(struct store *st, const char *key, uint64_t size,
+    struct store_reader **rp)
 {
 	struct s3_store *s = (struct s3_store *)st;
 	struct store_reader *r = calloc(1, sizeof(*r));
@@ -46,6 +53,7 @@ s3_reader_open(struct store *st, const char *key, struct store_reader **rp)
 		return -ENOMEM;
 	r->s = s;
 	r->window = 1;
+	r->size_hint = size;
 	if ((rc = s3_full_key(s, key, &full)) == 0) {
 		pthread_mutex_lock(&s->ra.lock);
 		if ((r->obj = s3_ra_obj_get(s, full)) != NULL)
@@ -93,7 +101,8 @@ ra_prefetch(struct store_reader *r, uint64_t coff)
 		uint64_t o = coff + (uint64_t)i * S3_RA_CHUNK;
 		struct s3_ra_chunk *c;
 
-		if (o >= r->obj->size || busy >= r->s->parallel)
+		if (o >= r->obj->size || busy >= r->s->parallel ||
+		    (i > 0 && r->obj->size == UINT64_MAX && o >= r->size_hint))
 			break;
 		if ((c = s3_ra_find(r->obj, o)) != NULL)
 			busy += ra_busy(c);
