@@ -103,6 +103,18 @@ crash_copy(const char *as)
 	ck_assert_int_eq(system(cmd), 0);
 }
 
+/* The next run after a crash of the current one: its recovery. */
+static struct objfs *
+restart_after_crash(const char *boot, struct objfs_recovery *r)
+{
+	struct objfs *next;
+
+	crash_copy("run-dead");
+	next = objfs_on(st, boot, false);
+	objfs_recovered(next, r);
+	return next;
+}
+
 static int
 count_files(const char *dir)
 {
@@ -205,9 +217,7 @@ START_TEST(same_boot_uploads_what_was_written)
 	uint64_t fh2 = staged(a, "clean", "closed");
 
 	ck_assert_int_eq(objfs_flush(a, fh2), 0);
-	crash_copy("run-dead");
-	b = objfs_on(st, "boot-1", false);
-	objfs_recovered(b, &r);
+	b = restart_after_crash("boot-1", &r);
 	ck_assert_uint_eq(r.uploaded, 1);
 	ck_assert_uint_eq(r.kept, 0);
 	ck_assert_str_eq(object_bytes("dirty"), "written, not closed");
@@ -230,9 +240,7 @@ START_TEST(other_boot_keeps_unsynced_bytes)
 	struct objfs_recovery r;
 	uint64_t fh = staged(a, "f", "maybe zeros");
 
-	crash_copy("run-dead");
-	b = objfs_on(st, "boot-2", false);
-	objfs_recovered(b, &r);
+	b = restart_after_crash("boot-2", &r);
 	ck_assert_uint_eq(r.uploaded, 0);
 	ck_assert_uint_eq(r.kept, 1);
 	ck_assert_str_eq(object_bytes("f"), "");
@@ -354,9 +362,7 @@ START_TEST(unlinked_file_is_not_recovered)
 	uint64_t fh = staged(a, "gone", "deleted while open");
 
 	ck_assert_int_eq(objfs_unlink(a, ROOT, "gone"), 0);
-	crash_copy("run-dead");
-	b = objfs_on(st, "boot-1", false);
-	objfs_recovered(b, &r);
+	b = restart_after_crash("boot-1", &r);
 	ck_assert_uint_eq(r.uploaded + r.kept + r.left, 0);
 	ck_assert_int_eq(objfs_lookup(b, ROOT, "gone", &e), -ENOENT);
 	objfs_free(b);
