@@ -204,7 +204,7 @@ n=$(grep -c "refused by" "$work/revoked.log")
 [ "$n" -eq 1 ] && ok || bad "$n log lines about the refusal (want 1)"
 # Besides: where the bytes of the refused upload of late are kept.
 others=$(grep ': warn: ' "$work/revoked.log" | grep -v "refused by" |
-    grep -vc -e "upload of late (" -e " late: upload failed; its data is kept")
+    grep -vc -e "upload of late (" -e " late: closed, but its upload failed; its bytes are kept")
 [ "$others" -eq 0 ] && ok || bad "more warnings: $(grep ': warn: ' "$work/revoked.log" | grep -v 'refused by' | head -n 5)"
 grep -q "access key $RGW_KEY refused by $endpoint" "$work/revoked.log" && ok ||
     bad "the line does not name the key: $(grep 'refused by' "$work/revoked.log")"
