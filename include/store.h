@@ -107,6 +107,7 @@ struct store_cond {
 struct store;
 struct store_reader;
 struct store_file;
+struct store_upload;
 
 /* Options of one backend are its own (store_s3.h); NULL: its defaults. */
 struct store_s3_config;
@@ -252,6 +253,47 @@ struct store_ops {
 		    const struct iovec *iov, unsigned iovcnt, size_t *got);
 	void	(*reader_close)(struct store_reader *r);
 
+	/*
+	 * An object uploaded while it is being written, in parts sent in
+	 * the background as the writer declares its bytes final; optional.
+	 * upload_open: one for key, whose metadata is attr (upload_finish
+	 * may change it).  upload_resume: the unfinished upload id names,
+	 * left by an earlier run; the parts it holds count as sent.
+	 * upload_id: its name, to find it again after a crash.
+	 * upload_offer: bytes [0, end) of fd are final; returns how far
+	 * whole parts now cover, bytes that must not change, nor fd close,
+	 * until the upload ends.  upload_acked: how far from 0 the store
+	 * holds the bytes (the writer may drop them from fd); upload_wait:
+	 * until that reaches want, or timeout_ms passed (-ETIMEDOUT), or a
+	 * part failed for good (its error).  upload_finish: the last bytes
+	 * [covered, size) sent, the object made with attr and cond as
+	 * put() would; on failure the upload stays, to finish again,
+	 * abort or drop.  upload_abort: the parts deleted; upload_drop:
+	 * left on the server for upload_resume.  Both free up.
+	 */
+	int	(*upload_open)(struct store *st, const char *key,
+		    const struct store_attr *attr, struct store_upload **upp);
+	int	(*upload_resume)(struct store *st, const char *key,
+		    const char *id, struct store_upload **upp);
+	const char *(*upload_id)(struct store_upload *up);
+	uint64_t (*upload_offer)(struct store_upload *up, int fd,
+		    uint64_t end);
+	uint64_t (*upload_acked)(struct store_upload *up);
+	int	(*upload_wait)(struct store_upload *up, uint64_t want,
+		    int timeout_ms);
+	int	(*upload_finish)(struct store_upload *up, int fd,
+		    uint64_t size, const struct store_attr *attr,
+		    struct store_cond *cond);
+	void	(*upload_abort)(struct store_upload *up);
+	void	(*upload_drop)(struct store_upload *up);
+	/*
+	 * Objects from *threshold bytes on are worth uploading so; a
+	 * writer keeps at most *window bytes not yet acknowledged
+	 * (waiting a little for the store when it has more).
+	 */
+	void	(*upload_limits)(struct store *st, uint64_t *threshold,
+		    uint64_t *window);
+
 	/* Log what the store counts (requests sent); optional. */
 	void	(*report)(struct store *st);
 };
@@ -315,6 +357,22 @@ int	store_reader_read(struct store *st, struct store_reader *r,
 	    const char *key, uint64_t off, const struct iovec *iov,
 	    unsigned iovcnt, size_t *got);
 void	store_reader_close(struct store *st, struct store_reader *r);
+uint64_t store_upload_limits(struct store *st, uint64_t *window);
+int	store_upload_open(struct store *st, const char *key,
+	    const struct store_attr *attr, struct store_upload **upp);
+int	store_upload_resume(struct store *st, const char *key, const char *id,
+	    struct store_upload **upp);
+const char *store_upload_id(struct store *st, struct store_upload *up);
+uint64_t store_upload_offer(struct store *st, struct store_upload *up,
+	    int fd, uint64_t end);
+uint64_t store_upload_acked(struct store *st, struct store_upload *up);
+int	store_upload_wait(struct store *st, struct store_upload *up,
+	    uint64_t want, int timeout_ms);
+int	store_upload_finish(struct store *st, struct store_upload *up, int fd,
+	    uint64_t size, const struct store_attr *attr,
+	    struct store_cond *cond);
+void	store_upload_abort(struct store *st, struct store_upload *up);
+void	store_upload_drop(struct store *st, struct store_upload *up);
 
 /* Helpers for backends and callers. */
 void	store_attr_init(struct store_attr *a);

@@ -583,6 +583,11 @@ objfs_truncate(struct objfs *fs, struct objfs_inode *ino, uint64_t size)
 		return -EISDIR;
 	if (ino->type != S_IFREG)
 		return -EINVAL;
+	if (ino->stage != NULL && size == 0)
+		objfs_stream_discard(fs, ino->stage);
+	else if (ino->stage != NULL && size < ino->stage->sent &&
+	    (rc = objfs_stream_settle(fs, ino)) != 0)
+		return rc;
 	if ((rc = objfs_stage_open(fs, ino, size > 0, NULL)) != 0)
 		return rc;
 	/* Truncating to zero may leave a stage without a spill file. */

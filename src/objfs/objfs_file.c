@@ -27,6 +27,7 @@ objfs_trunc_on_open(struct objfs *fs, struct objfs_inode *ino)
 
 	if (rc != 0 || (rc = objfs_stage_ftruncate(fs, ino->stage, 0)) != 0)
 		return rc;
+	objfs_stream_discard(fs, ino->stage);
 	ino->stage->size = 0;
 	ino->stage->loaded = true;
 	return objfs_stage_touch(fs, ino);
@@ -234,6 +235,13 @@ objfs_read(struct objfs *fs, uint64_t fh, uint64_t off,
 	ino = h->inode;
 	objfs_ns_read(fs);
 	pthread_mutex_lock(&ino->lock);
+	/* Bytes already uploaded are read back once the upload is done. */
+	if (ino->stage != NULL && off < ino->stage->dropped)
+		rc = objfs_stream_settle(fs, ino);
+	if (rc != 0) {
+		pthread_mutex_unlock(&ino->lock);
+		goto out;
+	}
 	if (ino->stage != NULL && ino->stage->loaded) {
 		rc = objfs_stage_read(fs, ino->stage, off, iov, iovcnt, got);
 		pthread_mutex_unlock(&ino->lock);
@@ -278,6 +286,8 @@ objfs_write(struct objfs *fs, uint64_t fh, uint64_t off,
 	rc = h->released ? -EBADF : objfs_stage_open(fs, ino, true, NULL);
 	if (rc == 0 && off > (uint64_t)INT64_MAX - store_iov_total(iov, iovcnt))
 		rc = -EFBIG;
+	if (rc == 0)
+		rc = objfs_stream_before_write(fs, ino, off);
 	if (rc == 0) {
 		s = ino->stage;
 		rc = objfs_stage_write(fs, s, off, iov, iovcnt, written);
@@ -286,6 +296,8 @@ objfs_write(struct objfs *fs, uint64_t fh, uint64_t off,
 				s->size = off + *written;
 			int jrc = objfs_stage_touch(fs, ino);
 
+			if (jrc == 0)
+				jrc = objfs_stream_after_write(fs, ino);
 			if (jrc != 0)
 				rc = jrc;
 			if (kill_suidgid)

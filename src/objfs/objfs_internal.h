@@ -51,6 +51,16 @@ struct objfs_stage {
 	char			 base[STORE_ETAG_MAX];
 	char			 jname[OBJFS_JOURNAL_ID]; /* "": none */
 	int			 jstate;	/* OBJFS_JOURNAL_* */
+	/*
+	 * Uploading while written (objfs_stream.c): [0, sent) is handed
+	 * to up and fixed; [0, dropped) is in the store's parts and gone
+	 * from fd.  fresh: written only forwards since it was empty.
+	 */
+	struct store_upload	*up;
+	uint64_t		 sent;
+	uint64_t		 dropped;
+	bool			 fresh;
+	bool			 no_stream;	/* not again for this stage */
 };
 
 /* A staging record (objfs_journal.c). */
@@ -62,6 +72,8 @@ struct objfs_jrec {
 	bool			 synced;
 	uint64_t		 size;
 	uint64_t		 sum;
+	char			*upload;	/* an unfinished upload's id */
+	uint64_t		 dropped;	/* bytes only in its parts */
 };
 
 #define OBJFS_JOURNAL_DIR	"objfsd-journal"
@@ -150,6 +162,7 @@ struct objfs {
 	/* objfs_journal.c: this run's directory, -1 without a journal */
 	int			 journal_fd;
 	int			 journal_lock;
+	bool			 punch_warned;	/* once: no holes in the cache */
 	char			 journal_run[48];
 	struct objfs_recovery	 recovery;	/* what objfs_new found */
 
@@ -256,6 +269,8 @@ int	objfs_jrec_parse(char *text, struct objfs_jrec *r);
 void	objfs_jrec_free(struct objfs_jrec *r);
 int	objfs_journal_note(struct objfs *fs, struct objfs_stage *s,
 	    const char *key);
+int	objfs_journal_upload(struct objfs *fs, struct objfs_stage *s,
+	    const char *key);
 int	objfs_journal_sum(int fd, uint64_t size, uint64_t *sum);
 int	objfs_journal_sync(struct objfs *fs, struct objfs_stage *s,
 	    const char *key);
@@ -283,6 +298,23 @@ int	objfs_stage_ftruncate(struct objfs *fs, struct objfs_stage *s,
 int	objfs_stage_open(struct objfs *fs, struct objfs_inode *ino,
 	    bool load, const struct store_attr *meta);
 int	objfs_stage_upload(struct objfs *fs, struct objfs_inode *ino);
+int	objfs_copy_in(struct objfs *fs, const char *key, int fd, uint64_t off,
+	    uint64_t end, uint64_t *endp);
+int	objfs_stage_meta(struct objfs *fs, const struct objfs_stage *s,
+	    struct store_attr *meta);
+int	objfs_stage_conflict(struct objfs *fs, struct objfs_inode *ino);
+
+/* objfs_stream.c: uploads while the file is written */
+int	objfs_stream_before_write(struct objfs *fs, struct objfs_inode *ino,
+	    uint64_t off);
+int	objfs_stream_after_write(struct objfs *fs, struct objfs_inode *ino);
+int	objfs_stream_settle(struct objfs *fs, struct objfs_inode *ino);
+void	objfs_stream_discard(struct objfs *fs, struct objfs_stage *s);
+int	objfs_stream_settle_under(struct objfs *fs, const char *key,
+	    bool tree);
+int	objfs_stream_finish(struct objfs *fs, struct objfs_inode *ino,
+	    struct store_cond *cond);
+bool	objfs_stream_keep(struct objfs *fs, struct objfs_inode *ino);
 void	objfs_stage_release(struct objfs *fs, struct objfs_inode *ino);
 void	objfs_stage_unlinked(struct objfs *fs, struct objfs_inode *ino);
 int	objfs_spill_create(struct objfs *fs);

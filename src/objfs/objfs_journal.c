@@ -19,6 +19,9 @@
  *	state dirty|synced
  *	size N		synced: the size and XXH3 sum of the bytes, made
  *	sum HEX		durable with them at the guest's fsync
+ *	upload HEX	uploading while written: the unfinished upload's
+ *	dropped N	id, and how many bytes from 0 are only in its parts
+ *			(holes in ID.dat); the id is durable once known
  *	end
  *
  * A record is written before the WRITE that makes a stage dirty is
@@ -148,10 +151,17 @@ objfs_journal_format(const struct objfs_jrec *r, struct dbuf *b)
 	journal_hex(b, r->store);
 	dbuf_adds(b, "\nkey ");
 	journal_hex(b, r->key);
-	dbuf_addf(b, "\nbase %s\nboot %s\nstate %s\nsize %llu\nsum %016llx\n"
-	    "end\n", r->base[0] != '\0' ? r->base : "-",
+	dbuf_addf(b, "\nbase %s\nboot %s\nstate %s\nsize %llu\nsum %016llx\n",
+	    r->base[0] != '\0' ? r->base : "-",
 	    r->boot[0] != '\0' ? r->boot : "-", r->synced ? "synced" : "dirty",
 	    (unsigned long long)r->size, (unsigned long long)r->sum);
+	if (r->upload != NULL) {
+		dbuf_adds(b, "upload ");
+		journal_hex(b, r->upload);
+		dbuf_addf(b, "\ndropped %llu\n",
+		    (unsigned long long)r->dropped);
+	}
+	dbuf_adds(b, "end\n");
 	return b->error;
 }
 
@@ -214,6 +224,10 @@ journal_rec_of(struct objfs *fs, const struct objfs_stage *s, const char *key,
 	memcpy(r->base, s->base, sizeof(r->base));
 	if (fs->opts.boot_id != NULL)
 		strlcpy(r->boot, fs->opts.boot_id, sizeof(r->boot));
+	if (s->up != NULL) {
+		r->upload = (char *)store_upload_id(fs->store, s->up);
+		r->dropped = s->dropped;
+	}
 }
 
 /*
@@ -221,8 +235,9 @@ journal_rec_of(struct objfs *fs, const struct objfs_stage *s, const char *key,
  * before the change is answered.  A stage without a named file (none
  * yet, or no journal) has nothing to note.
  */
-int
-objfs_journal_note(struct objfs *fs, struct objfs_stage *s, const char *key)
+static int
+journal_note(struct objfs *fs, struct objfs_stage *s, const char *key,
+    bool durable)
 {
 	struct objfs_jrec r;
 	int rc;
@@ -230,13 +245,30 @@ objfs_journal_note(struct objfs *fs, struct objfs_stage *s, const char *key)
 	if (s->jname[0] == '\0' || !s->dirty)
 		return 0;
 	journal_rec_of(fs, s, key, &r);
-	if ((rc = journal_put_rec(fs, s->jname, &r, false)) != 0) {
+	if ((rc = journal_put_rec(fs, s->jname, &r, durable)) != 0) {
 		log_warnx("%s: cannot write its staging record: %s", key,
 		    strerror(-rc));
 		return rc;
 	}
 	s->jstate = OBJFS_JOURNAL_DIRTY;
 	return 0;
+}
+
+int
+objfs_journal_note(struct objfs *fs, struct objfs_stage *s, const char *key)
+{
+	return journal_note(fs, s, key, false);
+}
+
+/*
+ * A new unfinished upload: its id durable at once, so that even after
+ * the host went down objfsd can abort it, and only it, in a shared
+ * bucket.
+ */
+int
+objfs_journal_upload(struct objfs *fs, struct objfs_stage *s, const char *key)
+{
+	return journal_note(fs, s, key, true);
 }
 
 /* The XXH3 sum of the first size bytes of fd. */

@@ -192,7 +192,7 @@ objfs_keep_for_open_handles(struct objfs *fs, struct objfs_inode *ino)
 	int rc = 0;
 
 	pthread_mutex_lock(&ino->lock);
-	if (ino->opens > 0)
+	if (ino->opens > 0 && (rc = objfs_stream_settle(fs, ino)) == 0)
 		rc = objfs_stage_open(fs, ino, true, NULL);
 	pthread_mutex_unlock(&ino->lock);
 	return rc;
@@ -544,6 +544,9 @@ objfs_rename_locked(struct objfs *fs, struct rename_args *r)
 		rc = objfs_tree_fits(fs, src, dst);
 	if (rc == 0)
 		rc = objfs_keep_parent(fs, r->dir, src);
+	/* An upload in progress is to the old name: finished first. */
+	if (rc == 0)
+		rc = objfs_stream_settle_under(fs, src, stype == S_IFDIR);
 	if (rc == 0)
 		rc = objfs_move(fs, src, dst, stype, dst_exists,
 		    r->src_asked ? &r->src_attr : NULL);

@@ -11,6 +11,13 @@
  * matches.  After the host went down, a file not synced may hold blocks
  * that never reached the disk, read back as zeros: never uploaded.
  *
+ * A file that was being uploaded while written has some of its bytes
+ * only in the parts of an unfinished upload, its id in the record: a
+ * trusted one is finished (the rest of the parts sent from the file);
+ * otherwise that upload, and only it, is aborted and what the file
+ * still holds goes to lost+found, the log line saying which bytes are
+ * not there.
+ *
  * Runs before objfs serves anything, in one thread.
  */
 #include "config.h"
@@ -55,6 +62,7 @@ objfs_jrec_free(struct objfs_jrec *r)
 {
 	free((char *)r->store);
 	free((char *)r->key);
+	free(r->upload);
 	memset(r, 0, sizeof(*r));
 }
 
@@ -78,8 +86,12 @@ jrec_field(struct objfs_jrec *r, const char *name, const char *v)
 		r->synced = strcmp(v, "synced") == 0;
 		return r->synced || strcmp(v, "dirty") == 0 ? 0 : -EINVAL;
 	}
+	if (strcmp(name, "upload") == 0 && r->upload == NULL)
+		return unhex(v, &r->upload);
 	if (strcmp(name, "size") == 0)
 		r->size = strtoull(v, &end, 10);
+	else if (strcmp(name, "dropped") == 0)
+		r->dropped = strtoull(v, &end, 10);
 	else if (strcmp(name, "sum") == 0)
 		r->sum = strtoull(v, &end, 16);
 	else
@@ -187,6 +199,80 @@ recover_upload(struct objfs *fs, const struct objfs_jrec *r, int fd,
 	return rc;
 }
 
+/*
+ * The unfinished upload finished: its parts hold the bytes up to
+ * r->dropped, the file the rest.  Conditions as recover_upload.
+ */
+static int
+recover_stream(struct objfs *fs, const struct objfs_jrec *r, int fd,
+    const struct stat *sb, const char **why)
+{
+	struct store_cond cond = { .if_match = r->base };
+	struct store_upload *up;
+	struct store_attr meta;
+	uint64_t size = (uint64_t)sb->st_size;
+	int rc;
+
+	if ((rc = store_upload_resume(fs->store, r->key, r->upload, &up)) != 0) {
+		*why = rc == -EOPNOTSUPP ? "the store cannot list the parts of "
+		    "its unfinished upload" : "its unfinished upload is gone "
+		    "from the store";
+		return rc == -ENOENT || rc == -EOPNOTSUPP ? -ECANCELED : rc;
+	}
+	*why = "changed in the store since objfsd staged it: not uploaded";
+	if (store_upload_acked(fs->store, up) < r->dropped) {
+		*why = "parts of its unfinished upload are gone from the store";
+		rc = -ECANCELED;
+	} else if (r->base[0] == '\0')
+		rc = -ECANCELED;
+	else if ((rc = store_head(fs->store, r->key, &meta)) == -ENOENT)
+		rc = -ECANCELED;
+	else if (rc == 0) {
+		if (strcmp(meta.etag, r->base) != 0)
+			rc = -ECANCELED;
+		meta.size = size;
+		meta.mtime = sb->st_mtim;
+		meta.ctime = sb->st_ctim;
+		meta.has |= STORE_ATTR_MTIME | STORE_ATTR_CTIME;
+		if (rc == 0)
+			rc = store_upload_finish(fs->store, up, fd, size, &meta,
+			    &cond);
+		store_attr_clear(&meta);
+	}
+	if (rc == 0)
+		return 0;
+	if (rc == -ECANCELED)
+		store_upload_abort(fs->store, up);
+	else
+		store_upload_drop(fs->store, up);	/* tried again later */
+	return rc;
+}
+
+/* Why the bytes are not uploaded, and which of them are not kept. */
+static void
+recover_lost_why(char *buf, size_t len, const struct objfs_jrec *r,
+    const char *why)
+{
+	if (r->upload == NULL || r->dropped == 0)
+		snprintf(buf, len, "%s", why);
+	else
+		snprintf(buf, len, "%s; its first %llu bytes were only in "
+		    "the parts of that upload, which is aborted: they read as "
+		    "zeros in the kept file", why,
+		    (unsigned long long)r->dropped);
+}
+
+/* Neither uploaded nor trusted: an unfinished upload of it goes. */
+static void
+recover_abort(struct objfs *fs, const struct objfs_jrec *r)
+{
+	struct store_upload *up;
+
+	if (r->upload != NULL &&
+	    store_upload_resume(fs->store, r->key, r->upload, &up) == 0)
+		store_upload_abort(fs->store, up);
+}
+
 static void
 recover_unlink(int dirfd, const char *id)
 {
@@ -203,7 +289,7 @@ static void
 recover_one(struct objfs *fs, int dirfd, const char *id,
     const struct objfs_jrec *r, struct objfs_recovery *out)
 {
-	char dat[OBJFS_JOURNAL_ID + 8];
+	char dat[OBJFS_JOURNAL_ID + 8], lost[512];
 	const char *why;
 	struct stat sb;
 	int fd, rc;
@@ -222,8 +308,11 @@ recover_one(struct objfs *fs, int dirfd, const char *id,
 		why = "not a key of this store";
 		rc = -ECANCELED;
 	} else if ((why = recover_distrust(fs, r, fd, (uint64_t)sb.st_size)) !=
-	    NULL)
+	    NULL) {
+		recover_abort(fs, r);
 		rc = -ECANCELED;
+	} else if (r->upload != NULL)
+		rc = recover_stream(fs, r, fd, &sb, &why);
 	else
 		rc = recover_upload(fs, r, fd, &sb, &why);
 	if (rc == 0) {
@@ -233,8 +322,9 @@ recover_one(struct objfs *fs, int dirfd, const char *id,
 		out->uploaded++;
 		recover_unlink(dirfd, id);
 	} else if (rc == -ECANCELED) {
+		recover_lost_why(lost, sizeof(lost), r, why);
 		if (objfs_lost_found(fs, dirfd, dat, fd, (uint64_t)sb.st_size,
-		    r->key, why) == 0)
+		    r->key, lost) == 0)
 			recover_unlink(dirfd, id);
 		out->kept++;
 	} else {

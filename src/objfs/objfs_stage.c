@@ -58,6 +58,7 @@ objfs_stage_free(struct objfs *fs, struct objfs_stage *s)
 		close(s->fd);
 	if (s->direct != NULL)
 		store_file_close(fs->store, s->direct);
+	store_upload_abort(fs->store, s->up);	/* not kept: nobody's */
 	objfs_journal_drop(fs, s);
 	store_attr_clear(&s->meta);
 	free(s);
@@ -180,34 +181,49 @@ pwrite_all(int fd, const void *buf, size_t len, uint64_t off)
 	return 0;
 }
 
+/*
+ * Bytes [off, end) of key (or up to its end) into fd at the same
+ * offsets; *endp: where they ended.  A key gone is no bytes.
+ */
+int
+objfs_copy_in(struct objfs *fs, const char *key, int fd, uint64_t off,
+    uint64_t end, uint64_t *endp)
+{
+	char *buf = malloc(STAGE_COPY_CHUNK);
+	int rc = 0;
+
+	if (buf == NULL)
+		return -ENOMEM;
+	while (off < end) {
+		struct iovec iov = { buf, end - off < STAGE_COPY_CHUNK ?
+		    (size_t)(end - off) : STAGE_COPY_CHUNK };
+		size_t got = 0;
+
+		rc = store_get(fs->store, key, off, &iov, 1, &got);
+		if (rc == -ENOENT && off == 0)
+			rc = 0;		/* gone meanwhile: no bytes */
+		if (rc != 0 || got == 0 ||
+		    (rc = pwrite_all(fd, buf, got, off)) != 0)
+			break;
+		off += got;
+		if (got < iov.iov_len)
+			break;
+	}
+	free(buf);
+	*endp = off;
+	return rc;
+}
+
 /* Copy the object's bytes into the spill file. */
 static int
 objfs_stage_load(struct objfs *fs, struct objfs_inode *ino)
 {
 	struct objfs_stage *s = ino->stage;
-	char *buf = malloc(STAGE_COPY_CHUNK);
-	uint64_t off = 0;
-	int rc = 0;
+	uint64_t end;
+	int rc = objfs_copy_in(fs, ino->key, s->fd, 0, UINT64_MAX, &end);
 
-	if (buf == NULL)
-		return -ENOMEM;
-	for (;;) {
-		struct iovec iov = { buf, STAGE_COPY_CHUNK };
-		size_t got = 0;
-
-		rc = store_get(fs->store, ino->key, off, &iov, 1, &got);
-		if (rc == -ENOENT && off == 0)
-			rc = 0;		/* gone meanwhile: start empty */
-		if (rc != 0 || got == 0 ||
-		    (rc = pwrite_all(s->fd, buf, got, off)) != 0)
-			break;
-		off += got;
-		if (got < STAGE_COPY_CHUNK)
-			break;
-	}
-	free(buf);
 	if (rc == 0) {
-		s->size = off;
+		s->size = end;
 		s->loaded = true;
 	} else
 		log_warnx("cannot stage %s: %s", ino->key, strerror(-rc));
@@ -268,6 +284,7 @@ objfs_stage_open(struct objfs *fs, struct objfs_inode *ino, bool load,
 		s->mtime = (s->meta.has & STORE_ATTR_MTIME) ? s->meta.mtime :
 		    fs->start_time;
 		s->loaded = s->size == 0;	/* nothing to copy */
+		s->fresh = s->size == 0;
 		memcpy(s->base, s->meta.etag, sizeof(s->base));
 		ino->stage = s;
 	}
@@ -294,7 +311,7 @@ objfs_stage_open(struct objfs *fs, struct objfs_inode *ino, bool load,
  * staged from it: refused, the guest told EIO, the bytes kept when the
  * file closes (objfs_stage_release).
  */
-static int
+int
 objfs_stage_conflict(struct objfs *fs, struct objfs_inode *ino)
 {
 	if (!ino->stage->conflicted)
@@ -320,6 +337,23 @@ objfs_stage_direct_done(struct objfs *fs, struct objfs_stage *s)
 	s->dirty = false;
 }
 
+/* The metadata an upload of the stage carries. */
+int
+objfs_stage_meta(struct objfs *fs, const struct objfs_stage *s,
+    struct store_attr *meta)
+{
+	int rc;
+
+	if ((rc = store_attr_copy(meta, &s->meta)) != 0)
+		return rc;
+	meta->has |= STORE_ATTR_MTIME | STORE_ATTR_MODE;
+	meta->mtime = s->mtime;
+	meta->mode = S_IFREG | ((s->meta.has & STORE_ATTR_MODE) ?
+	    (s->meta.mode & 07777) : fs->opts.file_mode);
+	meta->size = s->size;
+	return 0;
+}
+
 int
 objfs_stage_upload(struct objfs *fs, struct objfs_inode *ino)
 {
@@ -336,17 +370,15 @@ objfs_stage_upload(struct objfs *fs, struct objfs_inode *ino)
 	}
 	if (s->conflicted)
 		return -EIO;
-	if ((rc = store_attr_copy(&meta, &s->meta)) != 0)
-		return rc;
-	meta.has |= STORE_ATTR_MTIME | STORE_ATTR_MODE;
-	meta.mtime = s->mtime;
-	meta.mode = S_IFREG | ((s->meta.has & STORE_ATTR_MODE) ?
-	    (s->meta.mode & 07777) : fs->opts.file_mode);
-	meta.size = s->size;
 	if (!fs->opts.conflicts_overwrite && s->base[0] != '\0')
 		cond.if_match = s->base;
-	rc = store_put_if(fs->store, ino->key, s->fd, s->size, &meta, &cond);
-	store_attr_clear(&meta);
+	if (s->up != NULL)
+		rc = objfs_stream_finish(fs, ino, &cond);
+	else if ((rc = objfs_stage_meta(fs, s, &meta)) == 0) {
+		rc = store_put_if(fs->store, ino->key, s->fd, s->size, &meta,
+		    &cond);
+		store_attr_clear(&meta);
+	}
 	if (rc == -ECANCELED)
 		return objfs_stage_conflict(fs, ino);
 	if (rc != 0) {
@@ -380,7 +412,8 @@ objfs_stage_release(struct objfs *fs, struct objfs_inode *ino)
 	if (ino->stage == NULL || ino->opens > 0)
 		return;
 	/* The last upload failed, or was refused: keep the bytes. */
-	if (ino->stage->dirty && !ino->unlinked && ino->stage->direct == NULL)
+	if (ino->stage->dirty && !ino->unlinked && ino->stage->direct == NULL &&
+	    !objfs_stream_keep(fs, ino))
 		(void)objfs_journal_lost(fs, ino->stage, ino->key,
 		    ino->stage->conflicted ? "changed in the store by another "
 		    "writer: not replaced" : "closed, but its upload failed");

@@ -374,6 +374,90 @@ store_reader_close(struct store *st, struct store_reader *r)
 		st->ops->reader_close(r);
 }
 
+/*
+ * The size from which an object is uploaded while written, 0 when the
+ * store cannot (everything is put()); *window as upload_limits says.
+ */
+uint64_t
+store_upload_limits(struct store *st, uint64_t *window)
+{
+	uint64_t threshold = 0;
+
+	*window = 0;
+	if (st->ops->upload_open != NULL)
+		st->ops->upload_limits(st, &threshold, window);
+	return threshold;
+}
+
+int
+store_upload_open(struct store *st, const char *key,
+    const struct store_attr *attr, struct store_upload **upp)
+{
+	*upp = NULL;
+	if (st->ops->upload_open == NULL)
+		return -EOPNOTSUPP;
+	return st->ops->upload_open(st, key, attr, upp);
+}
+
+int
+store_upload_resume(struct store *st, const char *key, const char *id,
+    struct store_upload **upp)
+{
+	*upp = NULL;
+	if (st->ops->upload_resume == NULL)
+		return -EOPNOTSUPP;
+	return st->ops->upload_resume(st, key, id, upp);
+}
+
+const char *
+store_upload_id(struct store *st, struct store_upload *up)
+{
+	return st->ops->upload_id(up);
+}
+
+uint64_t
+store_upload_offer(struct store *st, struct store_upload *up, int fd,
+    uint64_t end)
+{
+	return st->ops->upload_offer(up, fd, end);
+}
+
+uint64_t
+store_upload_acked(struct store *st, struct store_upload *up)
+{
+	return st->ops->upload_acked(up);
+}
+
+int
+store_upload_wait(struct store *st, struct store_upload *up, uint64_t want,
+    int timeout_ms)
+{
+	return st->ops->upload_wait(up, want, timeout_ms);
+}
+
+int
+store_upload_finish(struct store *st, struct store_upload *up, int fd,
+    uint64_t size, const struct store_attr *attr, struct store_cond *cond)
+{
+	if (cond != NULL)
+		cond->etag[0] = '\0';
+	return st->ops->upload_finish(up, fd, size, attr, cond);
+}
+
+void
+store_upload_abort(struct store *st, struct store_upload *up)
+{
+	if (up != NULL)
+		st->ops->upload_abort(up);
+}
+
+void
+store_upload_drop(struct store *st, struct store_upload *up)
+{
+	if (up != NULL)
+		st->ops->upload_drop(up);
+}
+
 void
 store_attr_init(struct store_attr *a)
 {

@@ -1244,8 +1244,10 @@ objfs_suite(void)
 		suite_add_tcase(s, objfs_owners_tcase());
 	if (!only_s3)
 		suite_add_tcase(s, objfs_native_devices_tcase());
-	if (!only_s3)
+	if (!only_s3) {
 		suite_add_tcase(s, objfs_journal_tcase());
+		suite_add_tcase(s, objfs_stream_tcase());
+	}
 	suite_add_tcase(s, objfs_listing_tcase(only_s3, last));
 	return s;
 }

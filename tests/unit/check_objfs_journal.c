@@ -21,8 +21,8 @@
 
 #define JOURNAL_ID	"mem: test"
 
-static struct objfs *
-objfs_on(struct store *store, const char *boot, bool overwrite)
+struct objfs *
+journal_objfs_on(struct store *store, const char *boot, bool overwrite)
 {
 	struct objfs_options o = {
 		.store = store, .file_mode = 0644, .dir_mode = 0755,
@@ -104,19 +104,19 @@ crash_copy(const char *as)
 }
 
 /* The next run after a crash of the current one: its recovery. */
-static struct objfs *
-restart_after_crash(const char *boot, struct objfs_recovery *r)
+struct objfs *
+journal_restart(const char *boot, struct objfs_recovery *r)
 {
 	struct objfs *next;
 
 	crash_copy("run-dead");
-	next = objfs_on(st, boot, false);
+	next = journal_objfs_on(st, boot, false);
 	objfs_recovered(next, r);
 	return next;
 }
 
-static int
-count_files(const char *dir)
+int
+journal_count_files(const char *dir)
 {
 	char cmd[256];
 	FILE *p;
@@ -130,14 +130,14 @@ count_files(const char *dir)
 	return n;
 }
 
-static void
+void
 journal_setup(void)
 {
 	make_tmpdir();
 	ck_assert_int_eq(store_open("mem:", NULL, &st), 0);
 }
 
-static void
+void
 journal_teardown(void)
 {
 	store_close(st);
@@ -148,7 +148,7 @@ journal_teardown(void)
 /* Another writer's version replaced since the open: EIO, bytes kept. */
 START_TEST(second_writer_is_refused)
 {
-	struct objfs *f = objfs_on(st, "boot", false);
+	struct objfs *f = journal_objfs_on(st, "boot", false);
 	struct store_attr a = { 0 };
 	int fd = open("/dev/null", O_RDONLY);
 	uint64_t fh = staged(f, "f", "mine");
@@ -167,7 +167,7 @@ END_TEST
 
 START_TEST(overwrite_mode_replaces)
 {
-	struct objfs *f = objfs_on(st, "boot", true);
+	struct objfs *f = journal_objfs_on(st, "boot", true);
 	struct store_attr a = { 0 };
 	int fd = open("/dev/null", O_RDONLY);
 	uint64_t fh = staged(f, "f", "mine");
@@ -176,7 +176,7 @@ START_TEST(overwrite_mode_replaces)
 	ck_assert_int_eq(objfs_flush(f, fh), 0);
 	ck_assert_int_eq(objfs_release(f, fh), 0);
 	ck_assert_str_eq(object_bytes("f"), "mine");
-	ck_assert_int_eq(count_files("lost+found"), 0);
+	ck_assert_int_eq(journal_count_files("lost+found"), 0);
 	objfs_free(f);
 	close(fd);
 }
@@ -185,7 +185,7 @@ END_TEST
 /* objfs's own uploads and chmods move the base: no conflict with itself. */
 START_TEST(own_changes_are_not_conflicts)
 {
-	struct objfs *f = objfs_on(st, "boot", false);
+	struct objfs *f = journal_objfs_on(st, "boot", false);
 	struct objfs_setattr sa = { .valid = OBJFS_SET_MODE, .mode = 0600 };
 	struct iovec iov = { "more", 4 };
 	struct objfs_entry e;
@@ -211,36 +211,36 @@ END_TEST
  */
 START_TEST(same_boot_uploads_what_was_written)
 {
-	struct objfs *a = objfs_on(st, "boot-1", false), *b;
+	struct objfs *a = journal_objfs_on(st, "boot-1", false), *b;
 	struct objfs_recovery r;
 	uint64_t fh1 = staged(a, "dirty", "written, not closed");
 	uint64_t fh2 = staged(a, "clean", "closed");
 
 	ck_assert_int_eq(objfs_flush(a, fh2), 0);
-	b = restart_after_crash("boot-1", &r);
+	b = journal_restart("boot-1", &r);
 	ck_assert_uint_eq(r.uploaded, 1);
 	ck_assert_uint_eq(r.kept, 0);
 	ck_assert_str_eq(object_bytes("dirty"), "written, not closed");
 	ck_assert_str_eq(object_bytes("clean"), "closed");
 	/* The dead run's directory is gone, the live one's is not. */
-	ck_assert_int_eq(count_files("objfsd-journal"), 2);
+	ck_assert_int_eq(journal_count_files("objfsd-journal"), 2);
 	objfs_free(b);
 	/* a's own upload now meets the recovered version: refused. */
 	ck_assert_int_eq(objfs_release(a, fh1), -EIO);
 	ck_assert_int_eq(objfs_release(a, fh2), 0);
 	objfs_free(a);
-	ck_assert_int_eq(count_files("objfsd-journal"), 0);
+	ck_assert_int_eq(journal_count_files("objfsd-journal"), 0);
 }
 END_TEST
 
 /* After the host went down, bytes never synced are not uploaded. */
 START_TEST(other_boot_keeps_unsynced_bytes)
 {
-	struct objfs *a = objfs_on(st, "boot-1", false), *b;
+	struct objfs *a = journal_objfs_on(st, "boot-1", false), *b;
 	struct objfs_recovery r;
 	uint64_t fh = staged(a, "f", "maybe zeros");
 
-	b = restart_after_crash("boot-2", &r);
+	b = journal_restart("boot-2", &r);
 	ck_assert_uint_eq(r.uploaded, 0);
 	ck_assert_uint_eq(r.kept, 1);
 	ck_assert_str_eq(object_bytes("f"), "");
@@ -337,7 +337,7 @@ START_TEST(other_boot_trusts_only_verified_synced_bytes)
 		fputs("objfsd-journal 1\nstore zz\n", f);	/* torn */
 		fclose(f);
 	}
-	b = objfs_on(st, "boot-2", false);
+	b = journal_objfs_on(st, "boot-2", false);
 	objfs_recovered(b, &r);
 	ck_assert_uint_eq(r.uploaded, 1);
 	ck_assert_uint_eq(r.kept, 3);
@@ -346,9 +346,9 @@ START_TEST(other_boot_trusts_only_verified_synced_bytes)
 	ck_assert_str_eq(object_bytes("moved"), "");
 	ck_assert_str_eq(lost_bytes("torn"), "fsynced ");
 	ck_assert_str_eq(lost_bytes("moved"), "stale");
-	ck_assert_int_eq(count_files("lost+found"), 3);
+	ck_assert_int_eq(journal_count_files("lost+found"), 3);
 	/* The other store's record and bytes wait for their objfsd. */
-	ck_assert_int_eq(count_files("objfsd-journal/run-1-dead"), 2);
+	ck_assert_int_eq(journal_count_files("objfsd-journal/run-1-dead"), 2);
 	objfs_free(b);
 }
 END_TEST
@@ -356,13 +356,13 @@ END_TEST
 /* An unlinked file's bytes are not brought back after a crash. */
 START_TEST(unlinked_file_is_not_recovered)
 {
-	struct objfs *a = objfs_on(st, "boot-1", false), *b;
+	struct objfs *a = journal_objfs_on(st, "boot-1", false), *b;
 	struct objfs_recovery r;
 	struct objfs_entry e;
 	uint64_t fh = staged(a, "gone", "deleted while open");
 
 	ck_assert_int_eq(objfs_unlink(a, ROOT, "gone"), 0);
-	b = restart_after_crash("boot-1", &r);
+	b = journal_restart("boot-1", &r);
 	ck_assert_uint_eq(r.uploaded + r.kept + r.left, 0);
 	ck_assert_int_eq(objfs_lookup(b, ROOT, "gone", &e), -ENOENT);
 	objfs_free(b);

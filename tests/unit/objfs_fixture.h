@@ -78,6 +78,17 @@ TCase		*objfs_fds_tcase(void);
 /* check_fs_owners.c */
 TCase		*objfs_owners_tcase(void);
 TCase		*objfs_journal_tcase(void);
+
+/* check_objfs_journal.c: objfs on mem: with a journal, and its restarts */
+struct objfs	*journal_objfs_on(struct store *store, const char *boot,
+		    bool overwrite);
+struct objfs	*journal_restart(const char *boot, struct objfs_recovery *r);
+int		 journal_count_files(const char *dir);
+void		 journal_setup(void);
+void		 journal_teardown(void);
+
+/* check_objfs_stream.c */
+TCase		*objfs_stream_tcase(void);
 TCase		*objfs_native_devices_tcase(void);
 
 #endif

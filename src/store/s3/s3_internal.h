@@ -285,10 +285,45 @@ int	s3_put_multipart(struct s3_store *s, const char *key, int fd,
 int	s3_copy_multipart(struct s3_store *s, const char *src,
 	    const char *dst, uint64_t size, const struct s3_hdrs *meta,
 	    struct store_cond *cond);
+/* Where a part's bytes come from: len of fd at off, or of copy_source. */
+struct s3_part_src {
+	int		 fd;
+	const char	*copy_source;
+	uint64_t	 off;
+	uint64_t	 len;
+};
+int	s3_mp_create(struct s3_store *s, const char *key,
+	    const struct s3_hdrs *meta, char **idp);
+int	s3_mp_part(struct s3_store *s, const char *key, const char *id,
+	    unsigned i, const struct s3_part_src *src, char **etagp);
+int	s3_mp_cond_holds(struct s3_store *s, const char *key,
+	    const struct store_cond *c);
+int	s3_mp_complete(struct s3_store *s, const char *key, const char *id,
+	    char *const *etags, unsigned n, struct store_cond *cond);
+void	s3_mp_abort(struct s3_store *s, const char *key, const char *id);
+
+/* s3_upload.c: uploads while the file is written */
+int	s3_upload_open(struct store *st, const char *key,
+	    const struct store_attr *attr, struct store_upload **upp);
+int	s3_upload_resume(struct store *st, const char *key, const char *id,
+	    struct store_upload **upp);
+const char *s3_upload_id(struct store_upload *up);
+uint64_t s3_upload_offer(struct store_upload *up, int fd, uint64_t end);
+uint64_t s3_upload_acked(struct store_upload *up);
+int	s3_upload_wait(struct store_upload *up, uint64_t want, int timeout_ms);
+int	s3_upload_finish(struct store_upload *up, int fd, uint64_t size,
+	    const struct store_attr *attr, struct store_cond *cond);
+void	s3_upload_abort(struct store_upload *up);
+void	s3_upload_drop(struct store_upload *up);
+void	s3_upload_limits(struct store *st, uint64_t *threshold,
+	    uint64_t *window);
 
 /* store_s3.c */
 int	s3_head_full(struct s3_store *s, const char *full, struct store_attr *a);
 void	s3_cond_headers(struct s3_req *r, const struct store_cond *cond);
+int	s3_copy_object(struct s3_store *s, const char *src, const char *dst,
+	    uint64_t size, const struct store_attr *meta,
+	    struct store_cond *cond);
 
 /* s3_reader.c */
 int	s3_reader_open(struct store *st, const char *key, uint64_t size,

@@ -35,18 +35,20 @@ struct mp {
 	struct store_cond *cond;	/* of the completion, or NULL */
 };
 
-static int
-mp_create(struct mp *m, const struct s3_hdrs *meta)
+/* A new upload to key, whose object will have the headers meta. */
+int
+s3_mp_create(struct s3_store *s, const char *key, const struct s3_hdrs *meta,
+    char **idp)
 {
 	struct s3_req r;
 	int rc;
 
-	s3_req_init(&r, "POST", m->key);
+	s3_req_init(&r, "POST", key);
 	s3_req_headers(&r, meta);
 	s3_req_query(&r, "uploads", "");
-	rc = s3_perform(m->s, &r);
+	rc = s3_perform(s, &r);
 	if (rc == 0)
-		rc = s3_parse_upload_id(r.resp.data, r.resp.len, &m->upload_id);
+		rc = s3_parse_upload_id(r.resp.data, r.resp.len, idp);
 	s3_req_free(&r);
 	return rc;
 }
@@ -66,42 +68,56 @@ mp_copy_etag(const struct s3_req *r, char **etag)
 	return rc;
 }
 
-static int
-mp_part(struct mp *m, unsigned i)
+/*
+ * Part number i + 1 of upload id: len bytes of fd at off, or of the
+ * object copy_source names at off; *etagp its ETag.
+ */
+int
+s3_mp_part(struct s3_store *s, const char *key, const char *id, unsigned i,
+    const struct s3_part_src *src, char **etagp)
 {
-	uint64_t off = (uint64_t)i * m->part;
-	uint64_t len = m->size - off < m->part ? m->size - off : m->part;
 	char num[16];
 	const char *etag;
 	struct s3_req r;
 	int rc;
 
+	*etagp = NULL;
 	snprintf(num, sizeof(num), "%u", i + 1);
-	s3_req_init(&r, "PUT", m->key);
+	s3_req_init(&r, "PUT", key);
 	s3_req_query(&r, "partNumber", num);
-	s3_req_query(&r, "uploadId", m->upload_id);
-	if (m->copy_source != NULL) {
+	s3_req_query(&r, "uploadId", id);
+	if (src->copy_source != NULL) {
 		r.error_in_200 = true;
-		s3_req_header(&r, "x-amz-copy-source", "%s", m->copy_source);
+		s3_req_header(&r, "x-amz-copy-source", "%s", src->copy_source);
 		s3_req_header(&r, "x-amz-copy-source-range", "bytes=%llu-%llu",
-		    (unsigned long long)off,
-		    (unsigned long long)(off + len - 1));
+		    (unsigned long long)src->off,
+		    (unsigned long long)(src->off + src->len - 1));
 	} else {
-		r.body_fd = m->fd;
-		r.body_off = off;
-		r.body_size = len;
+		r.body_fd = src->fd;
+		r.body_off = src->off;
+		r.body_size = src->len;
 	}
-	if ((rc = s3_perform(m->s, &r)) != 0)
+	if ((rc = s3_perform(s, &r)) != 0)
 		goto out;
-	if (m->copy_source != NULL)
-		rc = mp_copy_etag(&r, &m->etags[i]);
+	if (src->copy_source != NULL)
+		rc = mp_copy_etag(&r, etagp);
 	else if ((etag = s3_hdrs_get(&r.resp_hdrs, "etag")) == NULL)
 		rc = -EPROTO;
-	else if ((m->etags[i] = strdup(etag)) == NULL)
+	else if ((*etagp = strdup(etag)) == NULL)
 		rc = -ENOMEM;
 out:
 	s3_req_free(&r);
 	return rc;
+}
+
+static int
+mp_part(struct mp *m, unsigned i)
+{
+	struct s3_part_src src = { .fd = m->fd,
+	    .copy_source = m->copy_source, .off = (uint64_t)i * m->part };
+
+	src.len = m->size - src.off < m->part ? m->size - src.off : m->part;
+	return s3_mp_part(m->s, m->key, m->upload_id, i, &src, &m->etags[i]);
 }
 
 static void *
@@ -129,8 +145,10 @@ mp_worker(void *arg)
 	}
 }
 
-static int
-mp_complete(struct mp *m)
+/* Parts 1..n, whose ETags are etags, made the object key. */
+int
+s3_mp_complete(struct s3_store *s, const char *key, const char *id,
+    char *const *etags, unsigned n, struct store_cond *cond)
 {
 	struct dbuf body;
 	struct s3_req r;
@@ -138,24 +156,24 @@ mp_complete(struct mp *m)
 
 	dbuf_init(&body, S3_RESP_MAX);
 	dbuf_adds(&body, "<CompleteMultipartUpload>");
-	for (unsigned i = 0; i < m->nparts; i++) {
+	for (unsigned i = 0; i < n; i++) {
 		dbuf_addf(&body, "<Part><PartNumber>%u</PartNumber><ETag>",
 		    i + 1);
-		s3_xml_escape(&body, m->etags[i]);
+		s3_xml_escape(&body, etags[i]);
 		dbuf_adds(&body, "</ETag></Part>");
 	}
 	dbuf_adds(&body, "</CompleteMultipartUpload>");
-	s3_req_init(&r, "POST", m->key);
+	s3_req_init(&r, "POST", key);
 	s3_req_body(&r, &body);
 	/* A 200 can still carry an <Error>: the upload did not complete. */
 	r.error_in_200 = true;
-	s3_req_query(&r, "uploadId", m->upload_id);
+	s3_req_query(&r, "uploadId", id);
 	s3_req_header(&r, "Content-Type", "application/xml");
-	s3_cond_headers(&r, m->cond);
-	rc = s3_perform(m->s, &r);
-	if (rc == 0 && m->cond != NULL)
+	s3_cond_headers(&r, cond);
+	rc = s3_perform(s, &r);
+	if (rc == 0 && cond != NULL)
 		(void)s3_parse_result_etag(r.resp.data, r.resp.len,
-		    m->cond->etag);
+		    cond->etag);
 	s3_req_free(&r);
 	dbuf_free(&body);
 	return rc;
@@ -166,17 +184,17 @@ mp_complete(struct mp *m)
  * another writer completing between this HEAD and the completion is not
  * seen there (the man page says so).
  */
-static int
-mp_cond_holds(struct mp *m)
+int
+s3_mp_cond_holds(struct s3_store *s, const char *key,
+    const struct store_cond *c)
 {
-	const struct store_cond *c = m->cond;
 	struct store_attr now = { 0 };
 	int rc;
 
 	if (c == NULL || (!c->if_none_match && (c->if_match == NULL ||
 	    c->if_match[0] == '\0')))
 		return 0;
-	rc = s3_head_full(m->s, m->key, &now);
+	rc = s3_head_full(s, key, &now);
 	if (rc == 0)
 		rc = c->if_none_match || strcmp(now.etag, c->if_match) != 0 ?
 		    -ECANCELED : 0;
@@ -186,16 +204,16 @@ mp_cond_holds(struct mp *m)
 	return rc;
 }
 
-static void
-mp_abort(struct mp *m)
+void
+s3_mp_abort(struct s3_store *s, const char *key, const char *id)
 {
 	struct s3_req r;
 
-	s3_req_init(&r, "DELETE", m->key);
-	s3_req_query(&r, "uploadId", m->upload_id);
-	if (s3_perform(m->s, &r) != 0)
+	s3_req_init(&r, "DELETE", key);
+	s3_req_query(&r, "uploadId", id);
+	if (s3_perform(s, &r) != 0)
 		log_warnx("s3: could not abort the upload of %s; its parts "
-		    "stay until a lifecycle rule removes them", m->key);
+		    "stay until a lifecycle rule removes them", key);
 	s3_req_free(&r);
 }
 
@@ -212,7 +230,7 @@ mp_run(struct mp *m, const struct s3_hdrs *meta)
 	if ((m->etags = calloc(m->nparts, sizeof(char *))) == NULL)
 		return -ENOMEM;
 	pthread_mutex_init(&m->lock, NULL);
-	if ((rc = mp_create(m, meta)) != 0)
+	if ((rc = s3_mp_create(m->s, m->key, meta, &m->upload_id)) != 0)
 		goto out;
 	for (; started < nthreads; started++)
 		if (pthread_create(&threads[started], NULL, mp_worker, m) != 0)
@@ -221,10 +239,12 @@ mp_run(struct mp *m, const struct s3_hdrs *meta)
 		mp_worker(m);	/* no threads to be had: one by one */
 	for (unsigned i = 0; i < started; i++)
 		pthread_join(threads[i], NULL);
-	if ((rc = m->error) == 0 && (rc = mp_cond_holds(m)) == 0)
-		rc = mp_complete(m);
+	if ((rc = m->error) == 0 &&
+	    (rc = s3_mp_cond_holds(m->s, m->key, m->cond)) == 0)
+		rc = s3_mp_complete(m->s, m->key, m->upload_id, m->etags,
+		    m->nparts, m->cond);
 	if (rc != 0)
-		mp_abort(m);
+		s3_mp_abort(m->s, m->key, m->upload_id);
 out:
 	for (unsigned i = 0; i < m->nparts; i++)
 		free(m->etags[i]);

@@ -444,3 +444,71 @@ s3_parse_delete_result(const char *body, size_t len, unsigned *failed)
 	s3_xml_free(root);
 	return rc;
 }
+
+/*
+ * One page of ListParts: the parts appended to *parts (n of them, cap
+ * allocated), *next the marker of the next page, 0 at the end.
+ */
+int
+s3_parse_parts(const char *body, size_t len, struct s3_listed_part **parts,
+    size_t *n, size_t *cap, unsigned *next)
+{
+	const struct xml_node *p;
+	struct xml_node *root;
+	const char *t;
+	int rc;
+
+	*next = 0;
+	if ((rc = s3_xml_parse(body, len, &root)) != 0)
+		return rc;
+	if (strcmp(root->name, "ListPartsResult") != 0)
+		rc = -EPROTO;
+	for (p = s3_xml_child(root, "Part"); rc == 0 && p != NULL;
+	    p = s3_xml_next(p, "Part")) {
+		const char *num = s3_xml_text(p, "PartNumber");
+		const char *size = s3_xml_text(p, "Size");
+		const char *etag = s3_xml_text(p, "ETag");
+		struct s3_listed_part *lp;
+		char *end;
+
+		if (num == NULL || size == NULL || etag == NULL) {
+			rc = -EPROTO;
+			break;
+		}
+		if (*n == *cap) {
+			size_t ncap = *cap ? *cap * 2 : 64;
+			void *np = reallocarray(*parts, ncap, sizeof(**parts));
+
+			if (np == NULL) {
+				rc = -ENOMEM;
+				break;
+			}
+			*parts = np;
+			*cap = ncap;
+		}
+		lp = &(*parts)[*n];
+		errno = 0;
+		lp->number = strtoul(num, &end, 10);
+		if (errno != 0 || *end != '\0' || lp->number == 0 ||
+		    lp->number > 10000) {
+			rc = -EPROTO;
+			break;
+		}
+		lp->size = strtoull(size, &end, 10);
+		if (errno != 0 || *end != '\0' ||
+		    (lp->etag = strdup(etag)) == NULL) {
+			rc = errno != 0 || *end != '\0' ? -EPROTO : -ENOMEM;
+			break;
+		}
+		(*n)++;
+	}
+	t = s3_xml_text(root, "IsTruncated");
+	if (rc == 0 && t != NULL && strcmp(t, "true") == 0) {
+		t = s3_xml_text(root, "NextPartNumberMarker");
+		*next = t != NULL ? (unsigned)strtoul(t, NULL, 10) : 0;
+		if (*next == 0)
+			rc = -EPROTO;	/* more, but from where? */
+	}
+	s3_xml_free(root);
+	return rc;
+}

@@ -38,4 +38,14 @@ int	s3_parse_result_etag(const char *body, size_t len,
 	    char etag[STORE_ETAG_MAX]);
 int	s3_url_decode(const char *s, char **out);
 
+/* A part of an unfinished upload, as ListParts tells it. */
+struct s3_listed_part {
+	unsigned	 number;
+	uint64_t	 size;
+	char		*etag;
+};
+int	s3_parse_parts(const char *body, size_t len,
+	    struct s3_listed_part **parts, size_t *n, size_t *cap,
+	    unsigned *next);
+
 #endif

@@ -699,7 +699,7 @@ s3_remove_many(struct store *st, const char *const *keys, size_t n)
  * CopyObject, replacing the metadata with meta when given; cond, when
  * not NULL, takes the copy's ETag.
  */
-static int
+int
 s3_copy_object(struct s3_store *s, const char *src, const char *dst,
     uint64_t size, const struct store_attr *meta, struct store_cond *cond)
 {
@@ -843,5 +843,15 @@ const struct store_ops store_s3_ops = {
 	.reader_open = s3_reader_open,
 	.reader_read = s3_reader_read,
 	.reader_close = s3_reader_close,
+	.upload_open = s3_upload_open,
+	.upload_resume = s3_upload_resume,
+	.upload_id = s3_upload_id,
+	.upload_offer = s3_upload_offer,
+	.upload_acked = s3_upload_acked,
+	.upload_wait = s3_upload_wait,
+	.upload_finish = s3_upload_finish,
+	.upload_abort = s3_upload_abort,
+	.upload_drop = s3_upload_drop,
+	.upload_limits = s3_upload_limits,
 	.report = s3_report,
 };
