@@ -4,8 +4,8 @@
 # of one object do not silently overwrite each other, on each S3 server
 # of tests/lib/s3server.sh (s3rver, Ceph RGW), objfsd in its default
 # sandbox:
-#   - kill -9: fuse_cli writes 30 files through objfsd (10 fsynced and
-#     left open, 10 closed, 10 written and left open), the serving
+#   - kill -9: fuse_cli writes 100 files through objfsd (a third fsynced
+#     and left open, a third closed, a third written and left open), the serving
 #     process and its parent are killed with SIGKILL, objfsd starts again
 #     on the same cache directory: every file is in the bucket with
 #     exactly the bytes written (the same boot: the journal's bytes are
@@ -39,33 +39,13 @@ bad() { fail=$((fail + 1)); echo "FAIL: $*"; }
 s3server_start "$S3_SERVER" "$work/s3" objfsd-test || exit 1
 ep=$OBJFSD_TEST_S3_ENDPOINT
 
-# start NAME ARGS...: objfsd on s3://objfsd-test/files, socket and cache
-# directory of its own, in the background until it serves; $NAME_pid.
+. "$srcdir/tests/lib/objfsd_run.sh"
 start() {
-	local name=$1 before
+	local name=$1
 	shift
-	mkdir -p "$work/$name-cache"
-	before=$(grep -c "serving" "$work/$name.log" 2>/dev/null)
-	"$daemon" --socket-path="$work/$name.sock" \
-	    --store=s3://objfsd-test/files --s3-endpoint="$ep" \
-	    --cache-dir="$work/$name-cache" "$@" 2>>"$work/$name.log" &
-	eval "${name}_pid=$!"
-	pids="$pids $!"
-	for _ in $(seq 300); do
-		[ "$(grep -c "serving" "$work/$name.log")" -gt "${before:-0}" ] &&
-		    return 0
-		sleep 0.1
-	done
-	echo "objfsd $name did not start:"; cat "$work/$name.log"
-	return 1
+	objfsd_start "$name" s3://objfsd-test/files "$@"
 }
-
-stop() {
-	local p
-	eval "p=\$${1}_pid"
-	kill -TERM "$p" 2>/dev/null
-	wait "$p" 2>/dev/null
-}
+stop() { objfsd_stop "$1"; }
 
 # The bytes of an object, read by objfs itself on the store.
 object() {
@@ -73,9 +53,9 @@ object() {
 }
 
 crash_test() {
-	local i n mode holder p
+	local i n mode holder want
 	mkdir "$work/src"
-	for i in $(seq 10 39); do
+	for i in $(seq 100 199); do
 		case $((i % 3)) in
 		0) mode=sync ;;
 		1) mode=close ;;
@@ -97,16 +77,15 @@ crash_test() {
 		sleep 0.1
 	done
 	grep -q held "$work/hold.out" || { bad "fuse_cli hold: $(cat "$work/hold.out")"; return 1; }
-	# The process that serves first (inside the sandbox), then its parent.
-	for p in $(pgrep -P "$a_pid") "$a_pid"; do kill -9 "$p"; done
-	wait "$a_pid" 2>/dev/null
+	objfsd_kill a
 	exec 9>&-
 	wait "$holder" 2>/dev/null
 	start a || return 1
 	n=$(grep -c "uploaded now" "$work/a.log")
-	# Closed and fsynced files were in the bucket already; the 10 left
+	# Closed and fsynced files were in the bucket already; those left
 	# open unsynced come back.
-	[ "$n" -eq 10 ] && ok || bad "recovery uploaded $n files, not 10: $(grep -i -e staged -e journal "$work/a.log" | head -n 5)"
+	want=$(ls "$work/src" | grep -c '^open-')
+	[ "$n" -eq "$want" ] && ok || bad "recovery uploaded $n files, not $want: $(grep -i -e staged -e journal "$work/a.log" | head -n 5)"
 	for f in "$work"/src/*; do
 		if object "$(basename "$f")" > "$work/back" 2>/dev/null &&
 		    cmp -s "$work/back" "$f"; then

@@ -9,6 +9,12 @@
  *	fuse_cli SOCKET cat PATH > DATA		LOOKUP, OPEN, READ..., RELEASE
  *	fuse_cli SOCKET ls [DIR]		OPENDIR, READDIRPLUS...: names
  *	fuse_cli SOCKET mkdir PATH
+ *	fuse_cli SOCKET stream PATH MIB		CREATE, MIB MiB of `gen` bytes in
+ *						WRITEs, prints "written MS" (from
+ *						the first WRITE), waits for a line
+ *						on stdin, FLUSH, RELEASE, prints
+ *						"closed MS" (from that line)
+ *	fuse_cli - gen MIB > DATA		those bytes, with no daemon
  *	fuse_cli SOCKET hold SRCDIR		each file of SRCDIR written to
  *						the root under its name, then by
  *						its prefix: sync-* FSYNC, close-*
@@ -30,6 +36,7 @@
 #include <unistd.h>
 
 #include "fuseclient.h"
+#include "monotime.h"
 
 #define CLI_IO		(1u << 20)	/* bytes per READ and WRITE */
 #define CLI_PUT_MAX	(256u << 20)	/* what put takes from stdin */
@@ -227,6 +234,95 @@ cmd_put(const char *path)
 	return rc2 != 0 ? failed("release", path, rc2) : 0;
 }
 
+/* Bytes that do not compress and are the same at each offset, each run. */
+static void
+gen_chunk(char *buf, size_t len, uint64_t off)
+{
+	uint64_t x = off * 0x9e3779b97f4a7c15ULL + 1;
+
+	for (size_t i = 0; i + 8 <= len; i += 8) {
+		x ^= x << 13;
+		x ^= x >> 7;
+		x ^= x << 17;
+		memcpy(buf + i, &x, 8);
+	}
+}
+
+static int
+parse_mib(const char *s, uint64_t *bytes)
+{
+	char *end;
+	unsigned long long n = strtoull(s, &end, 10);
+
+	if (*s == '\0' || *end != '\0' || n == 0 || n > (1ULL << 20))
+		return -EINVAL;
+	*bytes = (uint64_t)n << 20;
+	return 0;
+}
+
+static int
+cmd_gen(const char *mib)
+{
+	static char buf[CLI_IO];
+	uint64_t size;
+
+	if (parse_mib(mib, &size) != 0)
+		return failed("gen", mib, -EINVAL);
+	for (uint64_t off = 0; off < size; off += CLI_IO) {
+		gen_chunk(buf, CLI_IO, off);
+		if (fwrite(buf, 1, CLI_IO, stdout) != CLI_IO)
+			return failed("gen", mib, -EIO);
+	}
+	return 0;
+}
+
+static int
+cmd_stream(const char *path, const char *mib)
+{
+	static char buf[CLI_IO];
+	struct fuse_entry_out e;
+	const char *leaf;
+	uint64_t dir, fh, size;
+	int64_t t0, t1;
+	int rc, rc2;
+
+	if (parse_mib(mib, &size) != 0)
+		return failed("stream", mib, -EINVAL);
+	if ((rc = walk(path, &dir, &leaf)) != 0 ||
+	    (rc = fc_create(&fc, dir, leaf, 0100644, O_WRONLY | O_CREAT |
+	    O_TRUNC, &e, &fh)) != 0)
+		return failed("create", path, rc);
+	t0 = monotime_ms();
+	for (uint64_t off = 0; rc == 0 && off < size; ) {
+		uint32_t done;
+		size_t n = max_write;
+
+		if (off % CLI_IO == 0)
+			gen_chunk(buf, CLI_IO, off);
+		if (n > CLI_IO - off % CLI_IO)
+			n = CLI_IO - off % CLI_IO;
+		if ((rc = fc_write(&fc, e.nodeid, fh, off, buf + off % CLI_IO,
+		    n, &done)) == 0 && done != n)
+			rc = -EIO;
+		off += n;
+	}
+	if (rc != 0)
+		return failed("write", path, rc);
+	printf("written %lld\n", (long long)(monotime_ms() - t0));
+	fflush(stdout);
+	if (fgets(buf, sizeof(buf), stdin) == NULL)
+		buf[0] = '\0';
+	t1 = monotime_ms();
+	rc = flush(e.nodeid, fh);
+	rc2 = fc_release(&fc, e.nodeid, fh, false);
+	if (rc != 0)
+		return failed("close", path, rc);
+	if (rc2 != 0)
+		return failed("release", path, rc2);
+	printf("closed %lld\n", (long long)(monotime_ms() - t1));
+	return 0;
+}
+
 static int
 cmd_cat(const char *path)
 {
@@ -305,8 +401,10 @@ cmd_mkdir(const char *path)
 }
 
 static int
-run(const char *cmd, const char *path)
+run(const char *cmd, const char *path, const char *arg)
 {
+	if (strcmp(cmd, "stream") == 0)
+		return cmd_stream(path, arg);
 	if (strcmp(cmd, "put") == 0)
 		return cmd_put(path);
 	if (strcmp(cmd, "cat") == 0)
@@ -327,11 +425,15 @@ main(int argc, char **argv)
 	struct fuse_init_out init;
 	int rc;
 
-	if (argc < 3 || (argc < 4 && strcmp(argv[2], "ls") != 0)) {
+	if (argc < 3 || (argc < 4 && strcmp(argv[2], "ls") != 0) ||
+	    (strcmp(argv[2], "stream") == 0 && argc < 5)) {
 		fprintf(stderr, "usage: fuse_cli SOCKET put|cat|ls|mkdir|hold "
-		    "[PATH]\n");
+		    "[PATH]\n       fuse_cli SOCKET stream PATH MIB\n"
+		    "       fuse_cli - gen MIB\n");
 		return 1;
 	}
+	if (strcmp(argv[2], "gen") == 0)
+		return cmd_gen(argv[3]);
 	if ((rc = fc_connect(&fc, argv[1], 2)) != 0 ||
 	    (rc = fc_init(&fc, &init)) != 0) {
 		fprintf(stderr, "fuse_cli: %s: %s\n", argv[1], strerror(-rc));
@@ -339,7 +441,7 @@ main(int argc, char **argv)
 	}
 	if (init.max_write > 0 && init.max_write < max_write)
 		max_write = init.max_write;
-	rc = run(argv[2], argc > 3 ? argv[3] : "");
+	rc = run(argv[2], argc > 3 ? argv[3] : "", argc > 4 ? argv[4] : "");
 	fflush(stdout);
 	fc_close(&fc);
 	return rc;
