@@ -49,5 +49,6 @@ size_t	fsrv_handle(struct fsrv *srv, const struct iovec *in, unsigned nin,
 
 /* The transport lost its peer: upload everything staged. */
 void	fsrv_sync(struct fsrv *srv);
+void	fsrv_wake(struct fsrv *srv);
 
 #endif

@@ -135,6 +135,12 @@ void	objfs_recovered(const struct objfs *fs, struct objfs_recovery *out);
 void	objfs_free(struct objfs *fs);
 void	objfs_reset(struct objfs *fs);
 int	objfs_syncfs(struct objfs *fs);
+/*
+ * WRITEs waiting for the store to catch up with a file uploaded while
+ * written stop waiting and stage on: a queue is stopping, and must not
+ * wait for uploads.
+ */
+void	objfs_wake_writers(struct objfs *fs);
 size_t	objfs_inode_count(struct objfs *fs);
 uint32_t objfs_time_gran(const struct objfs *fs);
 

@@ -59,6 +59,7 @@ virtiofs_queue_stop(void *ctx, struct vu_dev *dev, unsigned qidx)
 {
 	struct virtiofs *vfs = ctx;
 
+	fsrv_wake(vfs->srv);
 	workpool_free(vfs->queues[qidx].pool);
 	vfs->queues[qidx].pool = NULL;
 }

@@ -116,6 +116,14 @@ fsrv_sync(struct fsrv *srv)
 		(void)objfs_syncfs(srv->fs);
 }
 
+/* A queue stops: requests waiting for the store to catch up stop waiting. */
+void
+fsrv_wake(struct fsrv *srv)
+{
+	if (srv != NULL)
+		objfs_wake_writers(srv->fs);
+}
+
 static void
 fsrv_put_reply(struct fsrv_req *req, int error, const void *arg, size_t len)
 {

@@ -595,6 +595,7 @@ objfs_truncate(struct objfs *fs, struct objfs_inode *ino, uint64_t size)
 		return rc;
 	ino->stage->size = size;
 	ino->stage->loaded |= size == 0;
+	objfs_stream_resized(ino->stage, size);
 	if ((rc = objfs_stage_touch(fs, ino)) != 0)
 		return rc;
 	/* With no writer left to flush it, the truncation is uploaded now. */

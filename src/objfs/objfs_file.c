@@ -297,7 +297,8 @@ objfs_write(struct objfs *fs, uint64_t fh, uint64_t off,
 			int jrc = objfs_stage_touch(fs, ino);
 
 			if (jrc == 0)
-				jrc = objfs_stream_after_write(fs, ino);
+				jrc = objfs_stream_after_write(fs, ino, off,
+				    off + *written);
 			if (jrc != 0)
 				rc = jrc;
 			if (kill_suidgid)
@@ -415,6 +416,7 @@ objfs_fallocate(struct objfs *fs, uint64_t fh, int mode, uint64_t off,
 	if (rc == 0 && off + len > (s = h->inode->stage)->size) {
 		if ((rc = objfs_stage_ftruncate(fs, s, off + len)) == 0) {
 			s->size = off + len;
+			objfs_stream_resized(s, s->size);
 			rc = objfs_stage_touch(fs, h->inode);
 		}
 	}

@@ -31,6 +31,7 @@
  * by objfs_stage_fd, since the store may close it between uses).
  */
 #define OBJFS_JOURNAL_ID	24	/* a stage's name in the journal */
+#define OBJFS_STREAM_AHEAD	32	/* WRITEs past a gap, kept track of */
 
 enum {
 	OBJFS_JOURNAL_NONE,	/* no record: clean, or not journaled */
@@ -54,11 +55,19 @@ struct objfs_stage {
 	/*
 	 * Uploading while written (objfs_stream.c): [0, sent) is handed
 	 * to up and fixed; [0, dropped) is in the store's parts and gone
-	 * from fd.  fresh: written only forwards since it was empty.
+	 * from fd.  fresh: written only forwards since it was empty, with
+	 * [0, contig) written without a gap and the WRITEs that came
+	 * early (served out of order) in ahead[].
 	 */
 	struct store_upload	*up;
 	uint64_t		 sent;
 	uint64_t		 dropped;
+	uint64_t		 contig;
+	struct objfs_extent {
+		uint64_t	 off;
+		uint64_t	 end;
+	}			 ahead[OBJFS_STREAM_AHEAD];
+	unsigned		 nahead;
 	bool			 fresh;
 	bool			 no_stream;	/* not again for this stage */
 };
@@ -163,6 +172,7 @@ struct objfs {
 	int			 journal_fd;
 	int			 journal_lock;
 	bool			 punch_warned;	/* once: no holes in the cache */
+	unsigned		 wake_gen;	/* atomic: objfs_wake_writers */
 	char			 journal_run[48];
 	struct objfs_recovery	 recovery;	/* what objfs_new found */
 
@@ -307,7 +317,9 @@ int	objfs_stage_conflict(struct objfs *fs, struct objfs_inode *ino);
 /* objfs_stream.c: uploads while the file is written */
 int	objfs_stream_before_write(struct objfs *fs, struct objfs_inode *ino,
 	    uint64_t off);
-int	objfs_stream_after_write(struct objfs *fs, struct objfs_inode *ino);
+int	objfs_stream_after_write(struct objfs *fs, struct objfs_inode *ino,
+	    uint64_t off, uint64_t end);
+void	objfs_stream_resized(struct objfs_stage *s, uint64_t size);
 int	objfs_stream_settle(struct objfs *fs, struct objfs_inode *ino);
 void	objfs_stream_discard(struct objfs *fs, struct objfs_stage *s);
 int	objfs_stream_settle_under(struct objfs *fs, const char *key,

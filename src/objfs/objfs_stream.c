@@ -34,13 +34,14 @@
 #include "objfs_internal.h"
 
 #define STREAM_WAIT_MS	3000	/* for a store behind by more than a window */
+#define STREAM_WAIT_SLICE_MS	100	/* between looks at objfs_wake_writers */
 
 static bool
 stream_eligible(struct objfs *fs, struct objfs_inode *ino, uint64_t threshold)
 {
 	struct objfs_stage *s = ino->stage;
 
-	return threshold != 0 && s->size >= threshold && s->fresh &&
+	return threshold != 0 && s->contig >= threshold && s->fresh &&
 	    !s->no_stream && s->loaded && s->fd != -1 && s->direct == NULL &&
 	    s->jname[0] != '\0' && !ino->unlinked && !s->conflicted &&
 	    !fs->opts.readonly;
@@ -104,36 +105,111 @@ objfs_stream_before_write(struct objfs *fs, struct objfs_inode *ino,
 	struct objfs_stage *s = ino->stage;
 	int rc;
 
-	if (s->up == NULL) {
-		if (off > s->size)
-			s->fresh = false;	/* not a stream: holes */
-		return 0;
-	}
-	if (off >= s->sent)
+	if (s->up == NULL || off >= s->sent)
 		return 0;
 	if ((rc = objfs_stream_settle(fs, ino)) != 0)
 		return rc;
 	return objfs_stage_open(fs, ino, true, NULL);
 }
 
+/*
+ * [off, end) was written: the gapless prefix grows, taking the early
+ * WRITEs it reaches.  Too many early ones: not a stream after all
+ * (before one started), or the prefix stops here (the finish sends the
+ * rest).
+ */
+static void
+stream_note(struct objfs_stage *s, uint64_t off, uint64_t end)
+{
+	bool moved = true;
+
+	if (off > s->contig) {
+		if (s->nahead < OBJFS_STREAM_AHEAD)
+			s->ahead[s->nahead++] = (struct objfs_extent){ off, end };
+		else if (s->up == NULL)
+			s->fresh = false;
+		return;
+	}
+	if (end > s->contig)
+		s->contig = end;
+	while (moved) {
+		moved = false;
+		for (unsigned i = 0; i < s->nahead; i++) {
+			if (s->ahead[i].off > s->contig)
+				continue;
+			if (s->ahead[i].end > s->contig)
+				s->contig = s->ahead[i].end;
+			s->ahead[i] = s->ahead[--s->nahead];
+			moved = true;
+		}
+	}
+}
+
+/* The size changed by a truncation or an extension, not a write. */
+void
+objfs_stream_resized(struct objfs_stage *s, uint64_t size)
+{
+	unsigned i = 0;
+
+	if (s->up == NULL && size > 0) {
+		s->fresh = false;	/* zeros nobody wrote: not a stream */
+		return;
+	}
+	if (s->contig > size)
+		s->contig = size;
+	while (i < s->nahead) {
+		if (s->ahead[i].off >= size)
+			s->ahead[i] = s->ahead[--s->nahead];
+		else if (s->ahead[i++].end > size)
+			s->ahead[i - 1].end = size;
+	}
+}
+
+/*
+ * Up to STREAM_WAIT_MS for the store to acknowledge want bytes, in
+ * slices, so that objfs_wake_writers cuts it short.  A part that failed
+ * is the close's to report: it is sent again then.
+ */
+static void
+stream_wait(struct objfs *fs, struct objfs_stage *s, uint64_t want)
+{
+	unsigned gen = __atomic_load_n(&fs->wake_gen, __ATOMIC_ACQUIRE);
+
+	for (int ms = 0; ms < STREAM_WAIT_MS; ms += STREAM_WAIT_SLICE_MS) {
+		if (store_upload_wait(fs->store, s->up, want,
+		    STREAM_WAIT_SLICE_MS) != -ETIMEDOUT ||
+		    __atomic_load_n(&fs->wake_gen, __ATOMIC_ACQUIRE) != gen)
+			return;
+	}
+}
+
+void
+objfs_wake_writers(struct objfs *fs)
+{
+	__atomic_add_fetch(&fs->wake_gen, 1, __ATOMIC_RELEASE);
+}
+
 int
-objfs_stream_after_write(struct objfs *fs, struct objfs_inode *ino)
+objfs_stream_after_write(struct objfs *fs, struct objfs_inode *ino,
+    uint64_t off, uint64_t end)
 {
 	struct objfs_stage *s = ino->stage;
-	uint64_t window, threshold = store_upload_limits(fs->store, &window);
+	uint64_t window, threshold;
 	int rc;
 
+	if (!s->fresh)
+		return 0;
+	stream_note(s, off, end);
+	threshold = store_upload_limits(fs->store, &window);
 	if (s->up == NULL) {
 		if (!stream_eligible(fs, ino, threshold))
 			return 0;
 		if ((rc = stream_start(fs, ino)) != 0 || s->up == NULL)
 			return rc;
 	}
-	s->sent = store_upload_offer(fs->store, s->up, s->fd, s->size);
-	/* A part that failed is the close's to report: it is sent again. */
+	s->sent = store_upload_offer(fs->store, s->up, s->fd, s->contig);
 	if (s->size - store_upload_acked(fs->store, s->up) > window)
-		(void)store_upload_wait(fs->store, s->up, s->size - window,
-		    STREAM_WAIT_MS);
+		stream_wait(fs, s, s->size - window);
 	return stream_drop(fs, ino);
 }
 
@@ -243,7 +319,8 @@ objfs_stream_discard(struct objfs *fs, struct objfs_stage *s)
 {
 	store_upload_abort(fs->store, s->up);
 	s->up = NULL;
-	s->sent = s->dropped = 0;
+	s->sent = s->dropped = s->contig = 0;
+	s->nahead = 0;
 	s->fresh = true;
 	s->no_stream = false;
 }

@@ -117,16 +117,42 @@ s3_ra_obj_put(struct s3_store *s, struct s3_ra_obj *o)
 	free(o);
 }
 
+/* A chunk's buffer back: a spare while readers may want more. */
+static void
+ra_buf_put(struct s3_store *s, char *buf)
+{
+	struct s3_ra *ra = &s->ra;
+
+	if (ra->nreaders > 0 && ra->nspare < S3_RA_SPARE && !ra->stopping) {
+		ra->spare[ra->nspare++] = buf;
+		return;
+	}
+	membudget_give(s->budget, S3_RA_CHUNK);
+	free(buf);
+}
+
+/* The last reader closed: the spares go back to the budget. */
+void
+s3_ra_reader_gone(struct s3_store *s)
+{
+	struct s3_ra *ra = &s->ra;
+
+	if (--ra->nreaders > 0)
+		return;
+	while (ra->nspare > 0) {
+		membudget_give(s->budget, S3_RA_CHUNK);
+		free(ra->spare[--ra->nspare]);
+	}
+}
+
 /* Free c if nothing needs it any more. */
 static void
 ra_chunk_gc(struct s3_store *s, struct s3_ra_chunk *c)
 {
 	if (!c->dropped || c->refs > 0 || c->state == S3_RA_LOADING)
 		return;
-	if (c->buf != NULL) {
-		membudget_give(s->budget, S3_RA_CHUNK);
-		free(c->buf);
-	}
+	if (c->buf != NULL)
+		ra_buf_put(s, c->buf);
 	s3_ra_obj_put(s, c->obj);
 	free(c);
 }
@@ -241,6 +267,8 @@ ra_buffer(struct s3_store *s)
 	struct s3_ra_chunk *lru;
 	char *spare = NULL;
 
+	if (s->ra.nspare > 0)
+		return s->ra.spare[--s->ra.nspare];	/* counted already */
 	while (!membudget_take(s->budget, S3_RA_CHUNK)) {
 		free(spare);
 		if ((lru = TAILQ_FIRST(&s->ra.lru)) == NULL)
@@ -367,6 +395,10 @@ s3_ra_fini(struct s3_store *s)
 		if (!TAILQ_EMPTY(&o->readers))
 			log_warnx("s3: %s still open at close", o->key);
 		s3_ra_drop_obj(s, o);
+	}
+	while (ra->nspare > 0) {
+		membudget_give(s->budget, S3_RA_CHUNK);
+		free(ra->spare[--ra->nspare]);
 	}
 	pthread_mutex_unlock(&ra->lock);
 	pthread_cond_destroy(&ra->done);

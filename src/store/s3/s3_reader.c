@@ -56,8 +56,10 @@ s3_reader_open(struct store *st, const char *key, uint64_t size,
 	r->size_hint = size;
 	if ((rc = s3_full_key(s, key, &full)) == 0) {
 		pthread_mutex_lock(&s->ra.lock);
-		if ((r->obj = s3_ra_obj_get(s, full)) != NULL)
+		if ((r->obj = s3_ra_obj_get(s, full)) != NULL) {
 			TAILQ_INSERT_TAIL(&r->obj->readers, r, link);
+			s->ra.nreaders++;
+		}
 		pthread_mutex_unlock(&s->ra.lock);
 		rc = r->obj != NULL ? 0 : -ENOMEM;
 	}
@@ -81,6 +83,7 @@ s3_reader_close(struct store_reader *r)
 	if (TAILQ_EMPTY(&r->obj->readers))
 		s3_ra_drop_obj(s, r->obj);
 	s3_ra_obj_put(s, r->obj);
+	s3_ra_reader_gone(s);
 	pthread_mutex_unlock(&s->ra.lock);
 	free(r);
 }
