@@ -18,8 +18,13 @@
 # logs, one per request, between two marker requests; for objfsd its own
 # count (SIGUSR1) beside them as a cross-check.
 #
+# Close: 256 MiB and SIZE_MIB written once through objfsd (fuse_cli
+# stream: one WRITE at a time, as cp's writeback sends them): the time
+# from the first WRITE to the end of close(), and of close() alone after
+# the last WRITE, against curl's PUT of the same bytes, ROUNDS rounds.
+#
 # Environment: ROUNDS (5), SIZE_MIB (1024), FILES (1000), TREE_DIRS (100),
-# TREE_FILES (100), OBJFSD, LOADGEN, BENCH_DIR (/var/tmp).  s3fs needs
+# TREE_FILES (100), OBJFSD, LOADGEN, FUSE_CLI, BENCH_DIR (/var/tmp).  s3fs needs
 # root and /dev/fuse; without them its columns say "-".  Exits 77 when
 # Ceph is not installed.
 set -u
@@ -28,6 +33,7 @@ srcdir=$here/../..
 build=${BUILD_DIR:-$srcdir}
 OBJFSD=${OBJFSD:-$build/src/objfsd}
 LOADGEN=${LOADGEN:-$build/tests/bench/loadgen}
+FUSE_CLI=${FUSE_CLI:-$build/tests/lib/fuse_cli}
 ROUNDS=${ROUNDS:-5}
 SIZE_MIB=${SIZE_MIB:-1024}
 FILES=${FILES:-1000}
@@ -221,6 +227,42 @@ END {
 	for (i = 1; i <= 2; i++)
 		printf "%-6s %20s %20s %20s %12s %12s\n", ops[i], cell("objfsd", ops[i]),
 		    cell("curl", ops[i]), cell("s3fs", ops[i]), ratio(ops[i], "curl"), ratio(ops[i], "s3fs")
+}
+AWK
+
+# --- Close ------------------------------------------------------------
+: > "$work/close"
+for mib in 256 "$SIZE_MIB"; do
+	"$FUSE_CLI" - gen "$mib" > "$work/gen"
+	for r in $(seq "$ROUNDS"); do
+		t0=$(now)
+		curl -sf "${sign[@]}" -T "$work/gen" "$url/fs/gen" || exit 1
+		t1=$(now)
+		del fs/gen
+		start_objfsd
+		echo | "$FUSE_CLI" "$work/sock" stream "close-$mib" "$mib" \
+		    > "$work/out" || { cat "$work/objfsd.log"; exit 1; }
+		stop_objfsd
+		del "fs/close-$mib"
+		awk -v mib="$mib" -v curl="$(secs "$t0" "$t1")" \
+		    '/^written/ { w = $2 } /^closed/ { c = $2 }
+		    END { printf "%s %.3f %.3f %.3f\n", mib, (w + c) / 1000, c / 1000, curl }' \
+		    "$work/out" >> "$work/close"
+	done
+done
+rm -f "$work/gen"
+echo
+echo "write then close, seconds, median of $ROUNDS rounds:"
+awk -f "$here/median.awk" -f /dev/fd/3 "$work/close" 3<<'AWK'
+{ n[$1]++; wall[$1] = wall[$1] " " $2; cl[$1] = cl[$1] " " $3; put[$1] = put[$1] " " $4
+  if (!($1 in order)) { order[$1] = ++norder; name[norder] = $1 } }
+END {
+	printf "%-9s %12s %14s %12s %18s\n", "MiB", "objfsd wall", "objfsd close", "curl PUT", "wall/curl PUT"
+	for (i = 1; i <= norder; i++) {
+		m = name[i]
+		printf "%-9s %12.3f %14.3f %12.3f %18.2f\n", m, median(wall[m]),
+		    median(cl[m]), median(put[m]), median(wall[m]) / median(put[m])
+	}
 }
 AWK
 
