@@ -128,6 +128,29 @@ START_TEST(forward_writer_stays_bounded)
 END_TEST
 
 /*
+ * WRITEs served out of order, as a guest's queue of them is by several
+ * threads: each group of four in reverse.  The gapless prefix still
+ * streams; nothing goes up before the WRITE that fills a gap.
+ */
+START_TEST(early_writes_still_stream)
+{
+	struct objfs *f = journal_objfs_on(st, "boot", false);
+	uint64_t fh = create(f, "ooo"), most = 0, size = 16 * MIB;
+
+	for (uint64_t off = 0; off < size; off += 4 * CHUNK) {
+		for (int i = 3; i >= 0; i--)
+			write_pattern(f, fh, off + (uint64_t)i * CHUNK, CHUNK);
+		if (staged_on_disk() > most)
+			most = staged_on_disk();
+	}
+	ck_assert_uint_le(most, 4 * MIB + 2 * MIB + 4 * CHUNK + 64 * 1024);
+	ck_assert_int_eq(objfs_release(f, fh), 0);
+	assert_object("ooo", size, 0, NULL);
+	objfs_free(f);
+}
+END_TEST
+
+/*
  * Back before what was handed over, and a read of what was dropped: the
  * upload settles, the bytes come back from the store, nothing is lost.
  */
@@ -295,6 +318,7 @@ objfs_stream_tcase(void)
 	tcase_add_checked_fixture(tc, journal_setup, journal_teardown);
 	tcase_set_timeout(tc, 60);
 	tcase_add_test(tc, forward_writer_stays_bounded);
+	tcase_add_test(tc, early_writes_still_stream);
 	tcase_add_test(tc, rewrite_and_read_back_settle);
 	tcase_add_test(tc, truncate_to_zero_starts_over);
 	tcase_add_test(tc, rename_and_unlink_while_uploading);
