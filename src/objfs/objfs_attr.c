@@ -507,7 +507,9 @@ objfs_head_with_xattrs(struct objfs *fs, struct objfs_inode *ino,
 /*
  * The metadata changed in the store.  A staged file's next upload must
  * not take the store's new version, made here, for another writer's:
- * its base becomes that version.
+ * its base becomes that version.  The change is made only to the
+ * version the stage started from: another writer's stays as it is (the
+ * stage carries the change, and its upload meets the conflict).
  */
 static int
 objfs_set_attr_staged(struct objfs *fs, struct objfs_inode *ino,
@@ -519,10 +521,12 @@ objfs_set_attr_staged(struct objfs *fs, struct objfs_inode *ino,
 
 	if (ino->stage == NULL)
 		return store_set_attr(fs->store, key, chg, cur);
+	if (!fs->opts.conflicts_overwrite && ino->stage->base[0] != '\0')
+		cond.if_match = ino->stage->base;
 	rc = store_set_attr_if(fs->store, key, chg, NULL, &cond);
 	if (rc == 0)
 		memcpy(ino->stage->base, cond.etag, sizeof(cond.etag));
-	return rc;
+	return rc == -ECANCELED ? 0 : rc;
 }
 
 /*

@@ -322,8 +322,8 @@ rekey_one(struct objfs *fs, struct objfs_inode *ino, const char *newkey)
 	if (ino->stage != NULL) {
 		/*
 		 * The object under the new key is a copy, of a version objfs
-		 * has not seen: the next upload replaces it unconditionally.
-		 * The namespace lock, held for writing, keeps stage users out.
+		 * has not seen: unknown until objfs_stage_rebase asks.  The
+		 * namespace lock, held for writing, keeps stage users out.
 		 */
 		ino->stage->base[0] = '\0';
 		(void)objfs_journal_note(fs, ino->stage, ino->key);

@@ -329,6 +329,7 @@ int	objfs_stream_finish(struct objfs *fs, struct objfs_inode *ino,
 bool	objfs_stream_keep(struct objfs *fs, struct objfs_inode *ino);
 void	objfs_stage_release(struct objfs *fs, struct objfs_inode *ino);
 void	objfs_stage_unlinked(struct objfs *fs, struct objfs_inode *ino);
+void	objfs_stage_rebase(struct objfs *fs, struct objfs_inode *ino);
 int	objfs_spill_create(struct objfs *fs);
 
 /* objfs_handle.c */

@@ -552,6 +552,8 @@ objfs_rename_locked(struct objfs *fs, struct rename_args *r)
 		    r->src_asked ? &r->src_attr : NULL);
 	if (rc == 0 && (ino = objfs_known(fs, src)) != NULL) {
 		rc = objfs_inode_rekey(fs, ino, dst);
+		if (rc == 0 && stype != S_IFDIR)
+			objfs_stage_rebase(fs, ino);
 		objfs_inode_put(fs, ino);
 	}
 	if (rc == 0)

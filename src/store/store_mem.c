@@ -613,8 +613,9 @@ mem_set_attr(struct store *st, const char *key, const struct store_attr *attr,
 	(void)base;		/* the object at hand is the base */
 
 	pthread_mutex_lock(&m->lock);
-	if ((o = mem_find(m, key)) != NULL &&
-	    (rc = store_attr_merge(&o->attr, attr)) == 0) {
+	if ((o = mem_find(m, key)) != NULL && !mem_cond_holds(o, cond))
+		rc = -ECANCELED;	/* a copy of that version only */
+	else if (o != NULL && (rc = store_attr_merge(&o->attr, attr)) == 0) {
 		mem_stamp(&o->attr, 0);
 		mem_new_etag(m, &o->attr, cond);
 	}

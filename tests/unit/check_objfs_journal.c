@@ -204,6 +204,55 @@ START_TEST(own_changes_are_not_conflicts)
 }
 END_TEST
 
+/* A chmod of a file another writer replaced changes theirs not at all. */
+START_TEST(chmod_leaves_another_writers_version)
+{
+	struct objfs *f = journal_objfs_on(st, "boot", false);
+	struct objfs_setattr sa = { .valid = OBJFS_SET_MODE, .mode = 0600 };
+	struct store_attr a = { .has = STORE_ATTR_MODE, .mode = S_IFREG | 0644 };
+	int fd = open("/dev/null", O_RDONLY);
+	uint64_t fh = staged(f, "f", "mine");
+	struct objfs_entry e;
+	struct stat sb;
+
+	ck_assert_int_eq(store_put(st, "f", fd, 0, &a), 0);	/* theirs */
+	ck_assert_int_eq(objfs_lookup(f, ROOT, "f", &e), 0);
+	ck_assert_int_eq(objfs_setattr(f, &ctx, e.ino, fh, &sa, &sb), 0);
+	store_attr_clear(&a);
+	ck_assert_int_eq(store_head(st, "f", &a), 0);
+	ck_assert_uint_eq(a.mode & 07777, 0644);
+	store_attr_clear(&a);
+	ck_assert_int_eq(objfs_release(f, fh), -EIO);
+	ck_assert_str_eq(lost_bytes("f"), "mine");
+	objfs_free(f);
+	close(fd);
+}
+END_TEST
+
+/* Renamed while open: the copy's version is the base under the new name. */
+START_TEST(renamed_file_still_detects_conflicts)
+{
+	struct objfs *f = journal_objfs_on(st, "boot", false);
+	struct store_attr a = { 0 };
+	struct iovec iov = { "+more", 5 };
+	int fd = open("/dev/null", O_RDONLY);
+	uint64_t fh = staged(f, "a", "mine");
+	size_t n;
+
+	ck_assert_int_eq(objfs_flush(f, fh), 0);
+	ck_assert_int_eq(objfs_rename(f, ROOT, "a", ROOT, "b", 0), 0);
+	ck_assert_int_eq(objfs_write(f, fh, 4, &iov, 1, false, &n), 0);
+	ck_assert_int_eq(objfs_flush(f, fh), 0);	/* its own copy: fine */
+	ck_assert_str_eq(object_bytes("b"), "mine+more");
+	ck_assert_int_eq(store_put(st, "b", fd, 0, &a), 0);	/* theirs */
+	ck_assert_int_eq(objfs_write(f, fh, 9, &iov, 1, false, &n), 0);
+	ck_assert_int_eq(objfs_release(f, fh), -EIO);
+	ck_assert_str_eq(object_bytes("b"), "");
+	objfs_free(f);
+	close(fd);
+}
+END_TEST
+
 /*
  * Killed while writing, restarted in the same boot: the bytes are what
  * the guest wrote, uploaded; a live run's journal is left alone; a
@@ -380,6 +429,8 @@ objfs_journal_tcase(void)
 	tcase_add_test(tc, second_writer_is_refused);
 	tcase_add_test(tc, overwrite_mode_replaces);
 	tcase_add_test(tc, own_changes_are_not_conflicts);
+	tcase_add_test(tc, chmod_leaves_another_writers_version);
+	tcase_add_test(tc, renamed_file_still_detects_conflicts);
 	tcase_add_test(tc, same_boot_uploads_what_was_written);
 	tcase_add_test(tc, other_boot_keeps_unsynced_bytes);
 	tcase_add_test(tc, other_boot_trusts_only_verified_synced_bytes);

@@ -480,14 +480,17 @@ up_complete(struct store_upload *up, uint64_t size,
 	 * meanwhile) have moved since: the object copied onto itself.
 	 */
 	if (rc == 0 && attr != NULL && up_meta_moved(&up->sent, attr)) {
+		struct store_cond copied = { 0 };
 		struct store_attr full;
 
 		if ((rc = store_attr_copy(&full, attr)) == 0) {
 			full.size = size;
 			rc = s3_copy_object(up->s, up->key, up->key, size,
-			    &full, cond);
+			    &full, &copied);
 			store_attr_clear(&full);
 		}
+		if (rc == 0 && cond != NULL)
+			memcpy(cond->etag, copied.etag, sizeof(cond->etag));
 		if (rc != 0) {
 			log_warnx("s3: %s is uploaded, but its metadata "
 			    "(times, mode) is the one it had when the upload "

@@ -496,6 +496,24 @@ s3_cond_headers(struct s3_req *r, const struct store_cond *cond)
 }
 
 /*
+ * A copy of the version cond names only (If-Match's counterpart for the
+ * source, unquoted as If-Match is): a chmod that must not rewrite
+ * another writer's version.
+ */
+static void
+s3_copy_cond_header(struct s3_req *r, const struct store_cond *cond)
+{
+	const char *m = cond != NULL ? cond->if_match : NULL;
+	size_t len = m != NULL ? strlen(m) : 0;
+
+	if (len >= 2 && m[0] == '"' && m[len - 1] == '"')
+		s3_req_header(r, "x-amz-copy-source-if-match", "%.*s",
+		    (int)(len - 2), m + 1);
+	else if (len > 0)
+		s3_req_header(r, "x-amz-copy-source-if-match", "%s", m);
+}
+
+/*
  * A 412 to a write sent again: the first try may have been written and
  * only its answer lost, and then the object is ours, not another
  * writer's.  Ours has the size and the mtime objfsd sent.
@@ -729,6 +747,7 @@ s3_copy_object(struct s3_store *s, const char *src, const char *dst,
 		s3_req_header(&r, "x-amz-copy-source", "%s", source.data);
 		s3_req_header(&r, "x-amz-metadata-directive", "%s",
 		    meta != NULL ? "REPLACE" : "COPY");
+		s3_copy_cond_header(&r, cond);
 		rc = s3_perform(s, &r);
 	}
 	if (rc == 0 && cond != NULL)
