@@ -20,26 +20,12 @@ set -u
 srcdir=${srcdir:-.}
 . "$srcdir/tests/lib/s3server.sh"
 s3server_each "$0"
-daemon=${OBJFSD:-src/objfsd}
-cli=${FUSE_CLI:-tests/lib/fuse_cli}
+. "$srcdir/tests/lib/objfsd_run.sh"
+objfsd_test_init crash
 ocli=${OBJFS_CLI:-tests/lib/objfs_cli}
-work=$(mktemp -d /tmp/objfsd-crash.XXXXXX)
-pids=
-cleanup() {
-	for p in $pids; do kill -9 "$p" 2>/dev/null; done
-	s3server_stop
-	rm -rf "$work"
-}
-trap cleanup EXIT
-pass=0
-fail=0
-ok() { pass=$((pass + 1)); }
-bad() { fail=$((fail + 1)); echo "FAIL: $*"; }
-
 s3server_start "$S3_SERVER" "$work/s3" objfsd-test || exit 1
 ep=$OBJFSD_TEST_S3_ENDPOINT
 
-. "$srcdir/tests/lib/objfsd_run.sh"
 start() {
 	local name=$1
 	shift

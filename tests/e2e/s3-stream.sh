@@ -20,25 +20,11 @@ set -u
 srcdir=${srcdir:-.}
 . "$srcdir/tests/lib/s3server.sh"
 s3server_each "$0"
-daemon=${OBJFSD:-src/objfsd}
-cli=${FUSE_CLI:-tests/lib/fuse_cli}
+. "$srcdir/tests/lib/objfsd_run.sh"
+objfsd_test_init stream
 mib=${OBJFSD_STREAM_MIB:-1024}
-work=$(mktemp -d /tmp/objfsd-stream.XXXXXX)
-pids=
-cleanup() {
-	for p in $pids; do kill -9 "$p" 2>/dev/null; done
-	s3server_stop
-	rm -rf "$work"
-}
-trap cleanup EXIT
-pass=0
-fail=0
-ok() { pass=$((pass + 1)); }
-bad() { fail=$((fail + 1)); echo "FAIL: $*"; }
-
 s3server_start "$S3_SERVER" "$work/s3" objfsd-test || exit 1
 ep=$OBJFSD_TEST_S3_ENDPOINT
-. "$srcdir/tests/lib/objfsd_run.sh"
 sign=(--aws-sigv4 "aws:amz:us-east-1:s3"
     --user "$AWS_ACCESS_KEY_ID:$AWS_SECRET_ACCESS_KEY"
     -H "x-amz-content-sha256: UNSIGNED-PAYLOAD")

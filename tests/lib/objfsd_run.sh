@@ -2,8 +2,30 @@
 # Sourced by tests that run several objfsd on one S3 server: each NAME
 # has its socket $work/NAME.sock, cache directory $work/NAME-cache and log
 # $work/NAME.log (appended to across restarts); its pid is $NAME_pid and
-# joins $pids, which the test kills at exit.  Needs $work, $daemon and
-# $ep (the S3 endpoint) set, and bad() defined.
+# joins $pids, which the test kills at exit.  objfsd_test_init makes
+# $work and the counting; $ep is the S3 endpoint objfsd is started on.
+
+# objfsd_test_init NAME: $work (/tmp/objfsd-NAME.*), $daemon, $cli, ok()
+# and bad() counting into $pass and $fail, and at exit every pid in
+# $pids killed, the S3 server stopped and $work removed.
+objfsd_test_init() {
+	daemon=${OBJFSD:-src/objfsd}
+	cli=${FUSE_CLI:-tests/lib/fuse_cli}
+	work=$(mktemp -d "/tmp/objfsd-$1.XXXXXX")
+	pids=
+	pass=0
+	fail=0
+	trap objfsd_test_cleanup EXIT
+}
+
+objfsd_test_cleanup() {
+	for p in $pids; do kill -9 "$p" 2>/dev/null; done
+	s3server_stop
+	rm -rf "$work"
+}
+
+ok() { pass=$((pass + 1)); }
+bad() { fail=$((fail + 1)); echo "FAIL: $*"; }
 
 # objfsd_start NAME STORE ARGS...: in the background until it serves.
 objfsd_start() {

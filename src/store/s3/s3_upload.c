@@ -109,7 +109,7 @@ up_new(struct s3_store *s, const char *key)
 
 /* Stops and joins the senders; a part being sent is finished first. */
 static void
-up_free(struct store_upload *up)
+up_stop(struct store_upload *up)
 {
 	pthread_mutex_lock(&up->lock);
 	up->stop = true;
@@ -117,6 +117,13 @@ up_free(struct store_upload *up)
 	pthread_mutex_unlock(&up->lock);
 	for (unsigned i = 0; i < up->nthreads; i++)
 		pthread_join(up->threads[i], NULL);
+	up->nthreads = 0;
+}
+
+static void
+up_free(struct store_upload *up)
+{
+	up_stop(up);
 	for (unsigned i = 0; i < up->nparts; i++)
 		free(up->parts[i].etag);
 	free(up->parts);
@@ -536,13 +543,7 @@ s3_upload_finish(struct store_upload *up, int fd, uint64_t size,
 void
 s3_upload_abort(struct store_upload *up)
 {
-	pthread_mutex_lock(&up->lock);
-	up->stop = true;
-	pthread_cond_broadcast(&up->work);
-	pthread_mutex_unlock(&up->lock);
-	for (unsigned i = 0; i < up->nthreads; i++)
-		pthread_join(up->threads[i], NULL);
-	up->nthreads = 0;
+	up_stop(up);	/* no part may land after the abort */
 	if (up->id != NULL)
 		s3_mp_abort(up->s, up->key, up->id);
 	up_free(up);
