@@ -68,6 +68,8 @@ struct objfs_stage {
 		uint64_t	 end;
 	}			 ahead[OBJFS_STREAM_AHEAD];
 	unsigned		 nahead;
+	uint64_t		 stalled_at;	/* acked when a wait ran out */
+	bool			 stalled;
 	bool			 fresh;
 	bool			 no_stream;	/* not again for this stage */
 };

@@ -167,20 +167,28 @@ objfs_stream_resized(struct objfs_stage *s, uint64_t size)
 
 /*
  * Up to STREAM_WAIT_MS for the store to acknowledge want bytes, in
- * slices, so that objfs_wake_writers cuts it short.  A part that failed
- * is the close's to report: it is sent again then.
+ * slices, so that objfs_wake_writers cuts it short.  Once a wait ran
+ * out, none again until the store moves: a store that is down costs
+ * one wait, not one per WRITE.  A part that failed is the close's to
+ * report: it is sent again then.
  */
 static void
 stream_wait(struct objfs *fs, struct objfs_stage *s, uint64_t want)
 {
 	unsigned gen = __atomic_load_n(&fs->wake_gen, __ATOMIC_ACQUIRE);
+	uint64_t acked = store_upload_acked(fs->store, s->up);
 
+	if (s->stalled && acked == s->stalled_at)
+		return;
+	s->stalled = false;
 	for (int ms = 0; ms < STREAM_WAIT_MS; ms += STREAM_WAIT_SLICE_MS) {
 		if (store_upload_wait(fs->store, s->up, want,
 		    STREAM_WAIT_SLICE_MS) != -ETIMEDOUT ||
 		    __atomic_load_n(&fs->wake_gen, __ATOMIC_ACQUIRE) != gen)
 			return;
 	}
+	s->stalled = true;
+	s->stalled_at = store_upload_acked(fs->store, s->up);
 }
 
 void
