@@ -264,16 +264,19 @@ stream_rescue(struct objfs *fs, struct objfs_inode *ino,
 	uint64_t end;
 	int fd = -1, rc;
 
-	if ((rc = stream_set_aside(fs, ino->key, &fd, &theirs)) == 0 &&
-	    (rc = store_upload_finish(fs->store, s->up, s->fd, s->size, meta,
-	    &mine)) == 0) {
+	/* Theirs may be no object at all: removed meanwhile. */
+	if ((rc = stream_set_aside(fs, ino->key, &fd, &theirs)) == -ENOENT)
+		rc = 0;
+	if (rc == 0 && (rc = store_upload_finish(fs->store, s->up, s->fd,
+	    s->size, meta, &mine)) == 0) {
 		s->up = NULL;
 		rc = objfs_copy_in(fs, ino->key, s->fd, 0, s->dropped, &end);
 		if (rc == 0 && end != s->dropped)
 			rc = -EIO;
 		back.if_match = mine.etag[0] != '\0' ? mine.etag : NULL;
-		if (store_put_if(fs->store, ino->key, fd, theirs.size, &theirs,
-		    &back) != 0)
+		if ((fd != -1 ? store_put_if(fs->store, ino->key, fd,
+		    theirs.size, &theirs, &back) :
+		    store_remove(fs->store, ino->key)) != 0)
 			log_warnx("%s: the other writer's version could not be "
 			    "put back after this one's parts were read back; "
 			    "the store holds this version", ino->key);
@@ -310,8 +313,12 @@ objfs_stream_finish(struct objfs *fs, struct objfs_inode *ino,
 	if (rc == -ECANCELED && s->dropped > 0)
 		rc = stream_rescue(fs, ino, &meta);
 	store_attr_clear(&meta);
-	if (rc != 0)
+	if (rc != 0) {
+		/* Its last part may have gone up: those bytes are fixed now. */
+		if (s->up != NULL)
+			s->sent = s->size;
 		return rc;
+	}
 	s->up = NULL;
 	if (s->dropped > 0) {
 		(void)ftruncate(s->fd, 0);

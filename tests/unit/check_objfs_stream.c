@@ -281,6 +281,23 @@ START_TEST(conflict_while_uploading_keeps_both)
 }
 END_TEST
 
+/* Removed by another client while uploading: stays removed, bytes kept. */
+START_TEST(removed_while_uploading_keeps_bytes)
+{
+	struct objfs *f = journal_objfs_on(st, "boot", false);
+	uint64_t fh = create(f, "r"), size = 6 * MIB;
+	struct store_attr a = { 0 };
+
+	for (uint64_t off = 0; off < size; off += CHUNK)
+		write_pattern(f, fh, off, CHUNK);
+	ck_assert_int_eq(store_remove(st, "r"), 0);	/* theirs: gone */
+	ck_assert_int_eq(objfs_release(f, fh), -EIO);
+	ck_assert_int_eq(store_head(st, "r", &a), -ENOENT);
+	assert_lost(size);
+	objfs_free(f);
+}
+END_TEST
+
 /*
  * Killed while uploading: the record names the upload.  mem: keeps none
  * across runs, so the next run finds it gone: the bytes the file still
@@ -324,5 +341,6 @@ objfs_stream_tcase(void)
 	tcase_add_test(tc, rename_and_unlink_while_uploading);
 	tcase_add_test(tc, crash_with_upload_in_progress);
 	tcase_add_test(tc, conflict_while_uploading_keeps_both);
+	tcase_add_test(tc, removed_while_uploading_keeps_bytes);
 	return tc;
 }

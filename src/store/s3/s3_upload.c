@@ -39,6 +39,7 @@ struct up_part {
 	uint64_t	 off;
 	uint64_t	 len;
 	enum part_state	 state;
+	bool		 tail;		/* cut short by a finish */
 	char		*etag;
 };
 
@@ -148,15 +149,37 @@ up_next_queued(struct store_upload *up, unsigned *ip)
 	return NULL;
 }
 
+/* A part a finish cut short: the last one, until the file grows. */
+static bool
+up_short(const struct store_upload *up, unsigned i)
+{
+	return up->parts[i].tail;
+}
+
+/*
+ * Where the parts done from the first on end; with whole_only, only
+ * whole parts count: a short last part, sent by a finish that did not
+ * complete, is cut again if the file grows, and the writer must keep
+ * its bytes until then.
+ */
+static uint64_t
+up_done_end(const struct store_upload *up, bool whole_only)
+{
+	uint64_t end = 0;
+
+	for (unsigned i = 0; i < up->nparts; i++) {
+		if (up->parts[i].state != PART_DONE ||
+		    (whole_only && up_short(up, i)))
+			break;
+		end = up->parts[i].off + up->parts[i].len;
+	}
+	return end;
+}
+
 static void
 up_advance_acked(struct store_upload *up)
 {
-	for (unsigned i = 0; i < up->nparts; i++) {
-		if (up->parts[i].state != PART_DONE)
-			break;
-		if (up->parts[i].off + up->parts[i].len > up->acked)
-			up->acked = up->parts[i].off + up->parts[i].len;
-	}
+	up->acked = up_done_end(up, true);
 }
 
 /* Under up->lock, dropped while sending: false when nothing is queued. */
@@ -233,14 +256,32 @@ up_staff(struct store_upload *up)
 	pthread_cond_broadcast(&up->work);
 }
 
-/* Under up->lock: cut [covered, end) into parts, the last one short. */
+/*
+ * Under up->lock: cut [covered, end) into parts, the last one short
+ * (last).  A short part left by a finish that did not complete is cut
+ * again first, now that the file goes on: S3 takes short parts only at
+ * the end.  No part is being sent then: a finish waits for them all.
+ */
 static int
 up_cut(struct store_upload *up, uint64_t end, bool last)
 {
+	struct up_part *p = up->nparts > 0 ? &up->parts[up->nparts - 1] : NULL;
+
+	if (p != NULL && end > up->covered && up_short(up, up->nparts - 1) &&
+	    p->state != PART_SENDING) {
+		if (p->state == PART_QUEUED)
+			up->queued--;
+		free(p->etag);
+		p->etag = NULL;
+		up->covered = p->off;
+		up->nparts--;
+	}
 	while (up->covered < end) {
 		uint64_t len = up_part_len(up, up->nparts);
 
-		if (up->covered + len > end) {
+		bool tail = up->covered + len > end;
+
+		if (tail) {
 			if (!last)
 				break;
 			len = end - up->covered;
@@ -248,7 +289,7 @@ up_cut(struct store_upload *up, uint64_t end, bool last)
 		if (up->nparts == S3_MAX_PARTS)
 			return -EFBIG;
 		up->parts[up->nparts++] = (struct up_part){ .off = up->covered,
-		    .len = len, .state = PART_QUEUED };
+		    .len = len, .state = PART_QUEUED, .tail = tail };
 		up->queued++;
 		up->covered += len;
 	}
@@ -410,12 +451,12 @@ up_wait_locked(struct store_upload *up, uint64_t want, int timeout_ms)
 		deadline.tv_sec++;
 		deadline.tv_nsec -= 1000000000L;
 	}
-	while (up->acked < want) {
+	while (up_done_end(up, false) < want) {
 		if (up->queued == 0 && up->sending == 0)
 			return up->error != 0 ? up->error : -EIO;
 		if (timeout_ms >= 0 && pthread_cond_timedwait(&up->done,
 		    &up->lock, &deadline) == ETIMEDOUT)
-			return up->acked < want ? -ETIMEDOUT : 0;
+			return up_done_end(up, false) < want ? -ETIMEDOUT : 0;
 		if (timeout_ms < 0)
 			pthread_cond_wait(&up->done, &up->lock);
 	}
