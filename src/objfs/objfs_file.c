@@ -221,6 +221,33 @@ objfs_create(struct objfs *fs, const struct objfs_ctx *ctx, uint64_t parent,
 	return rc;
 }
 
+/*
+ * A read from the store.  A rename may give the file a new key and remove
+ * the old object while this is on its way: then once more, under the new.
+ */
+static int
+objfs_read_store(struct objfs *fs, struct objfs_handle *h, uint64_t off,
+    const struct iovec *iov, unsigned iovcnt, size_t *got)
+{
+	struct objfs_inode *ino = h->inode;
+	const char *key = __atomic_load_n(&ino->key, __ATOMIC_ACQUIRE);
+	int rc;
+
+	pthread_mutex_lock(&h->lock);
+	if (h->reader == NULL)
+		(void)store_reader_open_sized(fs->store, key,
+		    objfs_size_hint(ino), &h->reader);
+	pthread_mutex_unlock(&h->lock);
+	rc = store_reader_read(fs->store, h->reader, key, off, iov, iovcnt,
+	    got);
+	if (rc == -ENOENT &&
+	    key != __atomic_load_n(&ino->key, __ATOMIC_ACQUIRE))
+		rc = store_reader_read(fs->store, h->reader,
+		    __atomic_load_n(&ino->key, __ATOMIC_ACQUIRE), off, iov,
+		    iovcnt, got);
+	return rc;
+}
+
 int
 objfs_read(struct objfs *fs, uint64_t fh, uint64_t off,
     const struct iovec *iov, unsigned iovcnt, size_t *got)
@@ -248,13 +275,7 @@ objfs_read(struct objfs *fs, uint64_t fh, uint64_t off,
 		goto out;
 	}
 	pthread_mutex_unlock(&ino->lock);
-	pthread_mutex_lock(&h->lock);
-	if (h->reader == NULL)
-		(void)store_reader_open_sized(fs->store, ino->key,
-		    objfs_size_hint(ino), &h->reader);
-	pthread_mutex_unlock(&h->lock);
-	rc = store_reader_read(fs->store, h->reader, ino->key, off, iov,
-	    iovcnt, got);
+	rc = objfs_read_store(fs, h, off, iov, iovcnt, got);
 	if (rc == -ENOENT)
 		rc = -ESTALE;	/* deleted behind our back */
 out:

@@ -66,6 +66,20 @@ inode_alloc(struct objfs *fs, const char *key, mode_t type)
 }
 
 static void
+free_old_keys(struct objfs_inode *ino)
+{
+	struct objfs_old_key *k, *next;
+
+	for (k = ino->old_keys; k != NULL; k = next) {
+		next = k->next;
+		free(k->key);
+		free(k);
+	}
+	ino->old_keys = NULL;
+	ino->nold_keys = 0;
+}
+
+static void
 inode_free(struct objfs *fs, struct objfs_inode *ino)
 {
 	if (fs != NULL)
@@ -76,6 +90,7 @@ inode_free(struct objfs *fs, struct objfs_inode *ino)
 	if (ino->stage != NULL)
 		objfs_stage_free(fs, ino->stage);
 	pthread_mutex_destroy(&ino->lock);
+	free_old_keys(ino);
 	free(ino->key);
 	free(ino);
 }
@@ -299,31 +314,60 @@ objfs_inode_detach(struct objfs *fs, struct objfs_inode *ino)
 	pthread_rwlock_unlock(&fs->table_lock);
 }
 
+/*
+ * Table lock held for writing.  The inode that had ino's new key leaves
+ * the key tree: its name is gone.  Its stage is touched only where nobody
+ * else can be using it (stage_ours: the caller holds the namespace lock
+ * for writing, or the inode's lock).
+ */
+static void
+displace_one(struct objfs *fs, struct objfs_inode *victim, bool stage_ours)
+{
+	inode_unkey(fs, victim);
+	victim->unlinked = true;
+	if (stage_ours && victim->stage != NULL) /* replaced: nothing to recover */
+		objfs_journal_clean(fs, victim->stage);
+}
+
+/*
+ * Table lock held for writing.  shared: under the namespace lock's shared
+ * side, with ino's lock and held's (the inode replaced, or NULL) taken;
+ * the old key is kept for requests that may still be using it.
+ */
 static int
-rekey_one(struct objfs *fs, struct objfs_inode *ino, const char *newkey)
+rekey_one(struct objfs *fs, struct objfs_inode *ino, const char *newkey,
+    bool shared, const struct objfs_inode *held)
 {
 	struct objfs_inode probe = { .key = (char *)newkey }, *victim;
+	struct objfs_old_key *old = NULL;
 	char *copy = strdup(newkey);
 
-	if (copy == NULL)
+	if (copy == NULL || (shared && (old = malloc(sizeof(*old))) == NULL)) {
+		free(copy);
 		return -ENOMEM;
-	victim = RB_FIND(objfs_key_tree, &fs->keys, &probe);
-	if (victim != NULL && victim != ino) {
-		inode_unkey(fs, victim);
-		victim->unlinked = true;
-		if (victim->stage != NULL)	/* replaced: nothing to recover */
-			objfs_journal_clean(fs, victim->stage);
 	}
+	victim = RB_FIND(objfs_key_tree, &fs->keys, &probe);
+	if (victim != NULL && victim != ino)
+		displace_one(fs, victim, !shared || victim == held);
 	inode_unkey(fs, ino);
-	free(ino->key);
-	ino->key = copy;
+	if (shared) {
+		old->key = ino->key;
+		old->next = ino->old_keys;
+		ino->old_keys = old;
+		ino->nold_keys++;
+	} else {
+		free(ino->key);
+		free_old_keys(ino);	/* nobody is using them now */
+	}
+	__atomic_store_n(&ino->key, copy, __ATOMIC_RELEASE);
 	RB_INSERT(objfs_key_tree, &fs->keys, ino);
 	ino->in_key_tree = true;
 	if (ino->stage != NULL) {
 		/*
 		 * The object under the new key is a copy, of a version objfs
 		 * has not seen: unknown until objfs_stage_rebase asks.  The
-		 * namespace lock, held for writing, keeps stage users out.
+		 * namespace lock held for writing, or the inode's lock, keeps
+		 * stage users out.
 		 */
 		ino->stage->base[0] = '\0';
 		(void)objfs_journal_note(fs, ino->stage, ino->key);
@@ -368,16 +412,49 @@ objfs_inode_rekey(struct objfs *fs, struct objfs_inode *ino,
 			if (asprintf(&k, "%s%s", newkey, d->key + oldlen) == -1)
 				rc = -ENOMEM;
 			else {
-				rc = rekey_one(fs, d, k);
+				rc = rekey_one(fs, d, k, false, NULL);
 				free(k);
 			}
 		}
 	}
 	if (rc == 0)
-		rc = rekey_one(fs, ino, newkey);
+		rc = rekey_one(fs, ino, newkey, false, NULL);
 	pthread_rwlock_unlock(&fs->table_lock);
 	free(oldprefix);
 	return rc;
+}
+
+/* Room for one more old key; ino's lock held. */
+bool
+objfs_inode_may_rekey_shared(const struct objfs_inode *ino)
+{
+	return ino->nold_keys < OBJFS_OLD_KEYS_MAX;
+}
+
+/*
+ * A file's rename under the namespace lock's shared side: ino's lock is
+ * held, and held's, the inode of the file replaced (or NULL).
+ */
+int
+objfs_inode_rekey_shared(struct objfs *fs, struct objfs_inode *ino,
+    const char *newkey, struct objfs_inode *held)
+{
+	int rc;
+
+	objfs_attr_forget(ino);
+	pthread_rwlock_wrlock(&fs->table_lock);
+	rc = rekey_one(fs, ino, newkey, true, held);
+	pthread_rwlock_unlock(&fs->table_lock);
+	return rc;
+}
+
+/* ino's name was taken by a rename of a file objfs did not know; its lock held. */
+void
+objfs_inode_displace(struct objfs *fs, struct objfs_inode *ino)
+{
+	pthread_rwlock_wrlock(&fs->table_lock);
+	displace_one(fs, ino, true);
+	pthread_rwlock_unlock(&fs->table_lock);
 }
 
 /* A new FUSE session: the kernel holds no lookups any more. */

@@ -3,8 +3,12 @@
  * objfs internals shared by objfs_*.c.
  *
  * Locking, outermost first:
- *   fs->ns_lock      rwlock; renames take it for writing because they
- *                    change keys, every other operation for reading.
+ *   fs->ns_lock      rwlock; renames of directories (and on stores with
+ *                    a rename of their own) take it for writing because
+ *                    they change keys, every other operation for reading.
+ *   fs->rename_lock  renames of files on object stores, one at a time,
+ *                    under the shared side: a copy may take long, and
+ *                    other requests go on meanwhile.
  *   inode->lock      the inode's stage and flags.
  *   dirlist->lock    fetching a listing's next page.
  *   fs->listing_lock which snapshot is a directory's current one, and
@@ -93,11 +97,26 @@ struct objfs_jrec {
 #define OBJFS_LOST_DIR		"lost+found"
 #define OBJFS_LOST_LEAF		100	/* of a key's last name, kept */
 
+/*
+ * A key an inode had before a rename made under the shared namespace lock:
+ * a request that read it may still be using it, so it lives on until the
+ * inode goes or a rename holds the lock for writing.
+ */
+struct objfs_old_key {
+	struct objfs_old_key	*next;
+	char			*key;
+};
+
+#define OBJFS_OLD_KEYS_MAX	16	/* then a rename takes the lock */
+
 struct objfs_inode {
 	RB_ENTRY(objfs_inode)	 by_ino;
 	RB_ENTRY(objfs_inode)	 by_key;
 	uint64_t		 ino;
-	char			*key;	/* "" is the root */
+	char			*key;	/* "" is the root; changes (atomic)
+					   only in a rename */
+	struct objfs_old_key	*old_keys;
+	unsigned		 nold_keys;
 	mode_t			 type;	/* S_IFMT bits */
 	uint64_t		 nlookup;
 	unsigned		 refs;	/* handles and calls in progress */
@@ -154,6 +173,7 @@ struct objfs {
 	struct timespec		 start_time;
 	uint64_t		 generation;
 	pthread_rwlock_t	 ns_lock;
+	pthread_mutex_t		 rename_lock;
 	pthread_rwlock_t	 table_lock;
 	pthread_rwlock_t	 handle_lock;
 	struct objfs_ino_tree	 inodes;
@@ -245,6 +265,10 @@ void	objfs_inode_count_lookup(struct objfs *fs, struct objfs_inode *ino);
 void	objfs_inode_detach(struct objfs *fs, struct objfs_inode *ino);
 int	objfs_inode_rekey(struct objfs *fs, struct objfs_inode *ino,
 	    const char *newkey);
+bool	objfs_inode_may_rekey_shared(const struct objfs_inode *ino);
+int	objfs_inode_rekey_shared(struct objfs *fs, struct objfs_inode *ino,
+	    const char *newkey, struct objfs_inode *held);
+void	objfs_inode_displace(struct objfs *fs, struct objfs_inode *ino);
 void	objfs_inode_forget_all(struct objfs *fs);
 int	objfs_inode_collect_staged(struct objfs *fs,
 	    struct objfs_inode ***listp, size_t *np);
@@ -332,6 +356,7 @@ bool	objfs_stream_keep(struct objfs *fs, struct objfs_inode *ino);
 void	objfs_stage_release(struct objfs *fs, struct objfs_inode *ino);
 void	objfs_stage_unlinked(struct objfs *fs, struct objfs_inode *ino);
 void	objfs_stage_rebase(struct objfs *fs, struct objfs_inode *ino);
+void	objfs_stage_rebase_locked(struct objfs *fs, struct objfs_inode *ino);
 int	objfs_spill_create(struct objfs *fs);
 
 /* objfs_handle.c */

@@ -564,6 +564,124 @@ out:
 	return rc;
 }
 
+/* Both inodes' locks (either may be NULL), in one order. */
+static void
+lock_two(struct objfs_inode *a, struct objfs_inode *b)
+{
+	if (a != NULL && b != NULL && (uintptr_t)b < (uintptr_t)a) {
+		struct objfs_inode *t = a;
+
+		a = b;
+		b = t;
+	}
+	if (a != NULL)
+		pthread_mutex_lock(&a->lock);
+	if (b != NULL)
+		pthread_mutex_lock(&b->lock);
+}
+
+static void
+unlock_two(struct objfs_inode *a, struct objfs_inode *b)
+{
+	if (a != NULL)
+		pthread_mutex_unlock(&a->lock);
+	if (b != NULL)
+		pthread_mutex_unlock(&b->lock);
+}
+
+/*
+ * The copy, with the renamed file's lock and the replaced one's held: no
+ * upload of either runs between the copy and the new key, so none lands
+ * under a name about to go or over the copy.  -EAGAIN before any change:
+ * the file has been renamed too often to keep its old keys.
+ */
+static int
+objfs_move_file_held(struct objfs *fs, struct rename_args *r,
+    struct objfs_inode *ino, struct objfs_inode *victim, const char *src,
+    const char *dst)
+{
+	int rc = 0;
+
+	if (ino != NULL && !objfs_inode_may_rekey_shared(ino))
+		return -EAGAIN;
+	/* An upload in progress is to the old name: finished first. */
+	if (ino != NULL)
+		rc = objfs_stream_settle(fs, ino);
+	if (rc == 0)
+		rc = store_copy(fs->store, src, dst, NULL,
+		    r->src_asked ? &r->src_attr : NULL);
+	if (rc != 0)
+		return rc;
+	if (ino == NULL) {
+		if (victim != NULL)
+			objfs_inode_displace(fs, victim);
+		return 0;
+	}
+	if ((rc = objfs_inode_rekey_shared(fs, ino, dst, victim)) == 0)
+		objfs_stage_rebase_locked(fs, ino);
+	return rc;
+}
+
+/*
+ * A file's rename on a store without one of its own: a copy, the new key,
+ * then the old object goes.  Only the namespace lock's shared side is
+ * held, so requests on other files go on while the store copies (a large
+ * object's copy takes long, a stalled one up to the timeout); renames
+ * wait for each other on rename_lock.  A request that read the file's
+ * key before may still use it: a read of it after the remove is tried
+ * again under the new key.  -EAGAIN before any change: a directory, or a
+ * file that needs objfs_rename_locked.
+ */
+static int
+objfs_rename_shared(struct objfs *fs, struct rename_args *r)
+{
+	struct objfs_inode *ino = NULL, *victim = NULL;
+	char *src = NULL, *dst = NULL;
+	mode_t stype;
+	bool dst_exists;
+	int rc;
+
+	rc = objfs_rename_check(fs, r, &src, &dst, &stype, &dst_exists);
+	if (rc == 0 && stype == S_IFDIR)
+		rc = -EAGAIN;
+	if (rc != 0 || strcmp(src, dst) == 0)
+		goto out;
+	ino = objfs_known(fs, src);
+	if (dst_exists && (victim = objfs_known(fs, dst)) != NULL)
+		rc = objfs_keep_for_open_handles(fs, victim);
+	if (rc == 0)
+		rc = objfs_keep_parent(fs, r->dir, src);
+	if (rc == 0) {
+		lock_two(ino, victim);
+		rc = objfs_move_file_held(fs, r, ino, victim, src, dst);
+		unlock_two(ino, victim);
+	}
+	if (rc == 0) {
+		rc = store_remove(fs->store, src);
+		if (rc == -ENOENT)
+			rc = 0;		/* someone else removed it meanwhile */
+		objfs_rename_facts(fs, r, src, dst, stype, dst_exists);
+	}
+	objfs_inode_put(fs, ino);
+	objfs_inode_put(fs, victim);
+out:
+	free(src);
+	free(dst);
+	return rc;
+}
+
+/* Both directories changed: their times, counts and listings. */
+static void
+objfs_rename_done(struct rename_args *r)
+{
+	store_attr_clear(&r->src_attr);
+	r->src_asked = false;
+	objfs_attr_forget(r->dir);
+	objfs_attr_forget(r->newdir);
+	objfs_dirlist_changed(r->dir);
+	objfs_dirlist_changed(r->newdir);
+}
+
 int
 objfs_rename(struct objfs *fs, uint64_t parent, const char *name,
     uint64_t newparent, const char *newname, unsigned flags)
@@ -581,14 +699,21 @@ objfs_rename(struct objfs *fs, uint64_t parent, const char *name,
 	if (r.dir == NULL || r.newdir == NULL)
 		rc = -ESTALE;
 	else {
-		objfs_ns_write(fs);
-		rc = objfs_rename_locked(fs, &r);
-		store_attr_clear(&r.src_attr);
-		objfs_attr_forget(r.dir);
-		objfs_attr_forget(r.newdir);
-		objfs_dirlist_changed(r.dir);
-		objfs_dirlist_changed(r.newdir);
-		objfs_ns_unlock(fs);
+		rc = -EAGAIN;
+		if (!store_has_rename(fs->store)) {
+			objfs_ns_read(fs);
+			pthread_mutex_lock(&fs->rename_lock);
+			rc = objfs_rename_shared(fs, &r);
+			pthread_mutex_unlock(&fs->rename_lock);
+			objfs_rename_done(&r);
+			objfs_ns_unlock(fs);
+		}
+		if (rc == -EAGAIN) {
+			objfs_ns_write(fs);
+			rc = objfs_rename_locked(fs, &r);
+			objfs_rename_done(&r);
+			objfs_ns_unlock(fs);
+		}
 	}
 	objfs_inode_put(fs, r.dir);
 	objfs_inode_put(fs, r.newdir);

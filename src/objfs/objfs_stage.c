@@ -398,20 +398,26 @@ objfs_stage_upload(struct objfs *fs, struct objfs_inode *ino)
 /*
  * Renamed: the object under the new key is the copy the rename made, and
  * its version what the stage's next upload must find there.  Another
- * writer between the copy and this HEAD is not seen.
+ * writer between the copy and this HEAD is not seen.  ino's lock held.
  */
 void
-objfs_stage_rebase(struct objfs *fs, struct objfs_inode *ino)
+objfs_stage_rebase_locked(struct objfs *fs, struct objfs_inode *ino)
 {
 	struct store_attr a = { 0 };
 
-	pthread_mutex_lock(&ino->lock);
 	if (ino->stage != NULL && ino->stage->direct == NULL &&
 	    store_head(fs->store, ino->key, &a) == 0) {
 		memcpy(ino->stage->base, a.etag, sizeof(a.etag));
 		(void)objfs_journal_note(fs, ino->stage, ino->key);
 	}
 	store_attr_clear(&a);
+}
+
+void
+objfs_stage_rebase(struct objfs *fs, struct objfs_inode *ino)
+{
+	pthread_mutex_lock(&ino->lock);
+	objfs_stage_rebase_locked(fs, ino);
 	pthread_mutex_unlock(&ino->lock);
 }
 

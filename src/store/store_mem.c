@@ -23,6 +23,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include "rbtree.h"
 #include <unistd.h>
 
@@ -48,6 +49,7 @@ struct mem_store {
 	char			*fail_put;
 	char			*fail_sync;
 	char			*stuck;
+	char			*slow_copy;	/* copies of these keys take 1.5 s */
 };
 
 static int
@@ -98,6 +100,8 @@ mem_open(const char *location, const struct store_config *cfg,
 		m->fail_sync = strdup(location + 10);
 	else if (strncmp(location, "stuck=", 6) == 0)
 		m->stuck = strdup(location + 6);
+	else if (strncmp(location, "slow-copy=", 10) == 0)
+		m->slow_copy = strdup(location + 10);
 	else if (*location != '\0') {
 		log_warnx("mem: unknown option %s", location);
 		free(m);
@@ -121,6 +125,7 @@ mem_close(struct store *st)
 	free(m->fail_put);
 	free(m->fail_sync);
 	free(m->stuck);
+	free(m->slow_copy);
 	free(m);
 }
 
@@ -581,6 +586,9 @@ mem_copy(struct store *st, const char *src, const char *dst,
 	int rc = -ENOENT;
 
 	(void)src_attr;		/* the object is at hand */
+	/* A server slow to copy, as S3's CopyObject of a large object is. */
+	if (m->slow_copy != NULL && strstr(src, m->slow_copy) != NULL)
+		(void)nanosleep(&(struct timespec){ 1, 500000000 }, NULL);
 	pthread_mutex_lock(&m->lock);
 	if ((o = mem_find(m, src)) == NULL)
 		goto out;
