@@ -438,6 +438,85 @@ START_TEST(concurrent_page_reads_of_one_file)
 }
 END_TEST
 
+static unsigned
+threads_now(void)
+{
+	FILE *f = fopen("/proc/self/status", "r");
+	char line[128];
+	unsigned n = 0;
+
+	ck_assert_ptr_nonnull(f);
+	while (fgets(line, sizeof(line), f) != NULL)
+		if (sscanf(line, "Threads: %u", &n) == 1)
+			break;
+	fclose(f);
+	return n;
+}
+
+#define MANY_UPLOADS	10
+
+/*
+ * Ten files streaming at once, with --s3-parallel=1: their parts go by
+ * the store's pool of two threads, not a thread (or 16) per file, and
+ * each file is whole at the end.  Each upload used to start its own
+ * senders, so the number of files being written set the number of
+ * threads and connections.
+ */
+START_TEST(many_uploads_share_one_pool)
+{
+	const size_t part = 5 * (size_t)MIB;
+	struct store_s3_config s3;
+	struct store_config cfg = { .s3 = &s3 };
+	struct store_upload *up[MANY_UPLOADS];
+	struct store_attr a = { 0 };
+	struct store *other;
+	unsigned base, most;
+	char *buf = malloc(part), key[32];
+	bool busy = true;
+	int fd;
+
+	ck_assert_ptr_nonnull(buf);
+	memset(buf, 'u', part);
+	ck_assert_int_ge(fd = memfd_create("parts", 0), 0);
+	ck_assert_int_eq(write(fd, buf, part), (ssize_t)part);
+	free(buf);
+	s3_test_config(&s3, 5);
+	s3.parallel = 1;
+	s3.part_size = part;
+	ck_assert_int_eq(store_open(url, &cfg, &other), 0);
+	base = threads_now();
+	for (int i = 0; i < MANY_UPLOADS; i++) {
+		snprintf(key, sizeof(key), "pool/f%d", i);
+		ck_assert_int_eq(store_upload_open(other, key, &a, &up[i]), 0);
+		(void)store_upload_offer(other, up[i], fd, part);
+	}
+	most = threads_now();
+	while (busy) {
+		unsigned n = threads_now();
+
+		most = n > most ? n : most;
+		busy = false;
+		for (int i = 0; i < MANY_UPLOADS; i++)
+			busy |= store_upload_acked(other, up[i]) < part;
+		usleep(2000);
+	}
+	ck_assert_msg(most <= base + 2, "%u threads for %d uploads (%u "
+	    "before)", most, MANY_UPLOADS, base);
+	for (int i = 0; i < MANY_UPLOADS; i++) {
+		struct store_attr got;
+
+		ck_assert_int_eq(store_upload_finish(other, up[i], fd, part,
+		    &a, NULL), 0);
+		snprintf(key, sizeof(key), "pool/f%d", i);
+		ck_assert_int_eq(store_head(other, key, &got), 0);
+		ck_assert_uint_eq(got.size, part);
+		store_attr_clear(&got);
+	}
+	close(fd);
+	store_close(other);
+}
+END_TEST
+
 START_TEST(file_of_300_mib_through_multipart)
 {
 	const size_t total = 300 * (size_t)MIB;
@@ -629,6 +708,7 @@ main(void)
 	tcase_add_checked_fixture(tc, setup, teardown);
 	tcase_set_timeout(tc, 600);
 	tcase_add_test(tc, file_of_300_mib_through_multipart);
+	tcase_add_test(tc, many_uploads_share_one_pool);
 	tcase_add_test(tc, concurrent_page_reads_of_one_file);
 	tcase_add_test(tc, many_readers_share_one_readahead_budget);
 	tcase_add_test(tc, writes_drop_readahead_chunks);

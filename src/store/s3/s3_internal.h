@@ -141,6 +141,27 @@ void	s3_batch_pool_free(struct s3_batch_pool *p);
 void	s3_batch_run(struct s3_batch_pool *p, s3_batch_fn *fn, void *arg,
 	    size_t n, unsigned width);
 
+/*
+ * s3_upload.c: the threads that send the parts of every upload in progress,
+ * store-wide: uploads with parts queued wait in `ready`, round robin.
+ */
+#define S3_UP_THREADS_MAX	32
+
+struct store_upload;
+
+struct s3_up_pool {
+	pthread_mutex_t		 lock;
+	pthread_cond_t		 work;	/* an upload is ready, or stop */
+	pthread_cond_t		 idle;	/* an upload's last sender left */
+	TAILQ_HEAD(, store_upload) ready;
+	pthread_t		 threads[S3_UP_THREADS_MAX];
+	unsigned		 nthreads, size;
+	bool			 stop;
+};
+
+void	s3_up_pool_init(struct s3_up_pool *p, unsigned parallel);
+void	s3_up_pool_free(struct s3_up_pool *p);
+
 struct s3_creds {
 	char		*access_key;
 	char		*secret_key;
@@ -199,6 +220,7 @@ struct s3_store {
 	struct membudget *own_budget;
 	struct s3_ra	 ra;
 	struct s3_batch_pool batch;
+	struct s3_up_pool up_pool;
 	struct s3_stats	 stats;
 	/*
 	 * Refused credentials (403) are logged once per burst, not per

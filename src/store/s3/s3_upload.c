@@ -14,8 +14,14 @@
  * writer no longer has, and a later run may finish it (upload_resume,
  * with the id the writer's journal keeps).
  *
- * Locking: up->lock over the part table and the counters; a part's
- * bytes are sent without it.
+ * The parts of every upload go by one store-wide pool of threads (twice
+ * --s3-parallel, at most S3_UP_THREADS_MAX), each upload with at most
+ * `parallel` parts in flight, so the number of files being written sets
+ * no number of threads or connections.
+ *
+ * Locking: up->lock over the part table and the counters, then
+ * pool.lock over the ready queue and each upload's place in it and
+ * count of senders; a part's bytes are sent without either.
  */
 #include "config.h"
 
@@ -29,7 +35,6 @@
 #include "s3_internal.h"
 #include "s3_proto.h"
 
-#define UP_THREADS_MAX	16
 #define UP_DOUBLE_EVERY	1000	/* parts of one size */
 #define UP_MIN_PART	(5ULL << 20)	/* S3's floor, but for the last */
 
@@ -49,19 +54,20 @@ struct store_upload {
 	char		*id;
 	struct store_attr sent;		/* the metadata the upload carries */
 	pthread_mutex_t	 lock;
-	pthread_cond_t	 work;		/* a part queued, or stop */
 	pthread_cond_t	 done;		/* a part was sent, or failed */
 	struct up_part	*parts;
-	unsigned	 nparts;
+	unsigned	 nparts, parts_room;
 	unsigned	 queued;	/* parts in PART_QUEUED */
 	unsigned	 sending;
 	int		 fd;		/* where the parts' bytes are */
 	uint64_t	 covered;	/* end of the last part cut */
 	uint64_t	 acked;		/* every byte below is in the store */
 	int		 error;		/* of the last part that failed */
-	pthread_t	 threads[UP_THREADS_MAX];
-	unsigned	 nthreads;
 	bool		 stop;
+	/* Under pool.lock: */
+	TAILQ_ENTRY(store_upload) ready;
+	bool		 in_ready;
+	unsigned	 senders;	/* pool threads working on it */
 };
 
 /* Above the cutoff, with `parallel` parts in flight and no more. */
@@ -91,9 +97,7 @@ up_new(struct s3_store *s, const char *key)
 
 	if (up == NULL)
 		return NULL;
-	if ((up->parts = calloc(S3_MAX_PARTS, sizeof(*up->parts))) == NULL ||
-	    s3_full_key(s, key, &up->key) != 0) {
-		free(up->parts);
+	if (s3_full_key(s, key, &up->key) != 0) {
 		free(up);
 		return NULL;
 	}
@@ -102,23 +106,50 @@ up_new(struct s3_store *s, const char *key)
 	pthread_mutex_init(&up->lock, NULL);
 	pthread_condattr_init(&ca);
 	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
-	pthread_cond_init(&up->work, &ca);
 	pthread_cond_init(&up->done, &ca);
 	pthread_condattr_destroy(&ca);
 	return up;
 }
 
-/* Stops and joins the senders; a part being sent is finished first. */
+/* Room in the part table for one more, grown as parts are cut. */
+static int
+up_part_room(struct store_upload *up)
+{
+	unsigned room = up->parts_room > 0 ? up->parts_room * 2 : 64;
+	struct up_part *parts;
+
+	if (up->nparts < up->parts_room)
+		return 0;
+	if (up->nparts == S3_MAX_PARTS)
+		return -EFBIG;
+	if (room > S3_MAX_PARTS)
+		room = S3_MAX_PARTS;
+	if ((parts = reallocarray(up->parts, room, sizeof(*parts))) == NULL)
+		return -ENOMEM;
+	up->parts = parts;
+	up->parts_room = room;
+	return 0;
+}
+
+/*
+ * Out of the pool: no thread takes a part of it any more, and one being
+ * sent is finished first.
+ */
 static void
 up_stop(struct store_upload *up)
 {
+	struct s3_up_pool *p = &up->s->up_pool;
+
 	pthread_mutex_lock(&up->lock);
 	up->stop = true;
-	pthread_cond_broadcast(&up->work);
 	pthread_mutex_unlock(&up->lock);
-	for (unsigned i = 0; i < up->nthreads; i++)
-		pthread_join(up->threads[i], NULL);
-	up->nthreads = 0;
+	pthread_mutex_lock(&p->lock);
+	if (up->in_ready)
+		TAILQ_REMOVE(&p->ready, up, ready);
+	up->in_ready = false;
+	while (up->senders > 0)
+		pthread_cond_wait(&p->idle, &p->lock);
+	pthread_mutex_unlock(&p->lock);
 }
 
 static void
@@ -128,7 +159,6 @@ up_free(struct store_upload *up)
 	for (unsigned i = 0; i < up->nparts; i++)
 		free(up->parts[i].etag);
 	free(up->parts);
-	pthread_cond_destroy(&up->work);
 	pthread_cond_destroy(&up->done);
 	pthread_mutex_destroy(&up->lock);
 	store_attr_clear(&up->sent);
@@ -182,6 +212,43 @@ up_advance_acked(struct store_upload *up)
 	up->acked = up_done_end(up, true);
 }
 
+static void *up_pool_worker(void *arg);
+
+/* Parts of one upload in flight at once. */
+static unsigned
+up_width(const struct store_upload *up)
+{
+	return up->s->parallel > 0 ? up->s->parallel : 1;
+}
+
+/*
+ * Under up->lock: in the pool's ready queue while it has a part to send
+ * and room in flight; a thread more while the pool has fewer than its
+ * size.  False: the pool has no thread at all.
+ */
+static bool
+up_ready(struct store_upload *up)
+{
+	struct s3_up_pool *p = &up->s->up_pool;
+	bool staffed;
+
+	if (up->stop || up->queued == 0 || up->sending >= up_width(up))
+		return true;
+	pthread_mutex_lock(&p->lock);
+	if (!up->in_ready && !p->stop) {
+		TAILQ_INSERT_TAIL(&p->ready, up, ready);
+		up->in_ready = true;
+	}
+	if (p->nthreads < p->size && !p->stop &&
+	    pthread_create(&p->threads[p->nthreads], NULL, up_pool_worker,
+	    p) == 0)
+		p->nthreads++;
+	staffed = p->nthreads > 0;
+	pthread_cond_signal(&p->work);
+	pthread_mutex_unlock(&p->lock);
+	return staffed;
+}
+
 /* Under up->lock, dropped while sending: false when nothing is queued. */
 static bool
 up_send_next(struct store_upload *up)
@@ -197,12 +264,14 @@ up_send_next(struct store_upload *up)
 	p->state = PART_SENDING;
 	up->queued--;
 	up->sending++;
+	(void)up_ready(up);	/* the next part, by another thread */
 	src.fd = up->fd;
 	src.off = p->off;
 	src.len = p->len;
 	pthread_mutex_unlock(&up->lock);
 	rc = s3_mp_part(up->s, up->key, up->id, i, &src, &etag);
 	pthread_mutex_lock(&up->lock);
+	p = &up->parts[i];	/* the table may have grown meanwhile */
 	up->sending--;
 	if (rc == 0) {
 		free(p->etag);
@@ -220,40 +289,62 @@ up_send_next(struct store_upload *up)
 	return true;
 }
 
+/* One part of the first ready upload at a time, round robin. */
 static void *
-up_sender(void *arg)
+up_pool_worker(void *arg)
 {
-	struct store_upload *up = arg;
+	struct s3_up_pool *p = arg;
+	struct store_upload *up;
 
-	pthread_mutex_lock(&up->lock);
-	while (!up->stop)
-		if (!up_send_next(up))
-			pthread_cond_wait(&up->work, &up->lock);
-	pthread_mutex_unlock(&up->lock);
+	pthread_mutex_lock(&p->lock);
+	while (!p->stop) {
+		if ((up = TAILQ_FIRST(&p->ready)) == NULL) {
+			pthread_cond_wait(&p->work, &p->lock);
+			continue;
+		}
+		TAILQ_REMOVE(&p->ready, up, ready);
+		up->in_ready = false;
+		up->senders++;
+		pthread_mutex_unlock(&p->lock);
+		pthread_mutex_lock(&up->lock);
+		if (!up->stop && up->sending < up_width(up) &&
+		    up_send_next(up))
+			(void)up_ready(up);	/* room again: its next part */
+		pthread_mutex_unlock(&up->lock);
+		pthread_mutex_lock(&p->lock);
+		if (--up->senders == 0)
+			pthread_cond_broadcast(&p->idle);
+	}
+	pthread_mutex_unlock(&p->lock);
 	return NULL;
 }
 
-/* Under up->lock: enough senders for the parts queued, within parallel. */
-static void
-up_staff(struct store_upload *up)
+void
+s3_up_pool_init(struct s3_up_pool *p, unsigned parallel)
 {
-	unsigned want = up->s->parallel < UP_THREADS_MAX ? up->s->parallel :
-	    UP_THREADS_MAX;
+	memset(p, 0, sizeof(*p));
+	pthread_mutex_init(&p->lock, NULL);
+	pthread_cond_init(&p->work, NULL);
+	pthread_cond_init(&p->idle, NULL);
+	TAILQ_INIT(&p->ready);
+	p->size = parallel > 0 ? 2 * parallel : 2;
+	if (p->size > S3_UP_THREADS_MAX)
+		p->size = S3_UP_THREADS_MAX;
+}
 
-	if (want == 0)
-		want = 1;
-	while (up->nthreads < want && up->nthreads < up->queued +
-	    up->sending) {
-		if (pthread_create(&up->threads[up->nthreads], NULL, up_sender,
-		    up) != 0) {
-			if (up->nthreads == 0)
-				log_warnx("s3: no thread to upload %s with; "
-				    "its parts wait for the close", up->key);
-			break;
-		}
-		up->nthreads++;
-	}
-	pthread_cond_broadcast(&up->work);
+/* At store close, after every upload was finished, aborted or dropped. */
+void
+s3_up_pool_free(struct s3_up_pool *p)
+{
+	pthread_mutex_lock(&p->lock);
+	p->stop = true;
+	pthread_cond_broadcast(&p->work);
+	pthread_mutex_unlock(&p->lock);
+	for (unsigned i = 0; i < p->nthreads; i++)
+		pthread_join(p->threads[i], NULL);
+	pthread_cond_destroy(&p->idle);
+	pthread_cond_destroy(&p->work);
+	pthread_mutex_destroy(&p->lock);
 }
 
 /*
@@ -286,8 +377,10 @@ up_cut(struct store_upload *up, uint64_t end, bool last)
 				break;
 			len = end - up->covered;
 		}
-		if (up->nparts == S3_MAX_PARTS)
-			return -EFBIG;
+		int rc = up_part_room(up);
+
+		if (rc != 0)
+			return rc;
 		up->parts[up->nparts++] = (struct up_part){ .off = up->covered,
 		    .len = len, .state = PART_QUEUED, .tail = tail };
 		up->queued++;
@@ -336,6 +429,8 @@ up_take_listed(struct store_upload *up, struct s3_listed_part *lp, size_t n)
 		if (lp[i].number != up->nparts + 1 ||
 		    lp[i].size < UP_MIN_PART)
 			break;
+		if (up_part_room(up) != 0)
+			return -ENOMEM;
 		up->parts[up->nparts++] = (struct up_part){ .off = up->covered,
 		    .len = lp[i].size, .state = PART_DONE,
 		    .etag = lp[i].etag };
@@ -420,8 +515,7 @@ s3_upload_offer(struct store_upload *up, int fd, uint64_t end)
 	pthread_mutex_lock(&up->lock);
 	up->fd = fd;
 	(void)up_cut(up, end, false);	/* full: the rest waits for close */
-	if (up->queued > 0)
-		up_staff(up);
+	(void)up_ready(up);
 	covered = up->covered;
 	pthread_mutex_unlock(&up->lock);
 	return covered;
@@ -567,9 +661,8 @@ s3_upload_finish(struct store_upload *up, int fd, uint64_t size,
 	if (size < up->covered || size == 0)
 		rc = -EINVAL;	/* the caller broke the contract */
 	else if ((rc = up_cut(up, size, true)) == 0) {
-		up_staff(up);
 		/* No thread to be had: the caller sends them itself. */
-		while (up->nthreads == 0 && up_send_next(up))
+		while (!up_ready(up) && up_send_next(up))
 			;
 		rc = up_wait_locked(up, size, -1);
 	}

@@ -209,6 +209,7 @@ s3_tune(struct s3_store *s, const struct store_config *cfg,
 	pthread_mutex_init(&s->denied_lock, NULL);
 	s3_ra_init(s);
 	s3_batch_pool_init(&s->batch);
+	s3_up_pool_init(&s->up_pool, s->parallel);
 	if (c->ca_pem != NULL && c->ca_len > 0) {
 		if ((s->ca_pem = malloc(c->ca_len)) == NULL)
 			return -ENOMEM;
@@ -228,6 +229,7 @@ s3_close(struct store *st)
 
 	s3_ra_fini(s);		/* its workers use the pool and the budget */
 	s3_batch_pool_free(&s->batch);
+	s3_up_pool_free(&s->up_pool);
 	s3_pool_free(s);
 	pthread_mutex_destroy(&s->pool_lock);
 	pthread_mutex_destroy(&s->denied_lock);
