@@ -119,7 +119,8 @@ objfs_new(const struct objfs_options *opts, struct objfs **fsp)
 	    PTHREAD_RWLOCK_PREFER_WRITER_NONRECURSIVE_NP);
 	pthread_rwlock_init(&fs->ns_lock, &attr);
 	pthread_rwlockattr_destroy(&attr);
-	pthread_mutex_init(&fs->rename_lock, NULL);
+	for (size_t i = 0; i < OBJFS_RENAME_LOCKS; i++)
+		pthread_mutex_init(&fs->rename_locks[i], NULL);
 	pthread_rwlock_init(&fs->table_lock, NULL);
 	pthread_rwlock_init(&fs->handle_lock, NULL);
 	pthread_mutex_init(&fs->listing_lock, NULL);
@@ -159,7 +160,8 @@ objfs_free(struct objfs *fs)
 	pthread_rwlock_destroy(&fs->handle_lock);
 	pthread_mutex_destroy(&fs->listing_lock);
 	pthread_rwlock_destroy(&fs->table_lock);
-	pthread_mutex_destroy(&fs->rename_lock);
+	for (size_t i = 0; i < OBJFS_RENAME_LOCKS; i++)
+		pthread_mutex_destroy(&fs->rename_locks[i]);
 	pthread_rwlock_destroy(&fs->ns_lock);
 	free(fs->cache_dir);
 	close(fs->cache_fd);

@@ -6,9 +6,10 @@
  *   fs->ns_lock      rwlock; renames of directories (and on stores with
  *                    a rename of their own) take it for writing because
  *                    they change keys, every other operation for reading.
- *   fs->rename_lock  renames of files on object stores, one at a time,
- *                    under the shared side: a copy may take long, and
- *                    other requests go on meanwhile.
+ *   fs->rename_locks renames of files on object stores, under the shared
+ *                    side: a copy may take long and other requests go on
+ *                    meanwhile; renames that share a key (by its hash,
+ *                    one of OBJFS_RENAME_LOCKS) wait for each other.
  *   inode->lock      the inode's stage and flags.
  *   dirlist->lock    fetching a listing's next page.
  *   fs->listing_lock which snapshot is a directory's current one, and
@@ -108,6 +109,7 @@ struct objfs_old_key {
 };
 
 #define OBJFS_OLD_KEYS_MAX	16	/* then a rename takes the lock */
+#define OBJFS_RENAME_LOCKS	64
 
 struct objfs_inode {
 	RB_ENTRY(objfs_inode)	 by_ino;
@@ -173,7 +175,7 @@ struct objfs {
 	struct timespec		 start_time;
 	uint64_t		 generation;
 	pthread_rwlock_t	 ns_lock;
-	pthread_mutex_t		 rename_lock;
+	pthread_mutex_t		 rename_locks[OBJFS_RENAME_LOCKS];
 	pthread_rwlock_t	 table_lock;
 	pthread_rwlock_t	 handle_lock;
 	struct objfs_ino_tree	 inodes;

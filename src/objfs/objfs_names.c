@@ -627,7 +627,7 @@ objfs_move_file_held(struct objfs *fs, struct rename_args *r,
  * then the old object goes.  Only the namespace lock's shared side is
  * held, so requests on other files go on while the store copies (a large
  * object's copy takes long, a stalled one up to the timeout); renames
- * wait for each other on rename_lock.  A request that read the file's
+ * that share a name wait for each other.  A request that read the file's
  * key before may still use it: a read of it after the remove is tried
  * again under the new key.  -EAGAIN before any change: a directory, or a
  * file that needs objfs_rename_locked.
@@ -670,6 +670,62 @@ out:
 	return rc;
 }
 
+static unsigned
+rename_lock_of(const char *key)
+{
+	uint32_t h = 2166136261u;	/* FNV-1a */
+
+	for (; *key != '\0'; key++)
+		h = (h ^ (unsigned char)*key) * 16777619u;
+	return h % OBJFS_RENAME_LOCKS;
+}
+
+/*
+ * objfs_rename_shared with the locks of both names' keys held, taken in
+ * one order: renames that share a name wait for each other, others not.
+ */
+static int
+objfs_rename_by_keys(struct objfs *fs, struct rename_args *r)
+{
+	struct objfs_inode *ino;
+	char *src, *dst;
+	unsigned a, b;
+	int rc;
+
+	if (r->dir->type != S_IFDIR || r->newdir->type != S_IFDIR)
+		return -ENOTDIR;
+	if ((rc = objfs_child_key(fs, r->dir, r->name, &src)) != 0)
+		return rc;
+	if ((rc = objfs_child_key(fs, r->newdir, r->newname, &dst)) != 0) {
+		free(src);
+		return rc;
+	}
+	/* A directory objfs knows goes the exclusive way at once: no request twice. */
+	if ((ino = objfs_known(fs, src)) != NULL && ino->type == S_IFDIR)
+		rc = -EAGAIN;
+	objfs_inode_put(fs, ino);
+	a = rename_lock_of(src);
+	b = rename_lock_of(dst);
+	free(src);
+	free(dst);
+	if (rc != 0)
+		return rc;
+	if (b < a) {
+		unsigned t = a;
+
+		a = b;
+		b = t;
+	}
+	pthread_mutex_lock(&fs->rename_locks[a]);
+	if (b != a)
+		pthread_mutex_lock(&fs->rename_locks[b]);
+	rc = objfs_rename_shared(fs, r);
+	if (b != a)
+		pthread_mutex_unlock(&fs->rename_locks[b]);
+	pthread_mutex_unlock(&fs->rename_locks[a]);
+	return rc;
+}
+
 /* Both directories changed: their times, counts and listings. */
 static void
 objfs_rename_done(struct rename_args *r)
@@ -702,9 +758,7 @@ objfs_rename(struct objfs *fs, uint64_t parent, const char *name,
 		rc = -EAGAIN;
 		if (!store_has_rename(fs->store)) {
 			objfs_ns_read(fs);
-			pthread_mutex_lock(&fs->rename_lock);
-			rc = objfs_rename_shared(fs, &r);
-			pthread_mutex_unlock(&fs->rename_lock);
+			rc = objfs_rename_by_keys(fs, &r);
 			objfs_rename_done(&r);
 			objfs_ns_unlock(fs);
 		}

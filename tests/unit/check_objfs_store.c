@@ -498,11 +498,12 @@ elapsed_ms(const struct timespec *t0)
  */
 START_TEST(slow_rename_holds_up_no_one)
 {
-	struct slow_rename r = { .from = "slow", .to = "moved" };
+	struct slow_rename r = { .from = "slow", .to = "moved" },
+	    r2 = { .from = "slow2", .to = "moved2" };
 	struct objfs_entry e;
-	struct timespec t0;
+	struct timespec t0, t1;
 	uint64_t other, slow, fh, cfh;
-	pthread_t t;
+	pthread_t t, t2;
 	char buf[16];
 	struct stat sb;
 
@@ -510,23 +511,33 @@ START_TEST(slow_rename_holds_up_no_one)
 	open_fs("mem:slow-copy=slow");
 	slow = mkfile(ROOT, "slow", "the bytes");
 	other = mkfile(ROOT, "other", "x");
+	(void)mkfile(ROOT, "slow2", "more");
 	fh = open_(slow, O_RDONLY);
-	ck_assert_int_eq(pthread_create(&t, NULL, slow_rename_run, &r), 0);
-	(void)nanosleep(&(struct timespec){ 0, 200000000 }, NULL);
 	clock_gettime(CLOCK_MONOTONIC, &t0);
+	ck_assert_int_eq(pthread_create(&t, NULL, slow_rename_run, &r), 0);
+	ck_assert_int_eq(pthread_create(&t2, NULL, slow_rename_run, &r2), 0);
+	(void)nanosleep(&(struct timespec){ 0, 200000000 }, NULL);
+	clock_gettime(CLOCK_MONOTONIC, &t1);
 	ck_assert_int_eq(objfs_lookup(fs, ROOT, "other", &e), 0);
 	ck_assert_int_eq(objfs_getattr(fs, other, &sb), 0);
 	ck_assert_int_eq(objfs_create(fs, &ctx, ROOT, "new", 0644, O_RDWR,
 	    &e, &cfh), 0);
 	objfs_release(fs, cfh);
-	ck_assert_msg(elapsed_ms(&t0) < 700, "requests waited %lld ms for "
-	    "a rename of another file", (long long)elapsed_ms(&t0));
+	ck_assert_msg(elapsed_ms(&t1) < 700, "requests waited %lld ms for "
+	    "a rename of another file", (long long)elapsed_ms(&t1));
 	/* The file being renamed: its requests may wait, and then work. */
 	ck_assert_uint_eq(read_at(fh, 0, buf, sizeof(buf)), 9);
 	ck_assert_int_eq(objfs_getattr(fs, slow, &sb), 0);
 	ck_assert_int_eq(sb.st_size, 9);
 	pthread_join(t, NULL);
+	pthread_join(t2, NULL);
+	/* Two renames of other names: side by side, not one after the other. */
+	ck_assert_msg(elapsed_ms(&t0) < 2500, "two 1.5 s renames took %lld ms",
+	    (long long)elapsed_ms(&t0));
 	ck_assert_int_eq(r.rc, 0);
+	ck_assert_int_eq(r2.rc, 0);
+	ck_assert_int_eq(lookup_rc(ROOT, "slow2"), -ENOENT);
+	ck_assert_str_eq(slurp(lookup(ROOT, "moved2")), "more");
 	ck_assert_int_eq(lookup_rc(ROOT, "slow"), -ENOENT);
 	ck_assert_uint_eq(lookup(ROOT, "moved"), slow);
 	memset(buf, 0, sizeof(buf));
