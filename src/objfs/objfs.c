@@ -130,6 +130,7 @@ objfs_new(const struct objfs_options *opts, struct objfs **fsp)
 	    OBJFS_MAX_HANDLES;
 	objfs_trim_start(fs);
 	if ((rc = objfs_dirfacts_init(fs)) != 0 ||
+	    (rc = objfs_dirnames_init(fs)) != 0 ||
 	    (rc = objfs_inode_init_table(fs)) != 0 ||
 	    (objfs_journaled(fs) && (rc = objfs_journal_open(fs)) != 0)) {
 		objfs_free(fs);
@@ -156,6 +157,7 @@ objfs_free(struct objfs *fs)
 	objfs_handle_close_all(fs);
 	objfs_inode_free_table(fs);
 	objfs_dirfacts_free(fs);
+	objfs_dirnames_free(fs);
 	objfs_journal_close(fs);
 	pthread_rwlock_destroy(&fs->handle_lock);
 	pthread_mutex_destroy(&fs->listing_lock);
@@ -401,6 +403,8 @@ objfs_absent(struct objfs *fs, const char *key)
 
 	if (known_type(fs, key, &type))
 		return -EEXIST;
+	if (objfs_dirnames_absent_key(fs, key))
+		return 0;
 	if (!store_is_tree(fs->store)) {
 		rc = store_list(fs->store, key, NULL, 0, ABSENT_PAGE, &l);
 		if (rc == 0)

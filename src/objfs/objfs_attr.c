@@ -356,6 +356,10 @@ objfs_entry_for(struct objfs *fs, struct objfs_inode *dir, const char *name,
 		return 0;
 	}
 	objfs_inode_put(fs, ino);
+	if (objfs_dirnames_absent(fs, dir->key, name)) {
+		free(key);
+		return -ENOENT;
+	}
 	gen = __atomic_load_n(&dir->listing_gen, __ATOMIC_ACQUIRE);
 	rc = objfs_resolve(fs, key, &a, &type);
 	if (rc == 0)

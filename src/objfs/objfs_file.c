@@ -165,7 +165,7 @@ objfs_open(struct objfs *fs, uint64_t nodeid, int flags, bool kill_suidgid,
 /* A new, empty object, with a stage ready so no write has to fetch it. */
 static int
 objfs_create_new(struct objfs *fs, const struct objfs_ctx *ctx,
-    struct objfs_inode *dir, const char *key, mode_t mode,
+    struct objfs_inode *dir, const char *name, const char *key, mode_t mode,
     struct objfs_entry *e, struct objfs_inode **inop)
 {
 	struct store_cond cond = { 0 };
@@ -183,6 +183,7 @@ objfs_create_new(struct objfs *fs, const struct objfs_ctx *ctx,
 	}
 	memcpy(a.etag, cond.etag, sizeof(a.etag));
 	objfs_dirfacts_changed(fs, dir->key, 0);
+	objfs_dirnames_add(fs, dir->key, name);
 	pthread_mutex_lock(&ino->lock);
 	if (ino->stage == NULL)
 		rc = objfs_stage_open(fs, ino, false, &a);
@@ -210,7 +211,7 @@ objfs_create(struct objfs *fs, const struct objfs_ctx *ctx, uint64_t parent,
 		return rc;
 	rc = objfs_absent(fs, key);
 	if (rc == 0)
-		rc = objfs_create_new(fs, ctx, dir, key, mode, e, &ino);
+		rc = objfs_create_new(fs, ctx, dir, name, key, mode, e, &ino);
 	if (rc == -EEXIST && !(flags & O_EXCL))	/* it appeared meanwhile */
 		rc = objfs_entry_for(fs, dir, name, e, &ino);
 	if (rc == 0 && (rc = objfs_open_inode(fs, ino, flags, false, fh)) != 0) {

@@ -191,6 +191,7 @@ struct objfs {
 	pthread_mutex_t		 listing_lock;	/* dir->listing, its refs */
 
 	struct objfs_dirfacts	*dirfacts;	/* objfs_dirfacts.c */
+	struct objfs_dirnames	*dirnames;	/* objfs_dirnames.c */
 
 	/* objfs_journal.c: this run's directory, -1 without a journal */
 	int			 journal_fd;
@@ -233,6 +234,18 @@ void	objfs_owner_attr(struct objfs *fs, const struct objfs_ctx *ctx,
 void	objfs_ns_read(struct objfs *fs);
 void	objfs_ns_write(struct objfs *fs);
 void	objfs_ns_unlock(struct objfs *fs);
+
+/* objfs_dirnames.c */
+int	objfs_dirnames_init(struct objfs *fs);
+void	objfs_dirnames_free(struct objfs *fs);
+void	objfs_dirnames_new(struct objfs *fs, const char *dir);
+void	objfs_dirnames_add(struct objfs *fs, const char *dir, const char *name);
+void	objfs_dirnames_remove(struct objfs *fs, const char *dir,
+	    const char *name);
+void	objfs_dirnames_forget(struct objfs *fs, const char *dir);
+bool	objfs_dirnames_absent(struct objfs *fs, const char *dir,
+	    const char *name);
+bool	objfs_dirnames_absent_key(struct objfs *fs, const char *key);
 
 /* objfs_dirfacts.c */
 int	objfs_dirfacts_init(struct objfs *fs);

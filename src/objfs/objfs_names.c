@@ -67,9 +67,11 @@ objfs_make(struct objfs *fs, const struct objfs_ctx *ctx, uint64_t parent,
 	objfs_owner_attr(fs, ctx, dir, mode, &a);
 	if ((rc = make(fs, key, &a, arg)) == 0) {
 		objfs_dirfacts_changed(fs, dir->key, S_ISDIR(mode) ? 1 : 0);
+		objfs_dirnames_add(fs, dir->key, name);
 		if (S_ISDIR(mode)) {
 			objfs_dirfacts_subdirs(fs, key, 0);
 			objfs_dirfacts_marker_seen(fs, key);
+			objfs_dirnames_new(fs, key);
 		}
 		/* An object holds what was put; a file system may differ. */
 		if (store_is_tree(fs->store))
@@ -311,10 +313,14 @@ objfs_remove(struct objfs *fs, uint64_t parent, const char *name,
 		rc = objfs_keep_parent(fs, dir, key);
 	if (rc == 0)
 		rc = remove(fs, dir, key, type);
-	if (rc == 0 && type == S_IFDIR)
+	if (rc == 0 && type == S_IFDIR) {
 		objfs_dirfacts_forget(fs, key);
-	if (rc == 0)
+		objfs_dirnames_forget(fs, key);
+	}
+	if (rc == 0) {
 		objfs_dirfacts_changed(fs, dir->key, type == S_IFDIR ? -1 : 0);
+		objfs_dirnames_remove(fs, dir->key, name);
+	}
 	objfs_change_end(fs, dir, key);
 	return rc;
 }
@@ -517,9 +523,13 @@ objfs_rename_facts(struct objfs *fs, const struct rename_args *r,
 	if (dir) {
 		objfs_dirfacts_forget(fs, src);
 		objfs_dirfacts_forget(fs, dst);
+		objfs_dirnames_forget(fs, src);
+		objfs_dirnames_forget(fs, dst);
 	}
 	objfs_dirfacts_changed(fs, r->dir->key, dir ? -1 : 0);
 	objfs_dirfacts_changed(fs, r->newdir->key, dir && !dst_exists ? 1 : 0);
+	objfs_dirnames_remove(fs, r->dir->key, r->name);
+	objfs_dirnames_add(fs, r->newdir->key, r->newname);
 }
 
 static int

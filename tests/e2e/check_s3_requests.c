@@ -145,6 +145,46 @@ START_TEST(negative_lookup_costs_two_requests)
 }
 END_TEST
 
+/*
+ * A directory objfs made knows its names: a LOOKUP of a new name in it
+ * and the check before CREATE cost nothing, so a cp -r into it costs the
+ * PUTs alone.  Another client's name shows once the timeout is up (as
+ * through the kernel's negative entries), by one listing of the directory.
+ */
+START_TEST(a_new_directory_answers_for_its_names)
+{
+	struct objfs_entry d, e;
+	uint64_t before, puts, fh;
+	char name[16];
+
+	ck_assert_int_eq(objfs_mkdir(fs, &ctx, ROOT, "made", 0755, &d), 0);
+	before = sent(S3K_N);
+	puts = sent(S3K_PUT);
+	for (int i = 0; i < 20; i++) {
+		snprintf(name, sizeof(name), "f%02d", i);
+		ck_assert_int_eq(objfs_lookup(fs, d.ino, name, &e), -ENOENT);
+		ck_assert_int_eq(objfs_create(fs, &ctx, d.ino, name, 0644,
+		    O_WRONLY | O_CREAT | O_EXCL, &e, &fh), 0);
+		ck_assert_int_eq(objfs_release(fs, fh), 0);
+		objfs_forget(fs, e.ino, 1);
+	}
+	ck_assert_uint_eq(sent(S3K_N) - before, 20);
+	ck_assert_uint_eq(sent(S3K_PUT) - puts, 20);	/* nothing but them */
+	/* What objfs made and forgot is still there for it. */
+	ck_assert_int_eq(objfs_lookup(fs, d.ino, "f07", &e), 0);
+	put_object("made/theirs");
+	ck_assert_int_eq(objfs_lookup(fs, d.ino, "theirs", &e), -ENOENT);
+	usleep((OBJFS_ATTR_CACHE_MS + 100) * 1000);
+	before = sent(S3K_LIST);
+	ck_assert_int_eq(objfs_lookup(fs, d.ino, "theirs", &e), 0);
+	ck_assert_uint_eq(sent(S3K_LIST) - before, 1);
+	/* Renewed by that listing: new names cost nothing again. */
+	before = sent(S3K_N);
+	ck_assert_int_eq(objfs_lookup(fs, d.ino, "another", &e), -ENOENT);
+	ck_assert_uint_eq(sent(S3K_N) - before, 0);
+}
+END_TEST
+
 struct count {
 	unsigned n;
 	unsigned bad;
@@ -611,6 +651,7 @@ main(void)
 	tcase_add_test(tc, known_file_costs_one_request);
 	tcase_add_test(tc, negative_lookup_costs_two_requests);
 	tcase_add_test(tc, a_new_name_costs_one_list_and_its_put);
+	tcase_add_test(tc, a_new_directory_answers_for_its_names);
 	tcase_add_test(tc, a_taken_name_is_found_by_the_listing);
 	tcase_add_test(tc, readdirplus_lists_in_pages_and_heads_in_parallel);
 	tcase_add_test(tc, listed_names_are_removed_with_one_request_each);

@@ -549,6 +549,53 @@ START_TEST(slow_rename_holds_up_no_one)
 }
 END_TEST
 
+/*
+ * The names of a directory objfs made, past what it keeps of them (1,000
+ * a directory): every name made (or moved in) is found after its inode is
+ * forgotten, names removed or moved away are gone, and a new one is
+ * absent, whether the answer comes from what objfs knows or the store.
+ */
+START_TEST(names_of_a_new_directory)
+{
+	struct objfs_entry e;
+	char name[16];
+	uint64_t d;
+
+	make_tmpdir();
+	open_fs("mem:");
+	d = mkdir_(ROOT, "d");
+	for (int i = 0; i < 1100; i++) {
+		snprintf(name, sizeof(name), "f%04d", i);
+		ck_assert_int_eq(lookup_rc(d, name), -ENOENT);
+		/* Forgotten: the next lookup cannot take the inode's word. */
+		objfs_forget(fs, mkfile(d, name, "x"), 1000);
+		if (i == 10 || i == 1050) {
+			ck_assert_int_eq(objfs_unlink(fs, d, name), 0);
+			ck_assert_int_eq(lookup_rc(d, name), -ENOENT);
+		}
+		if (i == 20 || i == 1060)
+			ck_assert_int_eq(objfs_rename(fs, d, name, ROOT, name,
+			    0), 0);
+	}
+	for (int i = 0; i < 1100; i++) {
+		bool gone = i == 10 || i == 1050 || i == 20 || i == 1060;
+
+		snprintf(name, sizeof(name), "f%04d", i);
+		ck_assert_int_eq(lookup_rc(d, name), gone ? -ENOENT : 0);
+	}
+	ck_assert_int_eq(lookup_rc(ROOT, "f0020"), 0);
+	ck_assert_int_eq(objfs_lookup(fs, d, "new", &e), -ENOENT);
+	/* Moved in, and a directory made in it, then forgotten. */
+	objfs_forget(fs, mkfile(ROOT, "in", "y"), 1000);
+	ck_assert_int_eq(objfs_rename(fs, ROOT, "in", d, "in", 0), 0);
+	objfs_forget(fs, mkdir_(d, "sub"), 1000);
+	objfs_forget(fs, lookup(d, "in"), 1000);
+	ck_assert_int_eq(lookup_rc(d, "in"), 0);
+	ck_assert_int_eq(lookup_rc(d, "sub"), 0);
+	teardown_store();
+}
+END_TEST
+
 struct rename_churn {
 	uint64_t	fh, ino;
 	int		n, bad;
@@ -828,6 +875,7 @@ objfs_add_store_tests(TCase *tc)
 	tcase_add_test(tc, forget_races_with_puts);
 	tcase_add_test(tc, slow_rename_holds_up_no_one);
 	tcase_add_test(tc, renames_race_with_reads);
+	tcase_add_test(tc, names_of_a_new_directory);
 	tcase_add_test(tc, full_cache_dir_answers_enospc);
 	tcase_add_test(tc, s3_key_over_1024_bytes_is_refused_before_any_request);
 }
