@@ -391,10 +391,12 @@ absent_from_listing(const struct store_listing *l)
  * before a name is made.  On an object store one listing of key as a
  * prefix answers for the object and for a directory below it at once,
  * where objfs_resolve() asks twice (a HEAD, then a LIST) to find that a
- * name is free, as almost every name being made is.
+ * name is free, as almost every name being made is.  names_may_answer:
+ * the caller makes the object only if absent (If-None-Match), so the
+ * names objfs knows of a directory it made may answer with no request.
  */
 int
-objfs_absent(struct objfs *fs, const char *key)
+objfs_absent(struct objfs *fs, const char *key, bool names_may_answer)
 {
 	struct store_listing l = { 0 };
 	struct store_attr a;
@@ -403,7 +405,7 @@ objfs_absent(struct objfs *fs, const char *key)
 
 	if (known_type(fs, key, &type))
 		return -EEXIST;
-	if (objfs_dirnames_absent_key(fs, key))
+	if (names_may_answer && objfs_dirnames_absent_key(fs, key))
 		return 0;
 	if (!store_is_tree(fs->store)) {
 		rc = store_list(fs->store, key, NULL, 0, ABSENT_PAGE, &l);

@@ -174,8 +174,12 @@ objfs_create_new(struct objfs *fs, const struct objfs_ctx *ctx,
 	int rc;
 
 	objfs_owner_attr(fs, ctx, dir, S_IFREG | (mode & 07777), &a);
-	/* Created by someone else since objfs_absent looked: theirs. */
+	/*
+	 * Created by someone else since objfs_absent looked: theirs.  The
+	 * name is there either way (or may be, on a failure): known first.
+	 */
 	cond.if_none_match = !fs->opts.conflicts_overwrite;
+	objfs_dirnames_add(fs, dir->key, name);
 	if ((rc = store_put_if(fs->store, key, -1, 0, &a, &cond)) != 0 ||
 	    (rc = objfs_inode_intern(fs, key, S_IFREG, &ino)) != 0) {
 		store_attr_clear(&a);
@@ -183,7 +187,6 @@ objfs_create_new(struct objfs *fs, const struct objfs_ctx *ctx,
 	}
 	memcpy(a.etag, cond.etag, sizeof(a.etag));
 	objfs_dirfacts_changed(fs, dir->key, 0);
-	objfs_dirnames_add(fs, dir->key, name);
 	pthread_mutex_lock(&ino->lock);
 	if (ino->stage == NULL)
 		rc = objfs_stage_open(fs, ino, false, &a);
@@ -209,7 +212,8 @@ objfs_create(struct objfs *fs, const struct objfs_ctx *ctx, uint64_t parent,
 
 	if ((rc = objfs_change_begin(fs, parent, name, &dir, &key)) != 0)
 		return rc;
-	rc = objfs_absent(fs, key);
+	/* The names objfs knows may answer: the PUT checks again. */
+	rc = objfs_absent(fs, key, true);
 	if (rc == 0)
 		rc = objfs_create_new(fs, ctx, dir, name, key, mode, e, &ino);
 	if (rc == -EEXIST && !(flags & O_EXCL))	/* it appeared meanwhile */
@@ -224,7 +228,8 @@ objfs_create(struct objfs *fs, const struct objfs_ctx *ctx, uint64_t parent,
 
 /*
  * A read from the store.  A rename may give the file a new key and remove
- * the old object while this is on its way: then once more, under the new.
+ * the old object, before this read or while it is on its way: then once
+ * more, under the new.
  */
 static int
 objfs_read_store(struct objfs *fs, struct objfs_handle *h, uint64_t off,
@@ -241,11 +246,15 @@ objfs_read_store(struct objfs *fs, struct objfs_handle *h, uint64_t off,
 	pthread_mutex_unlock(&h->lock);
 	rc = store_reader_read(fs->store, h->reader, key, off, iov, iovcnt,
 	    got);
-	if (rc == -ENOENT &&
-	    key != __atomic_load_n(&ino->key, __ATOMIC_ACQUIRE))
-		rc = store_reader_read(fs->store, h->reader,
-		    __atomic_load_n(&ino->key, __ATOMIC_ACQUIRE), off, iov,
-		    iovcnt, got);
+	/*
+	 * The handle's reader stays with the key it was opened with (its
+	 * read-ahead is of that object), and other reads may be using it:
+	 * the bytes come from the new key directly.
+	 */
+	if (rc == -ENOENT && (h->reader != NULL ||
+	    key != __atomic_load_n(&ino->key, __ATOMIC_ACQUIRE)))
+		rc = store_get(fs->store, __atomic_load_n(&ino->key,
+		    __ATOMIC_ACQUIRE), off, iov, iovcnt, got);
 	return rc;
 }
 

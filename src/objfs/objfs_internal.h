@@ -226,7 +226,7 @@ bool	objfs_known_key(struct objfs *fs, const char *key,
 int	objfs_exists(struct objfs *fs, const char *key, mode_t *type);
 int	objfs_exists_asked(struct objfs *fs, const char *key, mode_t *type,
 	    struct store_attr *a, bool *asked);
-int	objfs_absent(struct objfs *fs, const char *key);
+int	objfs_absent(struct objfs *fs, const char *key, bool names_may_answer);
 void	objfs_stat(struct objfs *fs, const struct objfs_inode *ino,
 	    const struct store_attr *a, struct stat *st);
 void	objfs_owner_attr(struct objfs *fs, const struct objfs_ctx *ctx,

@@ -60,14 +60,14 @@ objfs_make(struct objfs *fs, const struct objfs_ctx *ctx, uint64_t parent,
 
 	if ((rc = objfs_change_begin(fs, parent, name, &dir, &key)) != 0)
 		return rc;
-	if ((rc = objfs_absent(fs, key)) != 0) {
+	if ((rc = objfs_absent(fs, key, false)) != 0) {
 		objfs_change_end(fs, dir, key);
 		return rc;
 	}
 	objfs_owner_attr(fs, ctx, dir, mode, &a);
+	objfs_dirnames_add(fs, dir->key, name);	/* before it may be there */
 	if ((rc = make(fs, key, &a, arg)) == 0) {
 		objfs_dirfacts_changed(fs, dir->key, S_ISDIR(mode) ? 1 : 0);
-		objfs_dirnames_add(fs, dir->key, name);
 		if (S_ISDIR(mode)) {
 			objfs_dirfacts_subdirs(fs, key, 0);
 			objfs_dirfacts_marker_seen(fs, key);
@@ -189,13 +189,22 @@ objfs_known(struct objfs *fs, const char *key)
  * so they move into a stage before the object goes.
  */
 static int
-objfs_keep_for_open_handles(struct objfs *fs, struct objfs_inode *ino)
+objfs_keep_for_open_handles_locked(struct objfs *fs, struct objfs_inode *ino)
 {
 	int rc = 0;
 
-	pthread_mutex_lock(&ino->lock);
 	if (ino->opens > 0 && (rc = objfs_stream_settle(fs, ino)) == 0)
 		rc = objfs_stage_open(fs, ino, true, NULL);
+	return rc;
+}
+
+static int
+objfs_keep_for_open_handles(struct objfs *fs, struct objfs_inode *ino)
+{
+	int rc;
+
+	pthread_mutex_lock(&ino->lock);
+	rc = objfs_keep_for_open_handles_locked(fs, ino);
 	pthread_mutex_unlock(&ino->lock);
 	return rc;
 }
@@ -529,7 +538,6 @@ objfs_rename_facts(struct objfs *fs, const struct rename_args *r,
 	objfs_dirfacts_changed(fs, r->dir->key, dir ? -1 : 0);
 	objfs_dirfacts_changed(fs, r->newdir->key, dir && !dst_exists ? 1 : 0);
 	objfs_dirnames_remove(fs, r->dir->key, r->name);
-	objfs_dirnames_add(fs, r->newdir->key, r->newname);
 }
 
 static int
@@ -603,17 +611,26 @@ unlock_two(struct objfs_inode *a, struct objfs_inode *b)
  * The copy, with the renamed file's lock and the replaced one's held: no
  * upload of either runs between the copy and the new key, so none lands
  * under a name about to go or over the copy.  -EAGAIN before any change:
- * the file has been renamed too often to keep its old keys.
+ * the file has been renamed too often to keep its old keys, or dst is
+ * another inode's than the one looked up.
  */
 static int
 objfs_move_file_held(struct objfs *fs, struct rename_args *r,
     struct objfs_inode *ino, struct objfs_inode *victim, const char *src,
     const char *dst)
 {
+	struct objfs_inode *now = objfs_known(fs, dst);
+	bool same = now == victim;
 	int rc = 0;
 
-	if (ino != NULL && !objfs_inode_may_rekey_shared(ino))
+	/* Another inode took dst since it was looked up: the long way. */
+	objfs_inode_put(fs, now);
+	if (!same || (ino != NULL && !objfs_inode_may_rekey_shared(ino)))
 		return -EAGAIN;
+	/* The replaced file may be open: its bytes kept for that. */
+	if (victim != NULL &&
+	    (rc = objfs_keep_for_open_handles_locked(fs, victim)) != 0)
+		return rc;
 	/* An upload in progress is to the old name: finished first. */
 	if (ino != NULL)
 		rc = objfs_stream_settle(fs, ino);
@@ -630,6 +647,24 @@ objfs_move_file_held(struct objfs *fs, struct rename_args *r,
 	if ((rc = objfs_inode_rekey_shared(fs, ino, dst, victim)) == 0)
 		objfs_stage_rebase_locked(fs, ino);
 	return rc;
+}
+
+/*
+ * The copy is made and the file has its new name: the rename is done,
+ * whatever becomes of the old object.  One left behind is said, and the
+ * names objfs knew of its directory are dropped, since it is still there.
+ */
+static void
+objfs_rename_remove_old(struct objfs *fs, struct rename_args *r,
+    const char *src)
+{
+	int rc = store_remove(fs->store, src);
+
+	if (rc == 0 || rc == -ENOENT)	/* ENOENT: removed meanwhile */
+		return;
+	log_warnx("rename: \"%s\" is copied to its new name, but the old "
+	    "object stays: %s", src, strerror(-rc));
+	objfs_dirnames_forget(fs, r->dir->key);
 }
 
 /*
@@ -657,21 +692,18 @@ objfs_rename_shared(struct objfs *fs, struct rename_args *r)
 	if (rc != 0 || strcmp(src, dst) == 0)
 		goto out;
 	ino = objfs_known(fs, src);
-	if (dst_exists && (victim = objfs_known(fs, dst)) != NULL)
-		rc = objfs_keep_for_open_handles(fs, victim);
-	if (rc == 0)
-		rc = objfs_keep_parent(fs, r->dir, src);
+	if (dst_exists)
+		victim = objfs_known(fs, dst);
+	rc = objfs_keep_parent(fs, r->dir, src);
 	if (rc == 0) {
 		lock_two(ino, victim);
 		rc = objfs_move_file_held(fs, r, ino, victim, src, dst);
 		unlock_two(ino, victim);
 	}
-	if (rc == 0) {
-		rc = store_remove(fs->store, src);
-		if (rc == -ENOENT)
-			rc = 0;		/* someone else removed it meanwhile */
+	if (rc == 0)
+		objfs_rename_remove_old(fs, r, src);
+	if (rc == 0)
 		objfs_rename_facts(fs, r, src, dst, stype, dst_exists);
-	}
 	objfs_inode_put(fs, ino);
 	objfs_inode_put(fs, victim);
 out:
@@ -765,6 +797,8 @@ objfs_rename(struct objfs *fs, uint64_t parent, const char *name,
 	if (r.dir == NULL || r.newdir == NULL)
 		rc = -ESTALE;
 	else {
+		/* There once the copy is (even if the rest fails): known first. */
+		objfs_dirnames_add(fs, r.newdir->key, newname);
 		rc = -EAGAIN;
 		if (!store_has_rename(fs->store)) {
 			objfs_ns_read(fs);

@@ -321,6 +321,43 @@ START_TEST(one_read_never_mixes_two_etags)
 END_TEST
 
 /*
+ * A file open for reading is renamed: the handle reads on, past what its
+ * read-ahead had fetched, from the object under the new name (the
+ * handle's reader is of the old key, removed by the rename).
+ */
+START_TEST(open_file_reads_on_after_a_rename)
+{
+	const size_t len = 24 * (size_t)MIB;
+	struct objfs_entry e;
+	char *buf = malloc(MIB);
+	uint64_t fh;
+	unsigned of;
+
+	put_version(st, "ra/old", len, 3);
+	ck_assert_int_eq(objfs_lookup(fs, ROOT, "ra", &e), 0);
+	of = (unsigned)e.ino;
+	ck_assert_int_eq(objfs_lookup(fs, of, "old", &e), 0);
+	ck_assert_int_eq(objfs_open(fs, e.ino, O_RDONLY, false, &fh,
+	    &(unsigned){ 0 }), 0);
+	for (int pass = 0; pass < 2; pass++) {
+		uint64_t off = pass == 0 ? 0 : len - MIB;
+		struct iovec iov = { buf, MIB };
+		size_t n = 0;
+
+		ck_assert_int_eq(objfs_read(fs, fh, off, &iov, 1, &n), 0);
+		ck_assert_uint_eq(n, MIB);
+		for (size_t k = 0; k < n; k += 4096)
+			ck_assert_int_eq(buf[k], version_at(off + k, 3));
+		if (pass == 0)
+			ck_assert_int_eq(objfs_rename(fs, of, "old", of, "new",
+			    0), 0);
+	}
+	ck_assert_int_eq(objfs_release(fs, fh), 0);
+	free(buf);
+}
+END_TEST
+
+/*
  * The budget (64 MiB here) full of the chunks two idle readers left
  * cached: a third reader's chunks take the place of the least recently
  * used ones, rather than every read of it going directly to S3.
@@ -713,6 +750,7 @@ main(void)
 	tcase_add_test(tc, many_readers_share_one_readahead_budget);
 	tcase_add_test(tc, writes_drop_readahead_chunks);
 	tcase_add_test(tc, one_read_never_mixes_two_etags);
+	tcase_add_test(tc, open_file_reads_on_after_a_rename);
 	tcase_add_test(tc, lru_chunks_make_room_for_new_ones);
 	tcase_add_test(tc, readers_close_while_their_chunks_load);
 	tcase_add_test(tc, directory_of_3000_objects_across_pages);

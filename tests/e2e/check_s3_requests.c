@@ -145,6 +145,21 @@ START_TEST(negative_lookup_costs_two_requests)
 }
 END_TEST
 
+static bool
+honours_if_none_match(void)
+{
+	struct store_cond c = { .if_none_match = true };
+	struct store_attr a;
+	int rc;
+
+	put_object("probe");
+	store_attr_init(&a);
+	rc = store_put_if(st, "probe", -1, 0, &a, &c);
+	store_attr_clear(&a);
+	ck_assert(rc == 0 || rc == -ECANCELED);
+	return rc == -ECANCELED;
+}
+
 /*
  * A directory objfs made knows its names: a LOOKUP of a new name in it
  * and the check before CREATE cost nothing, so a cp -r into it costs the
@@ -174,6 +189,16 @@ START_TEST(a_new_directory_answers_for_its_names)
 	ck_assert_int_eq(objfs_lookup(fs, d.ino, "f07", &e), 0);
 	put_object("made/theirs");
 	ck_assert_int_eq(objfs_lookup(fs, d.ino, "theirs", &e), -ENOENT);
+	/*
+	 * An open(O_CREAT) of such a name meets it at the PUT, and opens
+	 * it; a server that ignores If-None-Match (s3rver) replaces it.
+	 */
+	put_object("made/theirs2");
+	ck_assert_int_eq(objfs_create(fs, &ctx, d.ino, "theirs2", 0644,
+	    O_WRONLY | O_CREAT, &e, &fh), 0);
+	if (honours_if_none_match())
+		ck_assert_uint_eq(e.st.st_mode, S_IFREG | 0640);
+	ck_assert_int_eq(objfs_release(fs, fh), 0);
 	usleep((OBJFS_ATTR_CACHE_MS + 100) * 1000);
 	before = sent(S3K_LIST);
 	ck_assert_int_eq(objfs_lookup(fs, d.ino, "theirs", &e), 0);
