@@ -710,8 +710,16 @@ objfs_readlink(struct objfs *fs, uint64_t nodeid, char *buf, size_t size,
 	objfs_ns_read(fs);
 	if (ino->type != S_IFLNK)
 		rc = -EINVAL;
-	else
-		rc = store_get(fs->store, ino->key, 0, &iov, 1, len);
+	else {
+		const char *key = __atomic_load_n(&ino->key, __ATOMIC_ACQUIRE);
+
+		rc = store_get(fs->store, key, 0, &iov, 1, len);
+		/* Renamed meanwhile: the old object goes after the new key. */
+		if (rc == -ENOENT &&
+		    key != __atomic_load_n(&ino->key, __ATOMIC_ACQUIRE))
+			rc = store_get(fs->store, __atomic_load_n(&ino->key,
+			    __ATOMIC_ACQUIRE), 0, &iov, 1, len);
+	}
 	objfs_ns_unlock(fs);
 	objfs_inode_put(fs, ino);
 	return rc;

@@ -513,9 +513,16 @@ objfs_copy_whole(struct objfs *fs, struct objfs_handle *in,
 	rc = objfs_head_inode(fs, dst, &meta);
 	if (rc == 0 && (meta.size != 0 || (dst->stage && dst->stage->dirty)))
 		rc = -EAGAIN;		/* not empty: copy byte by byte */
-	if (rc == 0)
-		rc = store_copy(fs->store, in->inode->key, dst->key, &meta,
-		    NULL);
+	if (rc == 0) {
+		const char *src = __atomic_load_n(&in->inode->key,
+		    __ATOMIC_ACQUIRE);
+
+		rc = store_copy(fs->store, src, dst->key, &meta, NULL);
+		/* The source renamed meanwhile: byte by byte instead. */
+		if (rc == -ENOENT && src != __atomic_load_n(&in->inode->key,
+		    __ATOMIC_ACQUIRE))
+			rc = -EAGAIN;
+	}
 	if (rc == 0) {
 		objfs_stage_free(fs, dst->stage);
 		dst->stage = NULL;
