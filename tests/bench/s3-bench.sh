@@ -17,11 +17,7 @@
 # Environment: ROUNDS (3), SIZE_MIB (256), GUEST_MIB (1024, 0 to skip),
 # OBJFSD, LOADGEN, S3RVER.
 set -u
-here=$(cd "$(dirname "$0")" && pwd)
-srcdir=$here/../..
-build=${BUILD_DIR:-$srcdir}
-OBJFSD=${OBJFSD:-$build/src/objfsd}
-LOADGEN=${LOADGEN:-$build/tests/bench/loadgen}
+. "$(dirname "$0")/bench-env.sh"
 ROUNDS=${ROUNDS:-3}
 SIZE_MIB=${SIZE_MIB:-256}
 GUEST_MIB=${GUEST_MIB:-1024}

@@ -11,12 +11,7 @@
 # Environment: ROUNDS (3), SIZE_MIB (1024), OBJFSD, LOADGEN, FUSE_CLI,
 # BENCH_DIR (/var/tmp); S3_SERVER to run on one server only.
 set -u
-here=$(cd "$(dirname "$0")" && pwd)
-srcdir=$here/../..
-build=${BUILD_DIR:-$srcdir}
-OBJFSD=${OBJFSD:-$build/src/objfsd}
-LOADGEN=${LOADGEN:-$build/tests/bench/loadgen}
-FUSE_CLI=${FUSE_CLI:-$build/tests/lib/fuse_cli}
+. "$(dirname "$0")/bench-env.sh"
 ROUNDS=${ROUNDS:-3}
 SIZE_MIB=${SIZE_MIB:-1024}
 . "$srcdir/tests/lib/s3server.sh"

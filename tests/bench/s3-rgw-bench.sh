@@ -28,12 +28,7 @@
 # root and /dev/fuse; without them its columns say "-".  Exits 77 when
 # Ceph is not installed.
 set -u
-here=$(cd "$(dirname "$0")" && pwd)
-srcdir=$here/../..
-build=${BUILD_DIR:-$srcdir}
-OBJFSD=${OBJFSD:-$build/src/objfsd}
-LOADGEN=${LOADGEN:-$build/tests/bench/loadgen}
-FUSE_CLI=${FUSE_CLI:-$build/tests/lib/fuse_cli}
+. "$(dirname "$0")/bench-env.sh"
 ROUNDS=${ROUNDS:-5}
 SIZE_MIB=${SIZE_MIB:-1024}
 FILES=${FILES:-1000}
