@@ -227,9 +227,39 @@ objfs_create(struct objfs *fs, const struct objfs_ctx *ctx, uint64_t parent,
 }
 
 /*
+ * The handle's reader is of a key a rename took away: a reader of the new
+ * one takes its place, and the old one is parked (other reads may be
+ * using it) until the handle goes.  False: none (the store has no
+ * readers, no room is left to park, or the key is the reader's own).
+ */
+static bool
+objfs_reader_renew(struct objfs *fs, struct objfs_handle *h,
+    struct store_reader *used, struct store_reader **rp)
+{
+	const char *key = __atomic_load_n(&h->inode->key, __ATOMIC_ACQUIRE);
+	struct store_reader *r = NULL;
+	bool renewed = false;
+
+	pthread_mutex_lock(&h->lock);
+	if (h->reader != used)		/* renewed by another read */
+		renewed = (r = h->reader) != NULL;
+	else if (h->reader_of != key && h->nparked < OBJFS_PARKED_READERS &&
+	    store_reader_open_sized(fs->store, key,
+	    objfs_size_hint(h->inode), &r) == 0 && r != NULL) {
+		h->parked[h->nparked++] = used;
+		h->reader = r;
+		h->reader_of = key;
+		renewed = true;
+	}
+	pthread_mutex_unlock(&h->lock);
+	*rp = r;
+	return renewed;
+}
+
+/*
  * A read from the store.  A rename may give the file a new key and remove
  * the old object, before this read or while it is on its way: then once
- * more, under the new.
+ * more, under the new key, by a reader of it or directly.
  */
 static int
 objfs_read_store(struct objfs *fs, struct objfs_handle *h, uint64_t off,
@@ -237,25 +267,25 @@ objfs_read_store(struct objfs *fs, struct objfs_handle *h, uint64_t off,
 {
 	struct objfs_inode *ino = h->inode;
 	const char *key = __atomic_load_n(&ino->key, __ATOMIC_ACQUIRE);
+	struct store_reader *r, *renewed;
 	int rc;
 
 	pthread_mutex_lock(&h->lock);
-	if (h->reader == NULL)
+	if (h->reader == NULL) {
 		(void)store_reader_open_sized(fs->store, key,
 		    objfs_size_hint(ino), &h->reader);
+		h->reader_of = key;
+	}
+	r = h->reader;
 	pthread_mutex_unlock(&h->lock);
-	rc = store_reader_read(fs->store, h->reader, key, off, iov, iovcnt,
-	    got);
-	/*
-	 * The handle's reader stays with the key it was opened with (its
-	 * read-ahead is of that object), and other reads may be using it:
-	 * the bytes come from the new key directly.
-	 */
-	if (rc == -ENOENT && (h->reader != NULL ||
-	    key != __atomic_load_n(&ino->key, __ATOMIC_ACQUIRE)))
-		rc = store_get(fs->store, __atomic_load_n(&ino->key,
-		    __ATOMIC_ACQUIRE), off, iov, iovcnt, got);
-	return rc;
+	rc = store_reader_read(fs->store, r, key, off, iov, iovcnt, got);
+	if (rc != -ENOENT)
+		return rc;
+	key = __atomic_load_n(&ino->key, __ATOMIC_ACQUIRE);
+	if (r != NULL && objfs_reader_renew(fs, h, r, &renewed))
+		return store_reader_read(fs->store, renewed, key, off, iov,
+		    iovcnt, got);
+	return store_get(fs->store, key, off, iov, iovcnt, got);
 }
 
 int

@@ -65,6 +65,7 @@ objfs_handle_add(struct objfs *fs, struct objfs_inode *ino, int flags,
 	h->is_dir = is_dir;
 	h->writable = !is_dir && (flags & O_ACCMODE) != O_RDONLY;
 	h->reader = r;
+	h->reader_of = __atomic_load_n(&ino->key, __ATOMIC_ACQUIRE);
 	h->refs = 1;			/* the table's */
 	pthread_mutex_init(&h->lock, NULL);
 	pthread_rwlock_wrlock(&fs->handle_lock);
@@ -111,6 +112,8 @@ objfs_handle_free(struct objfs *fs, struct objfs_handle *h)
 {
 	__atomic_sub_fetch(&fs->nhandles, 1, __ATOMIC_RELAXED);
 	store_reader_close(fs->store, h->reader);
+	for (unsigned i = 0; i < h->nparked; i++)
+		store_reader_close(fs->store, h->parked[i]);
 	objfs_dir_heads_free(fs, h);
 	objfs_dirlist_put(fs, h->dir);
 	objfs_inode_put(fs, h->inode);

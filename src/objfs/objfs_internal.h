@@ -110,6 +110,7 @@ struct objfs_old_key {
 
 #define OBJFS_OLD_KEYS_MAX	16	/* then a rename takes the lock */
 #define OBJFS_RENAME_LOCKS	64
+#define OBJFS_PARKED_READERS	4	/* then reads go direct */
 
 struct objfs_inode {
 	RB_ENTRY(objfs_inode)	 by_ino;
@@ -160,6 +161,10 @@ struct objfs_handle {
 	bool			 is_dir;
 	pthread_mutex_t		 lock;	/* reader, dir */
 	struct store_reader	*reader;
+	const char		*reader_of; /* the inode's key it reads */
+	/* Readers of keys a rename took away, maybe still in use. */
+	struct store_reader	*parked[OBJFS_PARKED_READERS];
+	unsigned		 nparked;
 	struct objfs_dirlist	*dir;	/* shared snapshot, referenced */
 	bool			 dir_read; /* since dir was attached */
 	struct dl_heads		*heads;	/* readdirplus: looked up ahead */

@@ -323,14 +323,16 @@ END_TEST
 /*
  * A file open for reading is renamed: the handle reads on, past what its
  * read-ahead had fetched, from the object under the new name (the
- * handle's reader is of the old key, removed by the rename).
+ * handle's reader is of the old key, removed by the rename), with
+ * read-ahead again.
  */
 START_TEST(open_file_reads_on_after_a_rename)
 {
 	const size_t len = 24 * (size_t)MIB;
+	struct s3_store *s3 = (struct s3_store *)st;
 	struct objfs_entry e;
 	char *buf = malloc(MIB);
-	uint64_t fh;
+	uint64_t fh, gets = 0;
 	unsigned of;
 
 	put_version(st, "ra/old", len, 3);
@@ -339,8 +341,8 @@ START_TEST(open_file_reads_on_after_a_rename)
 	ck_assert_int_eq(objfs_lookup(fs, of, "old", &e), 0);
 	ck_assert_int_eq(objfs_open(fs, e.ino, O_RDONLY, false, &fh,
 	    &(unsigned){ 0 }), 0);
-	for (int pass = 0; pass < 2; pass++) {
-		uint64_t off = pass == 0 ? 0 : len - MIB;
+	for (int pass = 0; pass < 5; pass++) {
+		uint64_t off = pass == 0 ? 0 : len - (uint64_t)(5 - pass) * MIB;
 		struct iovec iov = { buf, MIB };
 		size_t n = 0;
 
@@ -348,10 +350,19 @@ START_TEST(open_file_reads_on_after_a_rename)
 		ck_assert_uint_eq(n, MIB);
 		for (size_t k = 0; k < n; k += 4096)
 			ck_assert_int_eq(buf[k], version_at(off + k, 3));
-		if (pass == 0)
+		if (pass == 0) {
 			ck_assert_int_eq(objfs_rename(fs, of, "old", of, "new",
 			    0), 0);
+			gets = s3_stats_sent(&s3->stats, S3K_GET);
+		}
 	}
+	/*
+	 * The handle takes a reader of the new key: its read-ahead serves
+	 * the four reads, after one GET that found the old key gone.
+	 */
+	gets = s3_stats_sent(&s3->stats, S3K_GET) - gets;
+	ck_assert_msg(gets <= 4, "%llu GETs for 4 MiB after the rename",
+	    (unsigned long long)gets);
 	ck_assert_int_eq(objfs_release(fs, fh), 0);
 	free(buf);
 }
