@@ -50,6 +50,7 @@ struct mem_store {
 	char			*fail_sync;
 	char			*stuck;
 	char			*slow_copy;	/* copies of these keys take 1.5 s */
+	char			*fail_once;	/* the next upload's finish fails */
 };
 
 static int
@@ -102,6 +103,8 @@ mem_open(const char *location, const struct store_config *cfg,
 		m->stuck = strdup(location + 6);
 	else if (strncmp(location, "slow-copy=", 10) == 0)
 		m->slow_copy = strdup(location + 10);
+	else if (strncmp(location, "fail-once=", 10) == 0)
+		m->fail_once = strdup(location + 10);
 	else if (*location != '\0') {
 		log_warnx("mem: unknown option %s", location);
 		free(m);
@@ -126,6 +129,7 @@ mem_close(struct store *st)
 	free(m->fail_sync);
 	free(m->stuck);
 	free(m->slow_copy);
+	free(m->fail_once);
 	free(m);
 }
 
@@ -400,6 +404,24 @@ mem_upload_free(struct store_upload *up)
 	free(up);
 }
 
+/* mem:fail-once=text: the first finish of an upload of such a key fails. */
+static bool
+mem_fails_once(struct mem_store *m, const char *key)
+{
+	bool fail;
+
+	pthread_mutex_lock(&m->lock);
+	fail = m->fail_once != NULL && strstr(key, m->fail_once) != NULL;
+	if (fail) {
+		free(m->fail_once);
+		m->fail_once = NULL;
+	}
+	pthread_mutex_unlock(&m->lock);
+	if (fail)
+		log_warnx("mem: injected failure finishing %s, once", key);
+	return fail;
+}
+
 static int
 mem_upload_finish(struct store_upload *up, int fd, uint64_t size,
     const struct store_attr *attr, struct store_cond *cond)
@@ -414,6 +436,8 @@ mem_upload_finish(struct store_upload *up, int fd, uint64_t size,
 	}
 	if (size < up->covered)
 		return -EINVAL;
+	if (mem_fails_once(m, up->key))
+		return -EIO;
 	if ((rc = mem_upload_take(up, fd, size)) != 0)
 		return rc;
 	if ((rc = store_attr_copy(&a, attr)) != 0)

@@ -327,6 +327,42 @@ START_TEST(crash_with_upload_in_progress)
 }
 END_TEST
 
+/*
+ * A close whose finish failed, and the file written on after it: the
+ * bytes up to that close stay fixed, the next ones are offered after
+ * them, and the next close finishes the whole (mem:fail-once= fails the
+ * first finish only).
+ */
+START_TEST(failed_finish_then_more_writes)
+{
+	struct store_config cfg = { 0 };
+	struct store *once;
+	struct objfs *f;
+	uint64_t fh, size = 6 * MIB, more = 3 * MIB;
+
+	ck_assert_int_eq(store_open("mem:fail-once=tail", &cfg, &once), 0);
+	f = journal_objfs_on(once, "boot", false);
+	fh = create(f, "tail");
+	for (uint64_t off = 0; off < size; off += CHUNK)
+		write_pattern(f, fh, off, CHUNK);
+	ck_assert_int_eq(objfs_flush(f, fh), -EIO);
+	for (uint64_t off = size; off < size + more; off += CHUNK)
+		write_pattern(f, fh, off, CHUNK);
+	ck_assert_int_eq(objfs_flush(f, fh), 0);
+	ck_assert_int_eq(objfs_release(f, fh), 0);
+	{
+		struct store *keep = st;
+
+		st = once;		/* assert_object reads st */
+		assert_object("tail", size + more, 0, NULL);
+		st = keep;
+	}
+	ck_assert_int_eq(journal_count_files("lost+found"), 0);
+	objfs_free(f);
+	store_close(once);
+}
+END_TEST
+
 TCase *
 objfs_stream_tcase(void)
 {
@@ -342,5 +378,6 @@ objfs_stream_tcase(void)
 	tcase_add_test(tc, crash_with_upload_in_progress);
 	tcase_add_test(tc, conflict_while_uploading_keeps_both);
 	tcase_add_test(tc, removed_while_uploading_keeps_bytes);
+	tcase_add_test(tc, failed_finish_then_more_writes);
 	return tc;
 }
