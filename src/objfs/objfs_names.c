@@ -486,26 +486,39 @@ struct rename_args {
 	bool			 src_asked;
 };
 
-/* Checks as rename(2) makes them; fills keys and types. */
+/*
+ * The keys of both names, under the namespace lock (a directory's rename
+ * changes them): to be freed by the caller, also on failure.
+ */
 static int
-objfs_rename_check(struct objfs *fs, struct rename_args *r, char **src,
-    char **dst, mode_t *stype, bool *dst_exists)
+objfs_rename_keys(struct objfs *fs, const struct rename_args *r, char **src,
+    char **dst)
+{
+	int rc;
+
+	*src = *dst = NULL;
+	if (r->dir->type != S_IFDIR || r->newdir->type != S_IFDIR)
+		return -ENOTDIR;
+	if ((rc = objfs_child_key(fs, r->dir, r->name, src)) != 0)
+		return rc;
+	return objfs_child_key(fs, r->newdir, r->newname, dst);
+}
+
+/* Checks as rename(2) makes them, on the keys made; fills the types. */
+static int
+objfs_rename_check(struct objfs *fs, struct rename_args *r, const char *src,
+    const char *dst, mode_t *stype, bool *dst_exists)
 {
 	mode_t dtype;
 	int rc;
 
-	if (r->dir->type != S_IFDIR || r->newdir->type != S_IFDIR)
-		return -ENOTDIR;
-	if ((rc = objfs_child_key(fs, r->dir, r->name, src)) != 0 ||
-	    (rc = objfs_child_key(fs, r->newdir, r->newname, dst)) != 0)
-		return rc;
-	if ((rc = objfs_exists_asked(fs, *src, stype, &r->src_attr,
+	if ((rc = objfs_exists_asked(fs, src, stype, &r->src_attr,
 	    &r->src_asked)) != 0)
 		return rc;
-	if (*stype == S_IFDIR && strncmp(*dst, *src, strlen(*src)) == 0 &&
-	    (*dst)[strlen(*src)] == '/')
+	if (*stype == S_IFDIR && strncmp(dst, src, strlen(src)) == 0 &&
+	    dst[strlen(src)] == '/')
 		return -EINVAL;		/* into itself */
-	rc = objfs_exists(fs, *dst, &dtype);
+	rc = objfs_exists(fs, dst, &dtype);
 	if (rc == -ENOENT) {
 		*dst_exists = false;
 		return 0;
@@ -519,7 +532,7 @@ objfs_rename_check(struct objfs *fs, struct rename_args *r, char **src,
 		return -ENOTDIR;
 	if (*stype != S_IFDIR && dtype == S_IFDIR)
 		return -EISDIR;
-	return dtype == S_IFDIR ? objfs_dir_empty(fs, *dst) : 0;
+	return dtype == S_IFDIR ? objfs_dir_empty(fs, dst) : 0;
 }
 
 /* Both directories changed; a directory moved takes its count along. */
@@ -549,7 +562,8 @@ objfs_rename_locked(struct objfs *fs, struct rename_args *r)
 	bool dst_exists;
 	int rc;
 
-	rc = objfs_rename_check(fs, r, &src, &dst, &stype, &dst_exists);
+	if ((rc = objfs_rename_keys(fs, r, &src, &dst)) == 0)
+		rc = objfs_rename_check(fs, r, src, dst, &stype, &dst_exists);
 	if (rc == 0 && strcmp(src, dst) == 0)
 		goto out;		/* same name: nothing to do */
 	if (rc == 0 && dst_exists && stype != S_IFDIR &&
@@ -678,19 +692,19 @@ objfs_rename_remove_old(struct objfs *fs, struct rename_args *r,
  * file that needs objfs_rename_locked.
  */
 static int
-objfs_rename_shared(struct objfs *fs, struct rename_args *r)
+objfs_rename_shared(struct objfs *fs, struct rename_args *r, const char *src,
+    const char *dst)
 {
 	struct objfs_inode *ino = NULL, *victim = NULL;
-	char *src = NULL, *dst = NULL;
 	mode_t stype;
 	bool dst_exists;
 	int rc;
 
-	rc = objfs_rename_check(fs, r, &src, &dst, &stype, &dst_exists);
+	rc = objfs_rename_check(fs, r, src, dst, &stype, &dst_exists);
 	if (rc == 0 && stype == S_IFDIR)
 		rc = -EAGAIN;
 	if (rc != 0 || strcmp(src, dst) == 0)
-		goto out;
+		return rc;
 	ino = objfs_known(fs, src);
 	if (dst_exists)
 		victim = objfs_known(fs, dst);
@@ -706,9 +720,6 @@ objfs_rename_shared(struct objfs *fs, struct rename_args *r)
 		objfs_rename_facts(fs, r, src, dst, stype, dst_exists);
 	objfs_inode_put(fs, ino);
 	objfs_inode_put(fs, victim);
-out:
-	free(src);
-	free(dst);
 	return rc;
 }
 
@@ -734,24 +745,16 @@ objfs_rename_by_keys(struct objfs *fs, struct rename_args *r)
 	unsigned a, b;
 	int rc;
 
-	if (r->dir->type != S_IFDIR || r->newdir->type != S_IFDIR)
-		return -ENOTDIR;
-	if ((rc = objfs_child_key(fs, r->dir, r->name, &src)) != 0)
-		return rc;
-	if ((rc = objfs_child_key(fs, r->newdir, r->newname, &dst)) != 0) {
-		free(src);
-		return rc;
-	}
+	if ((rc = objfs_rename_keys(fs, r, &src, &dst)) != 0)
+		goto out;
 	/* A directory objfs knows goes the exclusive way at once: no request twice. */
 	if ((ino = objfs_known(fs, src)) != NULL && ino->type == S_IFDIR)
 		rc = -EAGAIN;
 	objfs_inode_put(fs, ino);
+	if (rc != 0)
+		goto out;
 	a = rename_lock_of(src);
 	b = rename_lock_of(dst);
-	free(src);
-	free(dst);
-	if (rc != 0)
-		return rc;
 	if (b < a) {
 		unsigned t = a;
 
@@ -761,10 +764,13 @@ objfs_rename_by_keys(struct objfs *fs, struct rename_args *r)
 	pthread_mutex_lock(&fs->rename_locks[a]);
 	if (b != a)
 		pthread_mutex_lock(&fs->rename_locks[b]);
-	rc = objfs_rename_shared(fs, r);
+	rc = objfs_rename_shared(fs, r, src, dst);
 	if (b != a)
 		pthread_mutex_unlock(&fs->rename_locks[b]);
 	pthread_mutex_unlock(&fs->rename_locks[a]);
+out:
+	free(src);
+	free(dst);
 	return rc;
 }
 
