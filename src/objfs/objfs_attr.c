@@ -711,14 +711,13 @@ objfs_readlink(struct objfs *fs, uint64_t nodeid, char *buf, size_t size,
 	if (ino->type != S_IFLNK)
 		rc = -EINVAL;
 	else {
-		const char *key = __atomic_load_n(&ino->key, __ATOMIC_ACQUIRE);
+		const char *key = objfs_inode_key(ino);
 
 		rc = store_get(fs->store, key, 0, &iov, 1, len);
 		/* Renamed meanwhile: the old object goes after the new key. */
-		if (rc == -ENOENT &&
-		    key != __atomic_load_n(&ino->key, __ATOMIC_ACQUIRE))
-			rc = store_get(fs->store, __atomic_load_n(&ino->key,
-			    __ATOMIC_ACQUIRE), 0, &iov, 1, len);
+		if (rc == -ENOENT && objfs_inode_key_moved(ino, key))
+			rc = store_get(fs->store, objfs_inode_key(ino), 0,
+			    &iov, 1, len);
 	}
 	objfs_ns_unlock(fs);
 	objfs_inode_put(fs, ino);

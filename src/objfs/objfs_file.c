@@ -121,6 +121,7 @@ objfs_open_inode(struct objfs *fs, struct objfs_inode *ino, int flags,
 {
 	bool writable = (flags & O_ACCMODE) != O_RDONLY;
 	struct store_reader *r;
+	const char *key;
 	int rc;
 
 	if (ino->type == S_IFDIR)
@@ -131,9 +132,10 @@ objfs_open_inode(struct objfs *fs, struct objfs_inode *ino, int flags,
 		return -EROFS;
 	pthread_mutex_lock(&ino->lock);
 	rc = objfs_open_prepare(fs, ino, flags, kill_suidgid, &r);
+	key = ino->key;		/* the reader's, as a rename holds the lock */
 	pthread_mutex_unlock(&ino->lock);
 	if (rc == 0 &&
-	    (rc = objfs_handle_new_file(fs, ino, flags, r, fh)) != 0) {
+	    (rc = objfs_handle_new_file(fs, ino, flags, r, key, fh)) != 0) {
 		pthread_mutex_lock(&ino->lock);
 		ino->opens--;
 		if (writable)
@@ -226,34 +228,41 @@ objfs_create(struct objfs *fs, const struct objfs_ctx *ctx, uint64_t parent,
 	return rc;
 }
 
+enum { READER_OWN_KEY, READER_RENEWED, READER_STALE };
+
 /*
  * The handle's reader is of a key a rename took away: a reader of the new
  * one takes its place, and the old one is parked (other reads may be
- * using it) until the handle goes.  False: none (the store has no
- * readers, no room is left to park, or the key is the reader's own).
+ * using it) until the handle goes.  READER_RENEWED: *rp reads the key
+ * now; READER_OWN_KEY: the reader was of it already (what it said
+ * stands); READER_STALE: no new reader (none to be had, or no room left
+ * to park the old one).
  */
-static bool
+static int
 objfs_reader_renew(struct objfs *fs, struct objfs_handle *h,
     struct store_reader *used, struct store_reader **rp)
 {
-	const char *key = __atomic_load_n(&h->inode->key, __ATOMIC_ACQUIRE);
+	const char *key = objfs_inode_key(h->inode);
 	struct store_reader *r = NULL;
-	bool renewed = false;
+	int said = READER_STALE;
 
 	pthread_mutex_lock(&h->lock);
-	if (h->reader != used)		/* renewed by another read */
-		renewed = (r = h->reader) != NULL;
-	else if (h->reader_of != key && h->nparked < OBJFS_PARKED_READERS &&
+	if (h->reader != used) {	/* renewed by another read */
+		r = h->reader;
+		said = READER_RENEWED;
+	} else if (h->reader_of == key)
+		said = READER_OWN_KEY;
+	else if (h->nparked < OBJFS_PARKED_READERS &&
 	    store_reader_open_sized(fs->store, key,
 	    objfs_size_hint(h->inode), &r) == 0 && r != NULL) {
 		h->parked[h->nparked++] = used;
 		h->reader = r;
 		h->reader_of = key;
-		renewed = true;
+		said = READER_RENEWED;
 	}
 	pthread_mutex_unlock(&h->lock);
 	*rp = r;
-	return renewed;
+	return said;
 }
 
 /*
@@ -266,7 +275,7 @@ objfs_read_store(struct objfs *fs, struct objfs_handle *h, uint64_t off,
     const struct iovec *iov, unsigned iovcnt, size_t *got)
 {
 	struct objfs_inode *ino = h->inode;
-	const char *key = __atomic_load_n(&ino->key, __ATOMIC_ACQUIRE);
+	const char *key = objfs_inode_key(ino);
 	struct store_reader *r, *renewed;
 	int rc;
 
@@ -279,13 +288,21 @@ objfs_read_store(struct objfs *fs, struct objfs_handle *h, uint64_t off,
 	r = h->reader;
 	pthread_mutex_unlock(&h->lock);
 	rc = store_reader_read(fs->store, r, key, off, iov, iovcnt, got);
-	if (rc != -ENOENT)
+	/* Without a reader that was a GET of key: gone, unless it moved. */
+	if (rc != -ENOENT || (r == NULL && !objfs_inode_key_moved(ino, key)))
 		return rc;
-	key = __atomic_load_n(&ino->key, __ATOMIC_ACQUIRE);
-	if (r != NULL && objfs_reader_renew(fs, h, r, &renewed))
+	key = objfs_inode_key(ino);
+	if (r == NULL)
+		return store_get(fs->store, key, off, iov, iovcnt, got);
+	switch (objfs_reader_renew(fs, h, r, &renewed)) {
+	case READER_RENEWED:
 		return store_reader_read(fs->store, renewed, key, off, iov,
 		    iovcnt, got);
-	return store_get(fs->store, key, off, iov, iovcnt, got);
+	case READER_STALE:
+		return store_get(fs->store, key, off, iov, iovcnt, got);
+	default:
+		return rc;	/* the object under its key is gone */
+	}
 }
 
 int
@@ -544,13 +561,11 @@ objfs_copy_whole(struct objfs *fs, struct objfs_handle *in,
 	if (rc == 0 && (meta.size != 0 || (dst->stage && dst->stage->dirty)))
 		rc = -EAGAIN;		/* not empty: copy byte by byte */
 	if (rc == 0) {
-		const char *src = __atomic_load_n(&in->inode->key,
-		    __ATOMIC_ACQUIRE);
+		const char *src = objfs_inode_key(in->inode);
 
 		rc = store_copy(fs->store, src, dst->key, &meta, NULL);
 		/* The source renamed meanwhile: byte by byte instead. */
-		if (rc == -ENOENT && src != __atomic_load_n(&in->inode->key,
-		    __ATOMIC_ACQUIRE))
+		if (rc == -ENOENT && objfs_inode_key_moved(in->inode, src))
 			rc = -EAGAIN;
 	}
 	if (rc == 0) {

@@ -46,7 +46,8 @@ objfs_handle_count(struct objfs *fs)
 
 static int
 objfs_handle_add(struct objfs *fs, struct objfs_inode *ino, int flags,
-    bool is_dir, struct store_reader *r, uint64_t *fhp)
+    bool is_dir, struct store_reader *r, const char *reader_of,
+    uint64_t *fhp)
 {
 	struct objfs_handle *h;
 	int rc;
@@ -65,7 +66,7 @@ objfs_handle_add(struct objfs *fs, struct objfs_inode *ino, int flags,
 	h->is_dir = is_dir;
 	h->writable = !is_dir && (flags & O_ACCMODE) != O_RDONLY;
 	h->reader = r;
-	h->reader_of = __atomic_load_n(&ino->key, __ATOMIC_ACQUIRE);
+	h->reader_of = reader_of;
 	h->refs = 1;			/* the table's */
 	pthread_mutex_init(&h->lock, NULL);
 	pthread_rwlock_wrlock(&fs->handle_lock);
@@ -76,12 +77,15 @@ objfs_handle_add(struct objfs *fs, struct objfs_inode *ino, int flags,
 	return 0;
 }
 
-/* Takes over the caller's reference on ino, and r (closed on failure). */
+/*
+ * Takes over the caller's reference on ino, and r (closed on failure),
+ * a reader of ino's key reader_of.
+ */
 int
 objfs_handle_new_file(struct objfs *fs, struct objfs_inode *ino, int flags,
-    struct store_reader *r, uint64_t *fhp)
+    struct store_reader *r, const char *reader_of, uint64_t *fhp)
 {
-	return objfs_handle_add(fs, ino, flags, false, r, fhp);
+	return objfs_handle_add(fs, ino, flags, false, r, reader_of, fhp);
 }
 
 /* Takes over the caller's reference on ino. */
@@ -89,7 +93,7 @@ int
 objfs_handle_new(struct objfs *fs, struct objfs_inode *ino, int flags,
     bool is_dir, uint64_t *fhp)
 {
-	return objfs_handle_add(fs, ino, flags, is_dir, NULL, fhp);
+	return objfs_handle_add(fs, ino, flags, is_dir, NULL, NULL, fhp);
 }
 
 struct objfs_handle *

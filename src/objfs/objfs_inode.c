@@ -424,6 +424,24 @@ objfs_inode_rekey(struct objfs *fs, struct objfs_inode *ino,
 	return rc;
 }
 
+/*
+ * ino's key now, for a request that holds neither its lock nor the
+ * namespace lock for writing: a file's rename may replace it meanwhile,
+ * and the string read stays valid (objfs_old_key).
+ */
+const char *
+objfs_inode_key(const struct objfs_inode *ino)
+{
+	return __atomic_load_n(&ino->key, __ATOMIC_ACQUIRE);
+}
+
+/* A rename gave ino another key since `used` was read. */
+bool
+objfs_inode_key_moved(const struct objfs_inode *ino, const char *used)
+{
+	return objfs_inode_key(ino) != used;
+}
+
 /* Room for one more old key; ino's lock held. */
 bool
 objfs_inode_may_rekey_shared(const struct objfs_inode *ino)

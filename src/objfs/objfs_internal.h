@@ -285,6 +285,8 @@ void	objfs_inode_count_lookup(struct objfs *fs, struct objfs_inode *ino);
 void	objfs_inode_detach(struct objfs *fs, struct objfs_inode *ino);
 int	objfs_inode_rekey(struct objfs *fs, struct objfs_inode *ino,
 	    const char *newkey);
+const char *objfs_inode_key(const struct objfs_inode *ino);
+bool	objfs_inode_key_moved(const struct objfs_inode *ino, const char *used);
 bool	objfs_inode_may_rekey_shared(const struct objfs_inode *ino);
 int	objfs_inode_rekey_shared(struct objfs *fs, struct objfs_inode *ino,
 	    const char *newkey, struct objfs_inode *held);
@@ -383,7 +385,8 @@ int	objfs_spill_create(struct objfs *fs);
 int	objfs_handle_new(struct objfs *fs, struct objfs_inode *ino, int flags,
 	    bool is_dir, uint64_t *fhp);
 int	objfs_handle_new_file(struct objfs *fs, struct objfs_inode *ino,
-	    int flags, struct store_reader *r, uint64_t *fhp);
+	    int flags, struct store_reader *r, const char *reader_of,
+	    uint64_t *fhp);
 struct objfs_handle *objfs_handle_get(struct objfs *fs, uint64_t fh,
 	    bool is_dir);
 void	objfs_handle_put(struct objfs *fs, struct objfs_handle *h);
