@@ -239,10 +239,14 @@ up_ready(struct store_upload *up)
 		TAILQ_INSERT_TAIL(&p->ready, up, ready);
 		up->in_ready = true;
 	}
-	if (p->nthreads < p->size && !p->stop &&
-	    pthread_create(&p->threads[p->nthreads], NULL, up_pool_worker,
-	    p) == 0)
-		p->nthreads++;
+	if (p->nthreads < p->size && !p->stop) {
+		if (pthread_create(&p->threads[p->nthreads], NULL,
+		    up_pool_worker, p) == 0)
+			p->nthreads++;
+		else if (p->nthreads == 0)
+			log_warnx("s3: no thread to upload %s with; its parts "
+			    "wait for the close", up->key);
+	}
 	staffed = p->nthreads > 0;
 	pthread_cond_signal(&p->work);
 	pthread_mutex_unlock(&p->lock);
