@@ -124,6 +124,7 @@ objfs_new(const struct objfs_options *opts, struct objfs **fsp)
 	pthread_rwlock_init(&fs->table_lock, NULL);
 	pthread_rwlock_init(&fs->handle_lock, NULL);
 	pthread_mutex_init(&fs->listing_lock, NULL);
+	TAILQ_INIT(&fs->idle_listings);
 	RB_INIT(&fs->handles);
 	fs->next_fh = 1;
 	fs->max_handles = opts->max_handles != 0 ? opts->max_handles :

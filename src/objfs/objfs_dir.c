@@ -16,7 +16,13 @@
  * (a create, unlink, mkdir, rmdir or rename there moves the directory's
  * generation) and the store was listed for it less than LISTING_TTL_MS
  * ago (changes made behind objfsd's back show after that); else a new
- * one, which becomes the current.  A snapshot goes with its last reader.
+ * one, which becomes the current.  The current snapshot outlives its
+ * last reader while it could still be taken (an ls(1) run again, a
+ * build scanning a directory it just scanned): it is kept idle, at most
+ * DIR_IDLE_MAX snapshots and DIR_IDLE_ENTRIES entries in all, the oldest
+ * going first, and freed when it is too old, its directory changed or
+ * its directory's inode goes.  Any other snapshot goes with its last
+ * reader.
  *
  * Memory: entries count against the cache budget.  Past it, new entries
  * keep no attributes (they are looked up as entries are returned) and
@@ -37,7 +43,6 @@
 #include "objfs_internal.h"
 
 #define DIR_PAGE		1000
-#define DIR_FIRST_PAGE		128	/* the first reply comes quickly */
 /*
  * Pages in a row that bring no new name: a store that keeps saying
  * "more" without giving any (new) key would hold READDIR forever.
@@ -46,6 +51,8 @@
 #define UNKNOWN_INO		0xffffffffULL	/* readdir without a lookup */
 #define DL_BLOCK		1024	/* entries per block */
 #define LISTING_TTL_MS		1000
+#define DIR_IDLE_MAX		8
+#define DIR_IDLE_ENTRIES	16384	/* about 1.5 MiB of names in all */
 
 struct dl_entry {
 	char			*name;
@@ -77,7 +84,13 @@ struct objfs_dirlist {
 	uint64_t		 subdirs;	/* entries that are directories */
 	unsigned		 stalled;	/* pages with nothing new */
 	size_t			 charged;	/* to the budget */
+	/* No reader, kept on fs->idle_listings; under fs->listing_lock. */
+	bool			 idle;
+	size_t			 idle_n;	/* entries counted while idle */
+	TAILQ_ENTRY(objfs_dirlist) idle_link;
 };
+
+TAILQ_HEAD(dl_list, objfs_dirlist);
 
 static int
 dl_name_cmp(const struct dl_name *a, const struct dl_name *b)
@@ -153,32 +166,117 @@ dl_free(struct objfs *fs, struct objfs_dirlist *d)
 	free(d);
 }
 
-/* A reader lets go; the last one frees the snapshot. */
-void
-objfs_dirlist_put(struct objfs *fs, struct objfs_dirlist *d)
+static bool
+dl_young(const struct objfs_dirlist *d, const struct objfs_inode *dir)
 {
-	bool last;
+	int64_t age = monotime_coarse_ms() -
+	    __atomic_load_n(&d->listed_ms, __ATOMIC_RELAXED);
 
-	if (d == NULL)
-		return;
-	pthread_mutex_lock(&fs->listing_lock);
-	last = --d->refs == 0;
-	if (last && d->dir->listing == d)
-		d->dir->listing = NULL;
-	pthread_mutex_unlock(&fs->listing_lock);
-	if (last)
-		dl_free(fs, d);
+	return d->gen == __atomic_load_n(&dir->listing_gen, __ATOMIC_ACQUIRE) &&
+	    age < LISTING_TTL_MS;
 }
 
 static bool
 dl_reusable(struct objfs *fs, const struct objfs_dirlist *d,
     const struct objfs_inode *dir)
 {
-	int64_t age = monotime_coarse_ms() -
-	    __atomic_load_n(&d->listed_ms, __ATOMIC_RELAXED);
+	if (membudget_over(fs->opts.budget))
+		return d->gen == __atomic_load_n(&dir->listing_gen,
+		    __ATOMIC_ACQUIRE);
+	return dl_young(d, dir);
+}
 
-	return d->gen == __atomic_load_n(&dir->listing_gen, __ATOMIC_ACQUIRE) &&
-	    (age < LISTING_TTL_MS || membudget_over(fs->opts.budget));
+/* Under fs->listing_lock: d is no longer idle nor its directory's. */
+static void
+dl_unidle(struct objfs *fs, struct objfs_dirlist *d, struct dl_list *gone)
+{
+	TAILQ_REMOVE(&fs->idle_listings, d, idle_link);
+	fs->nidle_listings--;
+	fs->idle_entries -= d->idle_n;
+	d->idle = false;
+	if (gone != NULL) {
+		if (d->dir->listing == d)
+			d->dir->listing = NULL;
+		TAILQ_INSERT_TAIL(gone, d, idle_link);
+	}
+}
+
+/*
+ * Under fs->listing_lock: into gone, the idle snapshots no reader could
+ * take any more, and the oldest past the bounds (all of them when the
+ * cache budget is spent: they are memory no reader holds).
+ */
+static void
+dl_idle_reap(struct objfs *fs, struct dl_list *gone)
+{
+	struct objfs_dirlist *d, *next;
+	bool over = membudget_over(fs->opts.budget);
+
+	TAILQ_FOREACH_SAFE(d, &fs->idle_listings, idle_link, next)
+		if (over || !dl_young(d, d->dir) ||
+		    fs->nidle_listings > DIR_IDLE_MAX ||
+		    fs->idle_entries > DIR_IDLE_ENTRIES)
+			dl_unidle(fs, d, gone);
+}
+
+static void
+dl_free_list(struct objfs *fs, struct dl_list *gone)
+{
+	struct objfs_dirlist *d, *next;
+
+	TAILQ_FOREACH_SAFE(d, gone, idle_link, next)
+		dl_free(fs, d);
+	TAILQ_INIT(gone);
+}
+
+/* Under fs->listing_lock: whether d, readerless, is kept idle. */
+static bool
+dl_idle(struct objfs *fs, struct objfs_dirlist *d)
+{
+	if (d->dir->listing != d || d->n > DIR_IDLE_ENTRIES ||
+	    membudget_over(fs->opts.budget) || !dl_young(d, d->dir))
+		return false;
+	d->idle = true;
+	d->idle_n = d->n;
+	TAILQ_INSERT_TAIL(&fs->idle_listings, d, idle_link);
+	fs->nidle_listings++;
+	fs->idle_entries += d->n;
+	return true;
+}
+
+/* A reader lets go; the last one frees the snapshot or keeps it idle. */
+void
+objfs_dirlist_put(struct objfs *fs, struct objfs_dirlist *d)
+{
+	struct dl_list gone = TAILQ_HEAD_INITIALIZER(gone);
+	bool freed = false;
+
+	if (d == NULL)
+		return;
+	pthread_mutex_lock(&fs->listing_lock);
+	if (--d->refs == 0 && !dl_idle(fs, d)) {
+		if (d->dir->listing == d)
+			d->dir->listing = NULL;
+		freed = true;
+	}
+	dl_idle_reap(fs, &gone);
+	pthread_mutex_unlock(&fs->listing_lock);
+	if (freed)
+		dl_free(fs, d);
+	dl_free_list(fs, &gone);
+}
+
+/* dir's inode goes: its idle snapshot, which no reader holds, with it. */
+void
+objfs_dirlist_drop_idle(struct objfs *fs, struct objfs_inode *dir)
+{
+	struct dl_list gone = TAILQ_HEAD_INITIALIZER(gone);
+
+	pthread_mutex_lock(&fs->listing_lock);
+	if (dir->listing != NULL && dir->listing->idle)
+		dl_unidle(fs, dir->listing, &gone);
+	pthread_mutex_unlock(&fs->listing_lock);
+	dl_free_list(fs, &gone);
 }
 
 /* The snapshot a reader of dir starts from, with a reference. */
@@ -186,16 +284,25 @@ int
 objfs_dirlist_get(struct objfs *fs, struct objfs_inode *dir,
     struct objfs_dirlist **dp)
 {
+	struct dl_list gone = TAILQ_HEAD_INITIALIZER(gone);
 	struct objfs_dirlist *d;
 
 	pthread_mutex_lock(&fs->listing_lock);
+	dl_idle_reap(fs, &gone);
 	if ((d = dir->listing) != NULL && dl_reusable(fs, d, dir)) {
+		if (d->idle)
+			dl_unidle(fs, d, NULL);
 		d->refs++;
 		pthread_mutex_unlock(&fs->listing_lock);
+		dl_free_list(fs, &gone);
 		*dp = d;
 		return 0;
 	}
+	/* An idle one no reader holds, else the readers free it. */
+	if (d != NULL && d->idle)
+		dl_unidle(fs, d, &gone);
 	pthread_mutex_unlock(&fs->listing_lock);
+	dl_free_list(fs, &gone);
 	if ((d = calloc(1, sizeof(*d))) == NULL)
 		return -ENOMEM;
 	pthread_mutex_init(&d->lock, NULL);
@@ -206,8 +313,11 @@ objfs_dirlist_get(struct objfs *fs, struct objfs_inode *dir,
 	d->listed_ms = monotime_coarse_ms();
 	dl_charge(fs, d, sizeof(*d));
 	pthread_mutex_lock(&fs->listing_lock);
+	if (dir->listing != NULL && dir->listing->idle)
+		dl_unidle(fs, dir->listing, &gone);
 	dir->listing = d;	/* an older one lives on with its readers */
 	pthread_mutex_unlock(&fs->listing_lock);
+	dl_free_list(fs, &gone);
 	*dp = d;
 	return 0;
 }
@@ -306,15 +416,13 @@ dl_fetch(struct objfs *fs, struct objfs_inode *dir, struct objfs_dirlist *d)
 	if ((prefix = objfs_dir_prefix(dir->key)) == NULL)
 		return -ENOMEM;
 	/*
-	 * A tree store reads the whole directory for any page: a small
-	 * first page answers the first READDIR quickly, then the rest comes
-	 * at once, names only (attributes are looked up as the entries are
-	 * returned, rather than held for all of a huge directory).  On an
-	 * object store every page is a request: take full ones.
+	 * A tree store reads and sorts the whole directory for any page:
+	 * take it all at once, names only (attributes are looked up as the
+	 * entries are returned, rather than held for all of a huge
+	 * directory).  On an object store every page is a request: take
+	 * full ones.
 	 */
-	if (d->n == 0 && store_is_tree(fs->store))
-		max = DIR_FIRST_PAGE;
-	else if (store_is_tree(fs->store)) {
+	if (store_is_tree(fs->store)) {
 		max = SIZE_MAX;
 		flags = STORE_LIST_NAMES;
 	} else

@@ -82,8 +82,11 @@ free_old_keys(struct objfs_inode *ino)
 static void
 inode_free(struct objfs *fs, struct objfs_inode *ino)
 {
-	if (fs != NULL)
+	if (fs != NULL) {
 		objfs_trim_note(fs, 1);
+		if (ino->type == S_IFDIR)
+			objfs_dirlist_drop_idle(fs, ino);
+	}
 	/* A truncate whose upload failed left a stage no handle will close. */
 	if (ino->stage != NULL && fs != NULL)
 		objfs_stage_release(fs, ino);

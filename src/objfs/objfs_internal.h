@@ -23,6 +23,7 @@
 #define OBJFSD_OBJFS_INTERNAL_H
 
 #include <pthread.h>
+#include <sys/queue.h>
 #include "rbtree.h"
 
 #include "dbuf.h"
@@ -194,6 +195,10 @@ struct objfs {
 	bool			 handles_warned; /* atomic */
 	struct objfs_inode	*root;
 	pthread_mutex_t		 listing_lock;	/* dir->listing, its refs */
+	/* Snapshots kept after their last reader (objfs_dir.c), oldest first. */
+	TAILQ_HEAD(, objfs_dirlist) idle_listings; /* under listing_lock */
+	size_t			 nidle_listings;
+	size_t			 idle_entries;
 
 	struct objfs_dirfacts	*dirfacts;	/* objfs_dirfacts.c */
 	struct objfs_dirnames	*dirnames;	/* objfs_dirnames.c */
@@ -399,5 +404,6 @@ int	objfs_dirlist_get(struct objfs *fs, struct objfs_inode *dir,
 void	objfs_dirlist_put(struct objfs *fs, struct objfs_dirlist *d);
 void	objfs_dir_heads_free(struct objfs *fs, struct objfs_handle *h);
 void	objfs_dirlist_changed(struct objfs_inode *dir);
+void	objfs_dirlist_drop_idle(struct objfs *fs, struct objfs_inode *dir);
 
 #endif

@@ -267,6 +267,92 @@ STORE_TEST(change_behind_objfsd_shows_after_a_second)
 	ck_assert_int_eq(objfs_releasedir(fs, fh2), 0);
 }
 
+/*
+ * The snapshot outlives its last reader for the listing's second: ls(1)
+ * run again within it costs no listing of the store (a file made behind
+ * objfsd meanwhile shows only after the second, as with two readers at
+ * once).  A change through objfsd, the second passing, the bounds on
+ * what is kept and the directory's inode going each end it.
+ */
+STORE_TEST(listing_kept_after_its_last_reader)
+{
+	struct objfs_options o = { .store = st, .file_mode = 0644,
+	    .dir_mode = 0755, .cache_dir = cachedir };
+	struct membudget *b = membudget_new(1 << 20);
+	struct collect c;
+	struct objfs_entry e;
+	struct objfs *own;
+	uint64_t fh, d[9];
+	char name[16];
+
+	mkdir_(ROOT, "d");
+	mkfile(ROOT, "old", "");
+	ck_assert_int_eq(objfs_opendir(fs, ROOT, &fh), 0);
+	list_names(fh, &c);
+	collect_free(&c);
+	ck_assert_int_eq(objfs_releasedir(fs, fh), 0);
+	host_write("new", "");
+	ck_assert_int_eq(objfs_opendir(fs, ROOT, &fh), 0);
+	list_names(fh, &c);
+	ck_assert(has_name(&c, "old") && !has_name(&c, "new"));
+	collect_free(&c);
+	ck_assert_int_eq(objfs_releasedir(fs, fh), 0);
+
+	mkfile(ROOT, "made", "");
+	ck_assert_int_eq(objfs_opendir(fs, ROOT, &fh), 0);
+	list_names(fh, &c);
+	ck_assert(has_name(&c, "made") && has_name(&c, "new"));
+	collect_free(&c);
+	ck_assert_int_eq(objfs_releasedir(fs, fh), 0);
+	host_write("later", "");
+	usleep(1100 * 1000);
+	ck_assert_int_eq(objfs_opendir(fs, ROOT, &fh), 0);
+	list_names(fh, &c);
+	ck_assert(has_name(&c, "later"));
+	collect_free(&c);
+	ck_assert_int_eq(objfs_releasedir(fs, fh), 0);
+
+	/* Eight are kept: the ninth listed pushes the first out. */
+	for (int i = 0; i < 9; i++) {
+		snprintf(name, sizeof(name), "d%d", i);
+		d[i] = mkdir_(ROOT, name);
+		ck_assert_int_eq(objfs_opendir(fs, d[i], &fh), 0);
+		list_names(fh, &c);
+		ck_assert_uint_eq(c.n, 2);
+		collect_free(&c);
+		ck_assert_int_eq(objfs_releasedir(fs, fh), 0);
+	}
+	host_write("d0/x", "");
+	host_write("d8/x", "");
+	ck_assert_int_eq(objfs_opendir(fs, d[0], &fh), 0);
+	list_names(fh, &c);
+	ck_assert(has_name(&c, "x"));
+	collect_free(&c);
+	ck_assert_int_eq(objfs_releasedir(fs, fh), 0);
+	ck_assert_int_eq(objfs_opendir(fs, d[8], &fh), 0);
+	list_names(fh, &c);
+	ck_assert(!has_name(&c, "x"));
+	collect_free(&c);
+	ck_assert_int_eq(objfs_releasedir(fs, fh), 0);
+
+	/* A kept snapshot is memory of the budget, given back with its inode. */
+	o.budget = b;
+	ck_assert_int_eq(objfs_new(&o, &own), 0);
+	ck_assert_int_eq(objfs_lookup(own, ROOT, "d", &e), 0);
+	ck_assert_int_eq(objfs_opendir(own, e.ino, &fh), 0);
+	memset(&c, 0, sizeof(c));
+	c.room = 1000;
+	ck_assert_int_eq(objfs_readdir(own, fh, 0, false, collect_cb, &c), 0);
+	ck_assert_uint_eq(c.n, 2);
+	collect_free(&c);
+	ck_assert_int_eq(objfs_releasedir(own, fh), 0);
+	ck_assert_uint_gt(membudget_used(b), 0);
+	objfs_forget(own, e.ino, 1);
+	ck_assert_uint_eq(membudget_used(b), 0);
+	objfs_free(own);
+	membudget_free(b);
+}
+
 /* readdirplus callback: the sizes of regular files, by name "sNNN". */
 static int
 size_cb(void *arg, const char *name, mode_t type, uint64_t ino, uint64_t off,
@@ -331,6 +417,8 @@ objfs_listing_tcase(int first, int last)
 		tcase_add_loop_test(tc, listing_shared_by_64_readers, 1, 2);
 		tcase_add_loop_test(tc,
 		    change_behind_objfsd_shows_after_a_second, 1, 2);
+		tcase_add_loop_test(tc, listing_kept_after_its_last_reader,
+		    1, 2);
 	}
 	tcase_add_loop_test(tc, change_gives_new_readers_a_new_listing,
 	    first, last);
