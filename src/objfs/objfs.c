@@ -233,24 +233,24 @@ int
 objfs_child_key(const struct objfs *fs, const struct objfs_inode *dir,
     const char *name, char **keyp)
 {
-	int err, n;
+	size_t dlen = strlen(dir->key), nlen, sep;
+	char *key;
+	int err;
 
 	*keyp = NULL;
 	if (!objfs_name_valid(name, &err))
 		return err;
-	if (dir->key[0] == '\0')
-		n = asprintf(keyp, "%s", name);
-	else
-		n = asprintf(keyp, "%s/%s", dir->key, name);
-	if (n == -1) {
-		*keyp = NULL;
-		return -ENOMEM;
-	}
-	if ((size_t)n + 1 > store_key_max(fs->store)) {
-		free(*keyp);
-		*keyp = NULL;
+	/* Made for every entry of every listing: no printf here. */
+	nlen = strlen(name);
+	sep = dlen > 0 ? 1 : 0;
+	if (dlen + sep + nlen + 1 > store_key_max(fs->store))
 		return -ENAMETOOLONG;
-	}
+	if ((key = malloc(dlen + sep + nlen + 1)) == NULL)
+		return -ENOMEM;
+	memcpy(key, dir->key, dlen);
+	key[dlen] = '/';
+	memcpy(key + dlen + sep, name, nlen + 1);
+	*keyp = key;
 	return 0;
 }
 

@@ -192,7 +192,7 @@ int
 objfs_inode_intern(struct objfs *fs, const char *key, mode_t type,
     struct objfs_inode **inop)
 {
-	struct objfs_inode probe = { .key = (char *)key }, *ino;
+	struct objfs_inode probe = { .key = (char *)key }, *ino, *fresh;
 
 	/* Usually the inode is known: a read lock is enough. */
 	pthread_rwlock_rdlock(&fs->table_lock);
@@ -205,22 +205,31 @@ objfs_inode_intern(struct objfs *fs, const char *key, mode_t type,
 	}
 	pthread_rwlock_unlock(&fs->table_lock);
 
+	/*
+	 * Made before the write lock, so that one walk of the tree either
+	 * places it or finds the inode another request placed meanwhile
+	 * (a listing interns every entry it returns).
+	 */
+	if ((fresh = inode_alloc(fs, key, type)) == NULL)
+		return -ENOMEM;
 	pthread_rwlock_wrlock(&fs->table_lock);
-	ino = RB_FIND(objfs_key_tree, &fs->keys, &probe);
+	ino = RB_INSERT(objfs_key_tree, &fs->keys, fresh);
 	if (ino != NULL && ino->type != (type & S_IFMT) && ino != fs->root) {
 		inode_unkey(fs, ino);
-		ino = NULL;
+		ino = RB_INSERT(objfs_key_tree, &fs->keys, fresh);
 	}
 	if (ino == NULL) {
-		if ((ino = inode_alloc(fs, key, type)) == NULL) {
-			pthread_rwlock_unlock(&fs->table_lock);
-			return -ENOMEM;
-		}
+		ino = fresh;
+		fresh = NULL;
 		ino->ino = fs->next_ino++;
-		inode_insert(fs, ino);
+		ino->in_key_tree = true;
+		RB_INSERT(objfs_ino_tree, &fs->inodes, ino);
+		fs->ninodes++;
 	}
 	ino_ref(ino);
 	pthread_rwlock_unlock(&fs->table_lock);
+	if (fresh != NULL)
+		inode_free(NULL, fresh);	/* never published */
 	*inop = ino;
 	return 0;
 }
