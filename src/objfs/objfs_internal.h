@@ -13,7 +13,10 @@
  *   inode->lock      the inode's stage and flags.
  *   dirlist->lock    fetching a listing's next page.
  *   fs->listing_lock which snapshot is a directory's current one, and
- *                    the snapshots' reference counts.
+ *                    the snapshots' reference counts and idle list.
+ *                    An inode freed under fs->table_lock (a new
+ *                    session forgetting all) takes it to drop its idle
+ *                    listing: nothing holding it takes fs->table_lock.
  *   fs->table_lock   rwlock over the inode trees, fs->handle_lock over
  *                    the handle tree: read-locked to find, write-locked
  *                    to change; held briefly, never across a store call.
